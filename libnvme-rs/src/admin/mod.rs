@@ -1,0 +1,76 @@
+//! Admin commands, independent of how they reach the controller.
+//!
+//! A backend implements [`AdminTransport`] (one 64-byte submission, data in or out, CQE DW0
+//! back); the procedures in the submodules build on it, so they are unit-tested against a
+//! scripted transport and run unchanged on the kernel passthru path and the native host.
+
+pub mod dim;
+pub mod discovery;
+pub mod identify;
+
+use crate::spec::status::NvmeStatus;
+
+/// Admin opcodes used by the host (NVMe base spec; protocol reference §3.1).
+pub mod opcode {
+    pub const GET_LOG_PAGE: u8 = 0x02;
+    pub const IDENTIFY: u8 = 0x06;
+    pub const SET_FEATURES: u8 = 0x09;
+    pub const GET_FEATURES: u8 = 0x0A;
+    pub const ASYNC_EVENT_REQUEST: u8 = 0x0C;
+    pub const KEEP_ALIVE: u8 = 0x18;
+    pub const DISCOVERY_INFO_MGMT: u8 = 0x21;
+}
+
+/// One admin submission: the fields a host sets (the transport builds the SGL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AdminCommand {
+    pub opcode: u8,
+    pub nsid: u32,
+    pub cdw10: u32,
+    pub cdw11: u32,
+    pub cdw12: u32,
+    pub cdw13: u32,
+    pub cdw14: u32,
+    pub cdw15: u32,
+}
+
+/// Data phase of an admin command.
+#[derive(Debug)]
+pub enum DataPhase<'a> {
+    None,
+    /// Controller to host (e.g. Get Log Page): the buffer's length is the transfer length.
+    FromController(&'a mut [u8]),
+    /// Host to controller (e.g. DIM).
+    ToController(&'a [u8]),
+}
+
+/// Why an admin command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The controller completed the command with a non-zero status.
+    #[error("controller returned status {0}")]
+    Status(NvmeStatus),
+    /// The transport failed (ioctl errno, lost connection, timeout).
+    #[error("admin command transport failed")]
+    Transport(#[source] std::io::Error),
+    /// The controller's answer does not make sense (bad log page, wrong sizes).
+    #[error("invalid data from controller: {0}")]
+    InvalidData(String),
+    /// The discovery log kept changing while it was read.
+    #[error("discovery log changed on each of {0} reads (generation counter unstable)")]
+    GenerationUnstable(u32),
+    /// The generation counter stayed but the number of records changed (libnvme: EBADSLT).
+    #[error("discovery log record count changed from {before} to {after} without a new generation")]
+    NumrecChanged { before: u64, after: u64 },
+}
+
+/// A way to submit admin commands to one controller. Implementations block.
+pub trait AdminTransport {
+    /// Submits `cmd` with `data` and returns CQE DW0 on success.
+    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError>;
+
+    /// Largest data transfer of one command, in bytes (MDTS, or what the transport allows).
+    fn max_transfer(&self) -> usize {
+        4096
+    }
+}

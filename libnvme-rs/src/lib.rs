@@ -1,0 +1,21 @@
+//! `libnvme-rs`: a pure-Rust NVMe over Fabrics host library.
+//!
+//! * [`spec`] — wire structures (size-asserted), constants and decoders shared by every backend.
+//! * [`admin`] — admin command set over any [`admin::AdminTransport`] (kernel passthru today,
+//!   the native NVMe/TCP host later): Identify, Get Log Page with the discovery-log procedure,
+//!   Supported Log Pages, TP8010 DIM.
+//! * [`trid`] — transport identities, their defaulting and canonical forms.
+//! * [`kernel`] — the Linux initiator: `/dev/nvme-fabrics`, sysfs, admin passthru, uevents.
+//! * [`host`] — host NQN / ID / key from `/etc/nvme`.
+//!
+//! Every call into the kernel is **blocking** (a fabrics connect can take seconds); async
+//! callers run them in `spawn_blocking`.
+
+pub mod admin;
+pub mod host;
+pub mod kernel;
+pub mod spec;
+pub mod trid;
+
+/// Version of this library, printed by the daemons' `--version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
