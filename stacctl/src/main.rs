@@ -1,3 +1,3 @@
-fn main() {
-    println!("{}", staslib::version_line());
+fn main() -> std::process::ExitCode {
+    stacctl::run(&stacctl::parse())
 }

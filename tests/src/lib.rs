@@ -1,1 +1,3 @@
-//! Test-tier support code.
+//! Test-tier support code: the vm tier harness (virtme-ng + Linux nvmet).
+
+pub mod vm;

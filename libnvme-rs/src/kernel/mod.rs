@@ -1,11 +1,13 @@
 //! The Linux kernel NVMe-oF initiator.
 //!
 //! * [`options`] — capability probe and the connect option string (pure, validated).
+//! * [`adopt`] — find and bind to an existing kernel connection instead of a duplicate.
 //! * [`fabrics`] — connect / disconnect through `/dev/nvme-fabrics` and sysfs.
 //! * [`sysfs`] — model of `/sys/class/nvme*`, rooted anywhere for tests.
 //! * [`passthru`] — admin commands through `NVME_IOCTL_ADMIN_CMD` on `/dev/nvmeN`.
 //! * [`uevent`] — kernel uevents for nvme devices (add/remove/change, AENs).
 
+pub mod adopt;
 pub mod fabrics;
 pub mod options;
 pub mod passthru;

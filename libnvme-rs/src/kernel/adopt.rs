@@ -1,0 +1,206 @@
+//! Adoption of existing kernel connections (compat §4.12): before connecting, look for a
+//! controller the kernel already has for the same identity and bind to it instead.
+//!
+//! This is what keeps a restart or an upgrade from creating duplicates (for the well-known
+//! discovery NQN the kernel itself would allow them) and what turns a second connect of an
+//! I/O controller into the existing one instead of an EALREADY failure.
+
+use std::net::IpAddr;
+
+use super::fabrics::{Connected, Fabrics, FabricsError};
+use super::options::ConnectArgs;
+use super::sysfs::{ControllerInfo, SysfsError, SysfsRoot};
+use crate::trid::{InterfaceAddrs, TransportId, is_candidate_device, matches_existing};
+
+/// Which kind of controller a search is for (§4.12 step 2 device-type filter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControllerKind {
+    Discovery,
+    Io,
+}
+
+/// The host's interfaces and their addresses, in kernel order (the first of each family is the
+/// "primary" one the legacy matching rules use).
+pub fn system_interfaces() -> std::io::Result<InterfaceAddrs> {
+    let mut table = InterfaceAddrs::new();
+    for ifa in nix::ifaddrs::getifaddrs()? {
+        let Some(addr) = ifa.address else { continue };
+        let ip: Option<IpAddr> = if let Some(v4) = addr.as_sockaddr_in() {
+            Some(IpAddr::V4(v4.ip()))
+        } else {
+            addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+        };
+        if let Some(ip) = ip {
+            table.add(&ifa.interface_name, [ip]);
+        }
+    }
+    Ok(table)
+}
+
+/// Controllers that are being torn down cannot be adopted.
+fn is_going_away(c: &ControllerInfo) -> bool {
+    c.state
+        .as_deref()
+        .is_some_and(|s| s.starts_with("deleting") || s == "dead")
+}
+
+/// The first existing controller that matches `tid` (all of §4.12's rules), if any.
+pub fn find_existing(
+    sysfs: &SysfsRoot,
+    tid: &TransportId,
+    kind: ControllerKind,
+    ifaces: &InterfaceAddrs,
+) -> Result<Option<ControllerInfo>, SysfsError> {
+    Ok(sysfs.controllers()?.into_iter().find(|c| {
+        let kernel = c.connection();
+        let kind_ok = match kind {
+            ControllerKind::Discovery => c.is_discovery_controller(),
+            ControllerKind::Io => c.is_io_controller(),
+        };
+        !is_going_away(c)
+            && kind_ok
+            && is_candidate_device(tid, &kernel)
+            && matches_existing(tid, &kernel, ifaces)
+    }))
+}
+
+/// Result of [`connect_or_adopt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attached {
+    pub controller: Connected,
+    /// True when an existing controller was adopted (no write to `/dev/nvme-fabrics`).
+    pub adopted: bool,
+}
+
+/// Why [`connect_or_adopt`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("cannot list existing controllers")]
+    Sysfs(#[from] SysfsError),
+    #[error("cannot list host interfaces")]
+    Interfaces(#[source] std::io::Error),
+    #[error("connect failed")]
+    Connect(#[from] FabricsError),
+}
+
+/// Adopts an existing controller for `tid` or connects a new one with `args`. Blocking.
+///
+/// `tid` must carry the host NQN that `args` sends (the kernel's `hostnqn` is compared).
+/// If the kernel answers EALREADY — another process connected between our search and our
+/// write — the search runs once more and adopts what it finds.
+pub fn connect_or_adopt(
+    fabrics: &Fabrics,
+    sysfs: &SysfsRoot,
+    tid: &TransportId,
+    kind: ControllerKind,
+    args: &ConnectArgs,
+) -> Result<Attached, AttachError> {
+    let ifaces = system_interfaces().map_err(AttachError::Interfaces)?;
+    let adopt = |c: ControllerInfo| Attached {
+        controller: Connected {
+            instance: c.instance,
+            cntlid: c.cntlid,
+            device: c.name,
+        },
+        adopted: true,
+    };
+    if let Some(c) = find_existing(sysfs, tid, kind, &ifaces)? {
+        return Ok(adopt(c));
+    }
+    match fabrics.connect(args) {
+        Ok(controller) => Ok(Attached {
+            controller,
+            adopted: false,
+        }),
+        Err(FabricsError::AlreadyConnected) => match find_existing(sysfs, tid, kind, &ifaces)? {
+            Some(c) => Ok(adopt(c)),
+            None => Err(FabricsError::AlreadyConnected.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trid::Transport;
+    use std::fs;
+    use std::path::Path;
+
+    fn ctrl(root: &Path, name: &str, attrs: &[(&str, &str)]) {
+        let d = root.join("class/nvme").join(name);
+        fs::create_dir_all(&d).unwrap();
+        for (k, v) in attrs {
+            fs::write(d.join(k), format!("{v}\n")).unwrap();
+        }
+    }
+
+    const HOST: &str = "nqn.2014-08.org.nvmexpress:uuid:3da64a01-16c5-4e10-ac46-397e2372b964";
+
+    #[test]
+    fn finds_live_matching_controller_and_skips_deleting_and_other_hosts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dc = crate::spec::WELL_KNOWN_DISC_NQN;
+        let base = [
+            ("transport", "tcp"),
+            (
+                "address",
+                "traddr=127.0.0.1,trsvcid=8009,src_addr=127.0.0.1",
+            ),
+            ("subsysnqn", dc),
+            ("cntrltype", "discovery"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        ctrl(
+            tmp.path(),
+            "nvme0",
+            &with(&[("state", "deleting"), ("hostnqn", HOST)]),
+        );
+        ctrl(
+            tmp.path(),
+            "nvme1",
+            &with(&[("state", "live"), ("hostnqn", "nqn.other")]),
+        );
+        ctrl(
+            tmp.path(),
+            "nvme2",
+            &with(&[("state", "live"), ("hostnqn", HOST)]),
+        );
+        let sysfs = SysfsRoot::new(tmp.path());
+        let tid =
+            TransportId::new_discovery(Transport::Tcp, "127.0.0.1", "8009", "").with_host_nqn(HOST);
+        let found = find_existing(
+            &sysfs,
+            &tid,
+            ControllerKind::Discovery,
+            &InterfaceAddrs::new(),
+        )
+        .unwrap()
+        .map(|c| c.name);
+        assert_eq!(found.as_deref(), Some("nvme2"));
+        // A discovery controller (no children, cntrltype discovery) is never an IOC candidate.
+        let io = find_existing(&sysfs, &tid, ControllerKind::Io, &InterfaceAddrs::new()).unwrap();
+        assert!(io.is_none());
+        // Another port is another identity.
+        let tid2 =
+            TransportId::new_discovery(Transport::Tcp, "127.0.0.1", "8010", "").with_host_nqn(HOST);
+        let none = find_existing(
+            &sysfs,
+            &tid2,
+            ControllerKind::Discovery,
+            &InterfaceAddrs::new(),
+        )
+        .unwrap();
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn system_interfaces_lists_loopback() {
+        let t = system_interfaces().unwrap();
+        assert!(t.interface_of(&IpAddr::from([127, 0, 0, 1])).is_some());
+    }
+}

@@ -1,0 +1,162 @@
+//! `stacctl`, the STorage Appliance Connector control utility.
+//!
+//! Only the command line exists so far. It is parsed exactly as upstream's argparse parser
+//! (`stacctl [-h] [-v] {tron,troff,status,ls} ...`) and `-v/--version` works; the D-Bus client
+//! behind the subcommands is not built yet, so [`run`] fails loudly for them.
+
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Name used in messages when `argv[0]` has no usable file name.
+pub const PROG: &str = "stacctl";
+
+/// The command line of `stacctl` (upstream `stacctl.py`).
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[command(
+    name = "stacctl",
+    about = "STorage Appliance Connector (STAC)",
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    infer_long_args = true,
+    args_override_self = true,
+    subcommand_help_heading = "Commands"
+)]
+pub struct Cli {
+    /// Print version, then exit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+
+    /// The subcommand; upstream does not require one (it then prints the usage and exits 1).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `stacctl`'s subcommands.
+#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Trace ON
+    Tron,
+    /// Trace OFF
+    Troff,
+    /// Show runtime status information about stacd
+    Status,
+    /// List I/O controllers
+    Ls(DetailedArgs),
+}
+
+impl Command {
+    /// The subcommand's name as typed on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Tron => "tron",
+            Command::Troff => "troff",
+            Command::Status => "status",
+            Command::Ls(_) => "ls",
+        }
+    }
+}
+
+/// Options of `ls`.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetailedArgs {
+    /// Print detailed info
+    #[arg(short = 'd', long = "detailed")]
+    pub detailed: bool,
+}
+
+/// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
+pub fn usage(prog: &str) -> String {
+    staslib::argparse_usage(prog, &["[-h]", "[-v]"], &["{tron,troff,status,ls}", "..."])
+}
+
+/// The clap command, with the argparse-style usage line.
+pub fn command(prog: &str) -> clap::Command {
+    Cli::command().override_usage(usage(prog))
+}
+
+/// Parses `args` (including `argv[0]`). Errors exit with status 2 through
+/// [`clap::Error::exit`], as argparse does.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = command(&staslib::prog_name(PROG));
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Parses the process's own command line; prints usage and exits with status 2 on error.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// Runs `stacctl` with an already parsed command line.
+pub fn run(cli: &Cli) -> ExitCode {
+    if cli.version {
+        println!("{}", staslib::version_line());
+        return ExitCode::SUCCESS;
+    }
+    let prog = staslib::prog_name(PROG);
+    let Some(command) = &cli.command else {
+        println!("usage: {}", usage(&prog));
+        return ExitCode::FAILURE;
+    };
+    eprintln!(
+        "{prog}: {} is not implemented in this build yet",
+        command.name()
+    );
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        try_parse_from(std::iter::once(PROG).chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        command(PROG).debug_assert();
+    }
+
+    #[test]
+    fn subcommands() {
+        assert_eq!(parse(&[]).unwrap().command, None);
+        assert_eq!(parse(&["tron"]).unwrap().command, Some(Command::Tron));
+        assert_eq!(parse(&["troff"]).unwrap().command, Some(Command::Troff));
+        assert_eq!(parse(&["status"]).unwrap().command, Some(Command::Status));
+        assert_eq!(
+            parse(&["ls"]).unwrap().command,
+            Some(Command::Ls(DetailedArgs { detailed: false }))
+        );
+        assert_eq!(
+            parse(&["ls", "--d", "-d"]).unwrap().command,
+            Some(Command::Ls(DetailedArgs { detailed: true }))
+        );
+        let cli = parse(&["--v", "ls"]).unwrap();
+        assert!(cli.version);
+        for name in ["tron", "troff", "status", "ls"] {
+            assert_eq!(parse(&[name]).unwrap().command.unwrap().name(), name);
+        }
+    }
+
+    #[test]
+    fn bad_command_lines_exit_2() {
+        for args in [
+            &["--bogus"][..],
+            &["dlp"],
+            &["adlp"],
+            &["help"],
+            &["sta"],
+            &["ls", "-v"],
+            &["ls", "--detailed=yes"],
+            &["-V"],
+        ] {
+            assert_eq!(parse(args).unwrap_err().exit_code(), 2, "{args:?}");
+        }
+    }
+}

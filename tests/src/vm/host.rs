@@ -1,0 +1,200 @@
+//! Host side of the vm tier: find the kernel and virtme-ng, boot once, collect results.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::ScenarioResult;
+
+/// Options of one vm tier run.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Only scenarios whose name contains this.
+    pub filter: Option<String>,
+    /// Directory shared with the guest for results (created).
+    pub out_dir: PathBuf,
+    /// Whole-VM time limit.
+    pub timeout: Duration,
+}
+
+/// Outcome of the tier, for the caller's exit status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TierOutcome {
+    Passed,
+    Failed,
+    Skipped(String),
+}
+
+/// The newest installed Debian 6.12 kernel image, or `STAS_VM_KERNEL`.
+pub fn find_kernel() -> Option<PathBuf> {
+    if let Some(k) = std::env::var_os("STAS_VM_KERNEL") {
+        return Some(PathBuf::from(k));
+    }
+    let mut found: Vec<PathBuf> = fs::read_dir("/boot")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-6.12."))
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Boots the VM with `guest_exe guest ...` and reports every scenario.
+pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutcome {
+    let Some(kernel) = find_kernel() else {
+        return TierOutcome::Skipped(
+            "no /boot/vmlinuz-6.12.* kernel (run tests/scripts/install-deps.sh)".into(),
+        );
+    };
+    for tool in ["vng", "qemu-system-x86_64", "busybox", "nvme"] {
+        if !have(tool) {
+            return TierOutcome::Skipped(format!(
+                "{tool} not installed (run tests/scripts/install-deps.sh)"
+            ));
+        }
+    }
+    if let Err(e) = fs::create_dir_all(&opts.out_dir) {
+        return TierOutcome::Skipped(format!("cannot create {}: {e}", opts.out_dir.display()));
+    }
+    let results_path = opts.out_dir.join("results.jsonl");
+    let console_path = opts.out_dir.join("console.log");
+    let _ = fs::remove_file(&results_path);
+
+    let mut guest_cmd = format!(
+        "{} guest --out {}",
+        shell_quote(&guest_exe.to_string_lossy()),
+        shell_quote(&opts.out_dir.to_string_lossy())
+    );
+    if let Some(f) = &opts.filter {
+        guest_cmd.push_str(&format!(" --filter {}", shell_quote(f)));
+    }
+    println!(
+        "vm tier: booting {} under TCG (virtme-ng)",
+        kernel.display()
+    );
+    let console = match fs::File::create(&console_path) {
+        Ok(f) => f,
+        Err(e) => return TierOutcome::Skipped(format!("cannot create console log: {e}")),
+    };
+    let started = Instant::now();
+    let child = Command::new("vng")
+        .arg("--run")
+        .arg(&kernel)
+        .args(["--disable-kvm", "--memory", "1G", "--cpus", "2", "--rwdir"])
+        .arg(&opts.out_dir)
+        .arg("--exec")
+        .arg(&guest_cmd)
+        .stdin(Stdio::null())
+        .stdout(console.try_clone().expect("dup console fd"))
+        .stderr(console)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            println!("vm tier: FAILED to start vng: {e}");
+            return TierOutcome::Failed;
+        }
+    };
+    let mut timed_out = false;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() > opts.timeout => {
+                timed_out = true;
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(200)),
+            Err(_) => break,
+        }
+    }
+    // A leftover qemu would hold the CPU; vng's own children go with it when it is killed.
+    let results = read_results(&results_path);
+    let mut passed = 0;
+    let mut failed = 0;
+    for name in expected {
+        match results.get(*name) {
+            Some(r) if r.passed => {
+                passed += 1;
+                println!("PASS {name} ({:.1} s)", r.duration_ms as f64 / 1000.0);
+            }
+            Some(r) => {
+                failed += 1;
+                println!(
+                    "FAIL {name} ({:.1} s): {}",
+                    r.duration_ms as f64 / 1000.0,
+                    r.detail
+                );
+                for line in &r.evidence {
+                    println!("    | {line}");
+                }
+            }
+            None => {
+                failed += 1;
+                println!("FAIL {name}: no result from the guest");
+            }
+        }
+    }
+    if timed_out || results.len() < expected.len() {
+        println!(
+            "vm tier: guest {} after {:.0} s; last console lines ({}):",
+            if timed_out {
+                "timed out"
+            } else {
+                "ended early"
+            },
+            started.elapsed().as_secs_f64(),
+            console_path.display()
+        );
+        for line in tail(&console_path, 40) {
+            println!("    > {line}");
+        }
+    }
+    println!(
+        "vm tier: {} scenarios in {:.0} s",
+        expected.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 && passed == expected.len() {
+        TierOutcome::Passed
+    } else {
+        TierOutcome::Failed
+    }
+}
+
+fn read_results(path: &Path) -> BTreeMap<String, ScenarioResult> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<ScenarioResult>(l).ok())
+        .map(|r| (r.name.clone(), r))
+        .collect()
+}
+
+fn tail(path: &Path, n: usize) -> Vec<String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}

@@ -1,0 +1,571 @@
+//! Kernel-backend scenarios (issue: workspace, test tiers and the kernel backend).
+//!
+//! Each runs in the guest against Linux nvmet on loopback, with the kernel initiator driven
+//! only through libnvme-rs; Debian's `nvme-cli` in the same VM is the independent reference.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use libnvme_rs::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
+use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase};
+use libnvme_rs::kernel::adopt::{ControllerKind, connect_or_adopt};
+use libnvme_rs::kernel::fabrics::{Connected, Fabrics, FabricsError};
+use libnvme_rs::kernel::options::ConnectOptions;
+use libnvme_rs::kernel::passthru::AdminDevice;
+use libnvme_rs::kernel::sysfs::SysfsRoot;
+use libnvme_rs::kernel::uevent::{AEN_DISCOVERY_LOG_CHANGE, NetlinkUevents, UeventSource};
+use libnvme_rs::spec::WELL_KNOWN_DISC_NQN;
+use libnvme_rs::spec::disclog::{
+    DiscoveryLog, DiscoveryLogEntry, adrfam_name, subtype_name, trtype_name,
+};
+use libnvme_rs::trid::{Transport, TransportId};
+
+use super::Scenario;
+use super::guest::{Ctx, HOSTID, HOSTNQN, ensure, wait_for};
+use super::nvmet::{Port, Referral, Subsystem, Target};
+
+const TRADDR: &str = "127.0.0.1";
+const PORT: &str = "4420";
+/// Slow TCG guests still see an AEN within a few seconds; this bounds a hang, not a speed.
+const EVENT_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "kernel_dc_log_page_matches_nvme_cli",
+            target: target_with_referral,
+            run: dc_log_page_matches_nvme_cli,
+        },
+        Scenario {
+            name: "kernel_log_page_120_subsystems",
+            target: || target_with(120, 0),
+            run: log_page_120_subsystems,
+        },
+        Scenario {
+            name: "kernel_ioc_connect_sysfs_disconnect",
+            target: || target_with(1, 16 << 20),
+            run: ioc_connect_sysfs_disconnect,
+        },
+        Scenario {
+            name: "kernel_aen_on_each_unlink_relink",
+            target: || target_with(6, 0),
+            run: aen_on_each_unlink_relink,
+        },
+        Scenario {
+            name: "kernel_second_connect_refused_or_adopted",
+            target: || target_with(1, 16 << 20),
+            run: second_connect_refused_or_adopted,
+        },
+    ]
+}
+
+fn nqn(i: usize) -> String {
+    format!("nqn.2014-08.org.example:stas-vm-{i:03}")
+}
+
+/// `n` subsystems on one tcp port, each with a namespace of `ns_size` bytes when non-zero.
+fn target_with(n: usize, ns_size: u64) -> Target {
+    let subsystems: Vec<Subsystem> = (0..n)
+        .map(|i| {
+            let s = Subsystem::open(nqn(i));
+            if ns_size > 0 {
+                s.with_namespace(1, ns_size)
+            } else {
+                s
+            }
+        })
+        .collect();
+    let mut port = Port::tcp(1, TRADDR, PORT);
+    port.subsystems = subsystems.iter().map(|s| s.nqn.clone()).collect();
+    Target {
+        hosts: Vec::new(),
+        subsystems,
+        ports: vec![port],
+    }
+}
+
+fn target_with_referral() -> Target {
+    let mut t = target_with(2, 0);
+    t.ports[0].referrals.push(Referral {
+        name: "r1".into(),
+        trtype: "tcp".into(),
+        adrfam: "ipv4".into(),
+        traddr: "127.0.0.2".into(),
+        trsvcid: "8009".into(),
+        portid: 7,
+    });
+    t
+}
+
+fn dc_options(kato: u32) -> ConnectOptions {
+    ConnectOptions {
+        traddr: TRADDR.into(),
+        trsvcid: PORT.into(),
+        hostnqn: HOSTNQN.into(),
+        hostid: HOSTID.into(),
+        keep_alive_tmo: Some(kato),
+        ..ConnectOptions::new(Transport::Tcp, WELL_KNOWN_DISC_NQN)
+    }
+}
+
+fn connect(ctx: &mut Ctx, opts: &ConnectOptions) -> Result<Connected, String> {
+    let fabrics = Fabrics::default();
+    let caps = fabrics
+        .probe_capabilities()
+        .map_err(|e| format!("capability probe: {}", chain(&e)))?;
+    let args = opts
+        .build(&caps)
+        .map_err(|e| format!("options: {}", chain(&e)))?;
+    ctx.log(format!("connect: {}", args.as_str()));
+    let c = fabrics
+        .connect(&args)
+        .map_err(|e| format!("connect: {}", chain(&e)))?;
+    ctx.log(format!("connected: {} cntlid={:?}", c.device, c.cntlid));
+    Ok(c)
+}
+
+/// An error and its sources on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// Wraps a transport and records every command, to check chunking and RAE on the real path.
+struct Recording<'a> {
+    inner: &'a mut AdminDevice,
+    commands: Vec<AdminCommand>,
+}
+
+impl AdminTransport for Recording<'_> {
+    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+        self.commands.push(*cmd);
+        self.inner.submit(cmd, data)
+    }
+
+    fn max_transfer(&self) -> usize {
+        self.inner.max_transfer()
+    }
+}
+
+fn open_admin(device: &str) -> Result<AdminDevice, String> {
+    let path = format!("/dev/{device}");
+    wait_for(Duration::from_secs(10), || {
+        Path::new(&path).exists().then_some(())
+    })
+    .ok_or_else(|| format!("{path} did not appear"))?;
+    AdminDevice::open(&path).map_err(|e| format!("open {path}: {e}"))
+}
+
+/// Reads the discovery log through the passthru ioctl; returns it and the commands sent.
+fn read_log(device: &str) -> Result<(DiscoveryLog, Vec<AdminCommand>), String> {
+    let mut dev = open_admin(device)?;
+    let mut rec = Recording {
+        inner: &mut dev,
+        commands: Vec::new(),
+    };
+    let log = read_discovery_log(&mut rec, &DiscoveryLogOptions::default())
+        .map_err(|e| format!("read_discovery_log on {device}: {}", chain(&e)))?;
+    Ok((log, rec.commands))
+}
+
+/// The comparable part of a record, spelled as nvme-cli prints it.
+type Record = (String, String, String, u64, String, String, String);
+
+fn record_of(e: &DiscoveryLogEntry) -> Record {
+    (
+        trtype_name(e.trtype).to_owned(),
+        adrfam_name(e.adrfam).to_owned(),
+        subtype_name(e.subtype).to_owned(),
+        u64::from(e.portid),
+        e.trsvcid.clone(),
+        e.subnqn.clone(),
+        e.traddr.clone(),
+    )
+}
+
+/// Records from `nvme discover -o json` (Debian's nvme-cli, same VM, its own DC connection).
+fn nvme_cli_records(ctx: &mut Ctx) -> Result<BTreeSet<Record>, String> {
+    let out = ctx.sh(&format!(
+        "nvme discover -t tcp -a {TRADDR} -s {PORT} -o json"
+    ))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&out).map_err(|e| format!("nvme-cli JSON: {e}: {out}"))?;
+    let recs = v["records"]
+        .as_array()
+        .ok_or_else(|| format!("nvme-cli JSON has no records: {out}"))?;
+    let s = |r: &serde_json::Value, k: &str| -> Result<String, String> {
+        r[k].as_str()
+            .map(|s| s.trim().to_owned())
+            .ok_or_else(|| format!("nvme-cli record without {k}: {r}"))
+    };
+    recs.iter()
+        .map(|r| {
+            Ok((
+                s(r, "trtype")?,
+                s(r, "adrfam")?,
+                s(r, "subtype")?,
+                r["portid"]
+                    .as_u64()
+                    .ok_or("nvme-cli record without portid")?,
+                s(r, "trsvcid")?,
+                s(r, "subnqn")?,
+                s(r, "traddr")?,
+            ))
+        })
+        .collect()
+}
+
+fn nvm_nqns(log: &DiscoveryLog) -> BTreeSet<String> {
+    log.entries
+        .iter()
+        .filter(|e| e.subtype == 2)
+        .map(|e| e.subnqn.clone())
+        .collect()
+}
+
+fn expected_nqns(n: usize) -> BTreeSet<String> {
+    (0..n).map(nqn).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Acceptance 1: DC connect (well-known NQN, keep_alive_tmo), log page via the ioctl path,
+/// exactly the records nvmet serves, identical to nvme-cli's.
+fn dc_log_page_matches_nvme_cli(ctx: &mut Ctx) -> Result<(), String> {
+    let dc = connect(ctx, &dc_options(30))?;
+    let sysfs = SysfsRoot::new("/sys");
+    let info = sysfs
+        .controller(&dc.device)
+        .map_err(|e| chain(&e))?
+        .ok_or("DC missing from sysfs")?;
+    ensure(info.cntrltype.as_deref() == Some("discovery"), || {
+        format!("cntrltype {:?}, want discovery", info.cntrltype)
+    })?;
+    ensure(info.kato == Some(30), || {
+        format!("kato {:?}, want 30", info.kato)
+    })?;
+
+    let (log, _) = read_log(&dc.device)?;
+    let ours: BTreeSet<Record> = log.entries.iter().map(record_of).collect();
+    for r in &ours {
+        ctx.log(format!("ours: {r:?}"));
+    }
+    ensure(log.numrec as usize == log.entries.len(), || {
+        format!("numrec {} but {} entries", log.numrec, log.entries.len())
+    })?;
+    // What nvmet was told to serve: two subsystems and one referral on port 1 (a newer nvmet
+    // may add its own "current discovery subsystem" entry, which nvme-cli must show too).
+    let mut want: BTreeSet<Record> = (0..2)
+        .map(|i| rec("nvme subsystem", 1, PORT, &nqn(i), TRADDR))
+        .collect();
+    want.insert(rec(
+        "discovery subsystem referral",
+        7,
+        "8009",
+        WELL_KNOWN_DISC_NQN,
+        "127.0.0.2",
+    ));
+    let served: BTreeSet<Record> = ours
+        .iter()
+        .filter(|r| r.2 != "current discovery subsystem")
+        .cloned()
+        .collect();
+    ensure(served == want, || {
+        format!("records differ from the nvmet configuration:\n ours {served:?}\n want {want:?}")
+    })?;
+    let theirs = nvme_cli_records(ctx)?;
+    ensure(ours == theirs, || {
+        format!("records differ from nvme-cli:\n ours {ours:?}\n nvme-cli {theirs:?}")
+    })?;
+    Fabrics::default()
+        .disconnect(&dc.device)
+        .map_err(|e| chain(&e))
+}
+
+fn rec(subtype: &str, portid: u64, trsvcid: &str, nqn: &str, traddr: &str) -> Record {
+    (
+        "tcp".into(),
+        "ipv4".into(),
+        subtype.into(),
+        portid,
+        trsvcid.into(),
+        nqn.into(),
+        traddr.into(),
+    )
+}
+
+/// Acceptance 2: 120 subsystems on one port, every entry comes back (chunked reads).
+fn log_page_120_subsystems(ctx: &mut Ctx) -> Result<(), String> {
+    let dc = connect(ctx, &dc_options(30))?;
+    let (log, cmds) = read_log(&dc.device)?;
+    ctx.log(format!(
+        "{} entries, {} admin commands, genctr {}",
+        log.entries.len(),
+        cmds.len(),
+        log.genctr
+    ));
+    ensure(nvm_nqns(&log) == expected_nqns(120), || {
+        format!(
+            "got {} NVM entries, want the 120 configured",
+            nvm_nqns(&log).len()
+        )
+    })?;
+    // 120 KiB of entries cannot come in one 4 KiB command; the last command must clear RAE.
+    ensure(cmds.len() >= 30, || {
+        format!("only {} commands for 120 entries", cmds.len())
+    })?;
+    let rae = |c: &AdminCommand| c.cdw10 & (1 << 15) != 0;
+    ensure(cmds.last().is_some_and(|c| !rae(c)), || {
+        "last read kept RAE set".into()
+    })?;
+    ensure(cmds[..cmds.len() - 1].iter().all(rae), || {
+        "an early read cleared RAE".into()
+    })?;
+    let theirs = nvme_cli_records(ctx)?;
+    let ours: BTreeSet<Record> = log.entries.iter().map(record_of).collect();
+    ensure(ours == theirs, || {
+        format!(
+            "{} records here, {} from nvme-cli, or contents differ",
+            ours.len(),
+            theirs.len()
+        )
+    })?;
+    Ok(())
+}
+
+/// Acceptance 3: an I/O controller from a DLPE; namespace appears; sysfs model; disconnect.
+fn ioc_connect_sysfs_disconnect(ctx: &mut Ctx) -> Result<(), String> {
+    let dc = connect(ctx, &dc_options(30))?;
+    let (log, _) = read_log(&dc.device)?;
+    let dlpe = log
+        .entries
+        .iter()
+        .find(|e| e.subnqn == nqn(0))
+        .ok_or("subsystem missing from the discovery log")?
+        .clone();
+    let transport: Transport = trtype_name(dlpe.trtype)
+        .parse()
+        .map_err(|e| format!("DLPE transport: {e:?}"))?;
+    let opts = ConnectOptions {
+        traddr: dlpe.traddr.clone(),
+        trsvcid: dlpe.trsvcid.clone(),
+        hostnqn: HOSTNQN.into(),
+        hostid: HOSTID.into(),
+        ..ConnectOptions::new(transport, &dlpe.subnqn)
+    };
+    let ioc = connect(ctx, &opts)?;
+    let sysfs = SysfsRoot::new("/sys");
+    // Namespace scanning finishes asynchronously after the connect write returns.
+    let info = wait_for(Duration::from_secs(15), || {
+        sysfs
+            .controller(&ioc.device)
+            .ok()
+            .flatten()
+            .filter(|c| c.state.as_deref() == Some("live") && !c.namespaces.is_empty())
+    })
+    .ok_or("controller never became live with a namespace")?;
+    ctx.log(format!("sysfs: {info:?}"));
+    let addr = info.address.clone().unwrap_or_default();
+    ensure(info.transport.as_deref() == Some("tcp"), || {
+        "transport".into()
+    })?;
+    ensure(addr.traddr.as_deref() == Some(TRADDR), || {
+        format!("traddr {:?}", addr.traddr)
+    })?;
+    ensure(addr.trsvcid.as_deref() == Some(PORT), || {
+        format!("trsvcid {:?}", addr.trsvcid)
+    })?;
+    ensure(info.subsysnqn.as_deref() == Some(nqn(0).as_str()), || {
+        "subsysnqn".into()
+    })?;
+    ensure(info.hostnqn.as_deref() == Some(HOSTNQN), || {
+        format!("hostnqn {:?}", info.hostnqn)
+    })?;
+    ensure(info.hostid.as_deref() == Some(HOSTID), || {
+        format!("hostid {:?}", info.hostid)
+    })?;
+    ensure(info.cntrltype.as_deref() == Some("io"), || {
+        "cntrltype".into()
+    })?;
+    let block = info.namespaces[0].block_device.clone();
+    let dev = format!("/dev/{block}");
+    wait_for(Duration::from_secs(10), || {
+        Path::new(&dev).exists().then_some(())
+    })
+    .ok_or_else(|| format!("{dev} did not appear"))?;
+    // The multipath head gets its capacity when the path goes live, a moment after the node.
+    let size_path = format!("/sys/block/{block}/size");
+    let sectors = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(&size_path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+    })
+    .unwrap_or(0);
+    ensure(sectors * 512 == 16 << 20, || {
+        format!("{dev} has {sectors} sectors")
+    })?;
+
+    Fabrics::default()
+        .disconnect(&ioc.device)
+        .map_err(|e| chain(&e))?;
+    wait_for(Duration::from_secs(10), || {
+        (sysfs.controller(&ioc.device).ok().flatten().is_none() && !Path::new(&dev).exists())
+            .then_some(())
+    })
+    .ok_or("controller or block device still present after disconnect")?;
+    Ok(())
+}
+
+/// Acceptance 4: log > 4 KiB, persistent DC; three unlink/relink rounds; every change
+/// delivers NVME_AEN=0x70f002 and every re-read shows it.
+fn aen_on_each_unlink_relink(ctx: &mut Ctx) -> Result<(), String> {
+    let mut events = NetlinkUevents::open().map_err(|e| chain(&e))?;
+    let dc = connect(ctx, &dc_options(30))?;
+    let (log, _) = read_log(&dc.device)?;
+    ensure(
+        log.entries.len() >= 5 && (1 + log.entries.len()) * 1024 > 4096,
+        || format!("log page has only {} entries", log.entries.len()),
+    )?;
+    ensure(nvm_nqns(&log) == expected_nqns(6), || "initial log".into())?;
+
+    for round in 0..3 {
+        let victim = nqn(round);
+        for relink in [false, true] {
+            let t0 = Instant::now();
+            if relink {
+                ctx.nvmet.link(1, &victim).map_err(|e| e.to_string())?;
+            } else {
+                ctx.nvmet.unlink(1, &victim).map_err(|e| e.to_string())?;
+            }
+            let what = if relink { "relink" } else { "unlink" };
+            wait_aen(&mut events, &dc.device).map_err(|e| format!("round {round} {what}: {e}"))?;
+            ctx.log(format!(
+                "round {round} {what} {victim}: AEN after {} ms",
+                t0.elapsed().as_millis()
+            ));
+            let (log, _) = read_log(&dc.device)?;
+            let mut want = expected_nqns(6);
+            if !relink {
+                want.remove(&victim);
+            }
+            ensure(nvm_nqns(&log) == want, || {
+                format!("round {round} {what}: re-read shows {:?}", nvm_nqns(&log))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn wait_aen(events: &mut NetlinkUevents, device: &str) -> Result<(), String> {
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(format!(
+                "no NVME_AEN=0x70f002 for {device} within {EVENT_TIMEOUT:?}"
+            ));
+        }
+        match events.next_event(Some(left)) {
+            Ok(Some(ev))
+                if ev.sysname() == device && ev.aen() == Some(AEN_DISCOVERY_LOG_CHANGE) =>
+            {
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) => return Err(chain(&e)),
+        }
+    }
+}
+
+/// Acceptance 5: a second connect of the same identity is refused (EALREADY mapped) for an
+/// I/O controller and adopted by `connect_or_adopt`; nothing half-connected is left behind.
+fn second_connect_refused_or_adopted(ctx: &mut Ctx) -> Result<(), String> {
+    let opts = ConnectOptions {
+        traddr: TRADDR.into(),
+        trsvcid: PORT.into(),
+        hostnqn: HOSTNQN.into(),
+        hostid: HOSTID.into(),
+        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
+    };
+    let first = connect(ctx, &opts)?;
+    let fabrics = Fabrics::default();
+    let caps = fabrics.probe_capabilities().map_err(|e| chain(&e))?;
+    let args = opts.build(&caps).map_err(|e| chain(&e))?;
+    match fabrics.connect(&args) {
+        Err(FabricsError::AlreadyConnected) => ctx.log("second connect: EALREADY (mapped)"),
+        other => {
+            return Err(format!(
+                "second connect: want AlreadyConnected, got {other:?}"
+            ));
+        }
+    }
+    let sysfs = SysfsRoot::new("/sys");
+    let count = |nqn: &str| -> Result<Vec<String>, String> {
+        Ok(sysfs
+            .controllers()
+            .map_err(|e| chain(&e))?
+            .into_iter()
+            .filter(|c| c.subsysnqn.as_deref() == Some(nqn))
+            .map(|c| c.name)
+            .collect())
+    };
+    let iocs = count(&nqn(0))?;
+    ensure(iocs == vec![first.device.clone()], || {
+        format!("controllers after refusal: {iocs:?}")
+    })?;
+
+    let tid = TransportId::new(Transport::Tcp, TRADDR, PORT, &nqn(0)).with_host_nqn(HOSTNQN);
+    wait_for(Duration::from_secs(10), || {
+        sysfs
+            .controller(&first.device)
+            .ok()
+            .flatten()
+            .filter(|c| !c.namespaces.is_empty())
+    })
+    .ok_or("IOC never showed its namespace")?;
+    let adopted = connect_or_adopt(&fabrics, &sysfs, &tid, ControllerKind::Io, &args)
+        .map_err(|e| chain(&e))?;
+    ensure(
+        adopted.adopted && adopted.controller.device == first.device,
+        || format!("IOC not adopted: {adopted:?}"),
+    )?;
+
+    // The well-known discovery NQN implies duplicate_connect in the kernel: without adoption a
+    // second DC connect would create a second controller.
+    let dc_opts = dc_options(30);
+    let dc_args = dc_opts.build(&caps).map_err(|e| chain(&e))?;
+    let dc_tid =
+        TransportId::new_discovery(Transport::Tcp, TRADDR, PORT, "").with_host_nqn(HOSTNQN);
+    let a = connect_or_adopt(
+        &fabrics,
+        &sysfs,
+        &dc_tid,
+        ControllerKind::Discovery,
+        &dc_args,
+    )
+    .map_err(|e| chain(&e))?;
+    let b = connect_or_adopt(
+        &fabrics,
+        &sysfs,
+        &dc_tid,
+        ControllerKind::Discovery,
+        &dc_args,
+    )
+    .map_err(|e| chain(&e))?;
+    ctx.log(format!("DC: first {a:?}, second {b:?}"));
+    ensure(
+        !a.adopted && b.adopted && a.controller.device == b.controller.device,
+        || "second DC connect was not adopted".into(),
+    )?;
+    let dcs = count(WELL_KNOWN_DISC_NQN)?;
+    ensure(dcs.len() == 1, || format!("discovery controllers: {dcs:?}"))?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The vm tier: scenarios that run inside a real Linux 6.12 kernel (virtme-ng, TCG) against
+//! Linux nvmet, booted once per batch.
+//!
+//! The host side ([`host::run`]) boots the VM with this same binary as the guest command; the
+//! guest side ([`guest::run`]) sets up nvmet for each scenario from its [`nvmet::Target`],
+//! runs the scenario, and appends one JSON line per scenario to a results file on a shared
+//! directory, so a crash or hang still leaves the results of the scenarios before it.
+
+pub mod guest;
+pub mod host;
+pub mod kernel_scenarios;
+pub mod nvmet;
+
+use serde::{Deserialize, Serialize};
+
+/// One scenario: a target to build and a test to run against it.
+pub struct Scenario {
+    pub name: &'static str,
+    pub target: fn() -> nvmet::Target,
+    pub run: fn(&mut guest::Ctx) -> Result<(), String>,
+}
+
+/// What the guest reports for one scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub name: String,
+    pub passed: bool,
+    pub duration_ms: u64,
+    /// Why it failed (empty when passed).
+    pub detail: String,
+    /// The scenario's own log plus guest state captured on failure.
+    pub evidence: Vec<String>,
+}
+
+/// Every scenario of the tier, in run order.
+pub fn all_scenarios() -> Vec<Scenario> {
+    kernel_scenarios::scenarios()
+}
