@@ -226,3 +226,5 @@ mod cli_support_tests {
         );
     }
 }
+
+pub mod conf;

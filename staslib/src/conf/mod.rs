@@ -1,0 +1,8 @@
+//! Configuration: the upstream INI dialect ([`ini`]), time spans ([`timespan`]), the
+//! `controller=`/`exclude=` grammar ([`controller`]) and the typed per-daemon model
+//! ([`options`]).
+
+pub mod controller;
+pub mod ini;
+pub mod options;
+pub mod timespan;
