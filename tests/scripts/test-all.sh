@@ -7,6 +7,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
+# nvme-cli lives in /usr/sbin and pip puts vng in the interpreter's scripts directory; neither
+# is on every PATH a CI job gets.
+py_scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)
+export PATH="$PATH:/usr/sbin:/sbin${py_scripts:+:$py_scripts}:$HOME/.local/bin"
+
 declare -a names=() secs=() states=()
 failed=0
 

@@ -37,6 +37,13 @@ fn invalid(msg: String) -> AdminError {
     AdminError::InvalidData(msg)
 }
 
+fn bad_request(msg: String) -> AdminError {
+    AdminError::InvalidArgument(msg)
+}
+
+/// NSID meaning "the controller and all its namespaces" (controller-scoped logs like SMART).
+pub const NSID_ALL: u32 = 0xffff_ffff;
+
 /// Reads `buf.len()` bytes of log page `lid` starting at byte `offset`.
 ///
 /// The read is split into commands of `min(t.max_transfer(), 4096)` bytes (rounded down to
@@ -51,18 +58,32 @@ pub fn get_log_page<T: AdminTransport + ?Sized>(
     buf: &mut [u8],
     rae: bool,
 ) -> Result<(), AdminError> {
+    // Discovery logs are controller-scoped and read with NSID 0, as libnvme does.
+    get_log_page_nsid(t, 0, lid, lsp, offset, buf, rae)
+}
+
+/// [`get_log_page`] for a given NSID (e.g. [`NSID_ALL`] for the SMART log).
+pub fn get_log_page_nsid<T: AdminTransport + ?Sized>(
+    t: &mut T,
+    nsid: u32,
+    lid: u8,
+    lsp: u8,
+    offset: u64,
+    buf: &mut [u8],
+    rae: bool,
+) -> Result<(), AdminError> {
     if lsp > LSP_MAX {
-        return Err(invalid(format!(
+        return Err(bad_request(format!(
             "log page {lid:#04x}: LSP {lsp:#x} does not fit in 7 bits"
         )));
     }
     if !offset.is_multiple_of(4) {
-        return Err(invalid(format!(
+        return Err(bad_request(format!(
             "log page {lid:#04x}: offset {offset} is not dword aligned"
         )));
     }
     if buf.is_empty() || !buf.len().is_multiple_of(4) {
-        return Err(invalid(format!(
+        return Err(bad_request(format!(
             "log page {lid:#04x}: length {} is not a non-zero multiple of 4",
             buf.len()
         )));
@@ -72,14 +93,14 @@ pub fn get_log_page<T: AdminTransport + ?Sized>(
         .and_then(|len| offset.checked_add(len))
         .is_none()
     {
-        return Err(invalid(format!(
+        return Err(bad_request(format!(
             "log page {lid:#04x}: offset {offset} + length {} overflows",
             buf.len()
         )));
     }
     let chunk = t.max_transfer().min(LOG_PAGE_CHUNK) & !3;
     if chunk == 0 {
-        return Err(invalid(format!(
+        return Err(bad_request(format!(
             "transport maximum transfer {} is below one dword",
             t.max_transfer()
         )));
@@ -91,7 +112,10 @@ pub fn get_log_page<T: AdminTransport + ?Sized>(
         // Cannot overflow: offset + total was checked above.
         let chunk_offset = offset + done as u64;
         let last = done + len == total;
-        let cmd = get_log_page_command(lid, lsp, chunk_offset, len, if last { rae } else { true });
+        let cmd = AdminCommand {
+            nsid,
+            ..get_log_page_command(lid, lsp, chunk_offset, len, if last { rae } else { true })
+        };
         t.submit(&cmd, DataPhase::FromController(piece))?;
         done += len;
     }

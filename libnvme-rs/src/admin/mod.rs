@@ -56,6 +56,9 @@ pub enum AdminError {
     /// The controller's answer does not make sense (bad log page, wrong sizes).
     #[error("invalid data from controller: {0}")]
     InvalidData(String),
+    /// The caller asked for something no controller can do (unaligned offset, bad length).
+    #[error("invalid admin request: {0}")]
+    InvalidArgument(String),
     /// The discovery log kept changing while it was read.
     #[error("discovery log changed on each of {0} reads (generation counter unstable)")]
     GenerationUnstable(u32),

@@ -7,7 +7,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use libnvme_rs::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
+use libnvme_rs::admin::dim::{DimHostEntry, DimOutcome, DimTask, dim};
+use libnvme_rs::admin::discovery::{
+    DiscoveryLogOptions, NSID_ALL, get_log_page_nsid, read_discovery_log,
+};
+use libnvme_rs::admin::identify::{identify_controller, supported_log_pages};
 use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase};
 use libnvme_rs::kernel::adopt::{ControllerKind, connect_or_adopt};
 use libnvme_rs::kernel::fabrics::{Connected, Fabrics, FabricsError};
@@ -19,6 +23,7 @@ use libnvme_rs::spec::WELL_KNOWN_DISC_NQN;
 use libnvme_rs::spec::disclog::{
     DiscoveryLog, DiscoveryLogEntry, adrfam_name, subtype_name, trtype_name,
 };
+use libnvme_rs::spec::status::SC_INVALID_FIELD;
 use libnvme_rs::trid::{Transport, TransportId};
 
 use super::Scenario;
@@ -51,6 +56,16 @@ pub fn scenarios() -> Vec<Scenario> {
             name: "kernel_aen_on_each_unlink_relink",
             target: || target_with(6, 0),
             run: aen_on_each_unlink_relink,
+        },
+        Scenario {
+            name: "kernel_aen_stays_masked_while_rae_kept",
+            target: || target_with(6, 0),
+            run: aen_stays_masked_while_rae_kept,
+        },
+        Scenario {
+            name: "kernel_identify_supported_logs_dim",
+            target: || target_with(1, 16 << 20),
+            run: identify_supported_logs_dim,
         },
         Scenario {
             name: "kernel_second_connect_refused_or_adopted",
@@ -165,12 +180,19 @@ fn open_admin(device: &str) -> Result<AdminDevice, String> {
 
 /// Reads the discovery log through the passthru ioctl; returns it and the commands sent.
 fn read_log(device: &str) -> Result<(DiscoveryLog, Vec<AdminCommand>), String> {
+    read_log_with(device, &DiscoveryLogOptions::default())
+}
+
+fn read_log_with(
+    device: &str,
+    opts: &DiscoveryLogOptions,
+) -> Result<(DiscoveryLog, Vec<AdminCommand>), String> {
     let mut dev = open_admin(device)?;
     let mut rec = Recording {
         inner: &mut dev,
         commands: Vec::new(),
     };
-    let log = read_discovery_log(&mut rec, &DiscoveryLogOptions::default())
+    let log = read_discovery_log(&mut rec, opts)
         .map_err(|e| format!("read_discovery_log on {device}: {}", chain(&e)))?;
     Ok((log, rec.commands))
 }
@@ -446,7 +468,8 @@ fn aen_on_each_unlink_relink(ctx: &mut Ctx) -> Result<(), String> {
                 ctx.nvmet.unlink(1, &victim).map_err(|e| e.to_string())?;
             }
             let what = if relink { "relink" } else { "unlink" };
-            wait_aen(&mut events, &dc.device).map_err(|e| format!("round {round} {what}: {e}"))?;
+            wait_aen(&mut events, &dc.device, EVENT_TIMEOUT)
+                .map_err(|e| format!("round {round} {what}: {e}"))?;
             ctx.log(format!(
                 "round {round} {what} {victim}: AEN after {} ms",
                 t0.elapsed().as_millis()
@@ -464,8 +487,153 @@ fn aen_on_each_unlink_relink(ctx: &mut Ctx) -> Result<(), String> {
     Ok(())
 }
 
-fn wait_aen(events: &mut NetlinkUevents, device: &str) -> Result<(), String> {
-    let deadline = Instant::now() + EVENT_TIMEOUT;
+/// Negative control for the scenario above: a host that keeps RAE set on its last read (the
+/// libnvme bug) gets the first AEN and then none, so the AEN scenario can tell the difference.
+fn aen_stays_masked_while_rae_kept(ctx: &mut Ctx) -> Result<(), String> {
+    let keep = DiscoveryLogOptions {
+        retain_aen: true,
+        ..DiscoveryLogOptions::default()
+    };
+    let mut events = NetlinkUevents::open().map_err(|e| chain(&e))?;
+    let dc = connect(ctx, &dc_options(30))?;
+    read_log_with(&dc.device, &keep)?;
+    ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+    wait_aen(&mut events, &dc.device, EVENT_TIMEOUT).map_err(|e| format!("first change: {e}"))?;
+    let (log, _) = read_log_with(&dc.device, &keep)?;
+    ensure(!nvm_nqns(&log).contains(&nqn(0)), || {
+        "unlink not visible".into()
+    })?;
+    ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
+    // nvmet masks the notice until a read with RAE=0: no event may come now.
+    if wait_aen(&mut events, &dc.device, Duration::from_secs(3)).is_ok() {
+        return Err("AEN delivered although every read kept RAE set".into());
+    }
+    ctx.log("second change: no AEN while RAE kept (as nvmet specifies)");
+    // One read with RAE=0 re-arms the notice; the next change is announced again.
+    read_log(&dc.device)?;
+    ctx.nvmet.unlink(1, &nqn(1)).map_err(|e| e.to_string())?;
+    wait_aen(&mut events, &dc.device, EVENT_TIMEOUT)
+        .map_err(|e| format!("change after RAE=0 read: {e}"))?;
+    Ok(())
+}
+
+/// Identify, Supported Log Pages and DIM through the passthru path, checked against nvme-cli's
+/// view of the same controller and against what nvmet implements.
+fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
+    let dc = connect(ctx, &dc_options(30))?;
+    let mut dev = open_admin(&dc.device)?;
+    let id = identify_controller(&mut dev).map_err(|e| format!("identify DC: {}", chain(&e)))?;
+    ctx.log(format!(
+        "DC identify: cntlid={} cntrltype={} dctype={} subnqn={} mn={:?} sn={:?} fr={:?} kas={} oaes={:#x}",
+        id.cntlid, id.cntrltype, id.dctype, id.subnqn, id.mn, id.sn, id.fr, id.kas, id.oaes
+    ));
+    ensure(id.cntrltype == 2, || {
+        format!("cntrltype {}, want 2 (discovery)", id.cntrltype)
+    })?;
+    ensure(id.subnqn == WELL_KNOWN_DISC_NQN, || {
+        format!("subnqn {}", id.subnqn)
+    })?;
+    ensure(id.oaes & (1 << 31) != 0, || {
+        "DC does not announce discovery log change notices".into()
+    })?;
+    let cli = ctx.sh(&format!("nvme id-ctrl /dev/{} -o json", dc.device))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&cli).map_err(|e| format!("nvme-cli JSON: {e}: {cli}"))?;
+    let cli_str = |k: &str| {
+        v[k].as_str()
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default()
+    };
+    ensure(
+        cli_str("sn") == id.sn && cli_str("mn") == id.mn && cli_str("fr") == id.fr,
+        || format!("sn/mn/fr differ from nvme-cli: {cli}"),
+    )?;
+    ensure(v["cntlid"].as_u64() == Some(u64::from(id.cntlid)), || {
+        format!("cntlid {} vs nvme-cli {}", id.cntlid, v["cntlid"])
+    })?;
+    ensure(cli_str("subnqn") == id.subnqn, || {
+        "subnqn differs from nvme-cli".into()
+    })?;
+
+    // nvmet's discovery controller serves only LID 0x70: Supported Log Pages is refused with a
+    // status, which must come back typed (not as a transport error).
+    match supported_log_pages(&mut dev) {
+        Err(AdminError::Status(st)) => ctx.log(format!("DC supported log pages: status {st}")),
+        Ok(p) => ensure(p.lid_supported(0x70), || "DC lists no discovery log".into())?,
+        Err(e) => return Err(format!("DC supported log pages: {}", chain(&e))),
+    }
+
+    // nvmet does not implement TP8010 DIM: the DC must answer Invalid Opcode = not supported.
+    let hostid: [u8; 16] = hex_uuid(HOSTID).ok_or("bad HOSTID constant")?;
+    let payload = DimHostEntry {
+        hostnqn: HOSTNQN.into(),
+        hostid,
+        entity_name: "stas-vm".into(),
+        entity_version: "Linux test".into(),
+        adrfam: 1,
+        symname: Some("vm tier".into()),
+    }
+    .payload()
+    .map_err(|e| chain(&e))?;
+    let outcome =
+        dim(&mut dev, DimTask::Register, &payload).map_err(|e| format!("DIM: {}", chain(&e)))?;
+    ensure(outcome == DimOutcome::NotSupported, || {
+        format!("DIM on nvmet: {outcome:?}")
+    })?;
+
+    // An I/O controller's Identify and Supported Log Pages, same device path.
+    let opts = ConnectOptions {
+        traddr: TRADDR.into(),
+        trsvcid: PORT.into(),
+        hostnqn: HOSTNQN.into(),
+        hostid: HOSTID.into(),
+        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
+    };
+    let ioc = connect(ctx, &opts)?;
+    let mut iodev = open_admin(&ioc.device)?;
+    let id = identify_controller(&mut iodev).map_err(|e| format!("identify IOC: {}", chain(&e)))?;
+    ensure(
+        id.cntrltype == 1 && id.subnqn == nqn(0) && id.nn >= 1,
+        || {
+            format!(
+                "IOC identify: cntrltype {} subnqn {} nn {}",
+                id.cntrltype, id.subnqn, id.nn
+            )
+        },
+    )?;
+    // nvmet 6.12 implements no Supported Log Pages (LID 0x00) log: we must report the same
+    // Invalid Field status nvme-cli gets from it, typed.
+    let ours = supported_log_pages(&mut iodev);
+    let theirs = ctx.sh(&format!("nvme supported-log-pages /dev/{}", ioc.device));
+    ctx.log(format!(
+        "IOC supported log pages: ours {ours:?}, nvme-cli {theirs:?}"
+    ));
+    match (&ours, &theirs) {
+        (Err(AdminError::Status(st)), Err(cli)) => ensure(
+            st.sct == 0 && st.sc == SC_INVALID_FIELD && cli.contains("Invalid Field"),
+            || format!("statuses differ: {st} vs {cli}"),
+        )?,
+        (Ok(p), Ok(_)) => ensure(p.lid_supported(0x00), || "LID 0 not listed".into())?,
+        _ => return Err("supported log pages: we and nvme-cli disagree".into()),
+    }
+    // A log page nvmet does serve on an I/O controller, through the same chunked path.
+    let mut smart = [0u8; 512];
+    get_log_page_nsid(&mut iodev, NSID_ALL, 0x02, 0, 0, &mut smart, false)
+        .map_err(|e| format!("SMART log: {}", chain(&e)))?;
+    Ok(())
+}
+
+fn hex_uuid(s: &str) -> Option<[u8; 16]> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    (hex.len() == 32).then_some(out)
+}
+
+fn wait_aen(events: &mut NetlinkUevents, device: &str, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
