@@ -8,7 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use libnvme_rs::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
-use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase};
+use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase, block_on};
 use libnvme_rs::spec::disclog::{
     DiscoveryLog, DiscoveryLogHeader, HEADER_SIZE, decode_entries, trtype,
 };
@@ -21,7 +21,7 @@ struct Replay<'a> {
 }
 
 impl AdminTransport for Replay<'_> {
-    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+    async fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
         self.calls += 1;
         // A bounded procedure never needs this many commands; fail rather than spin.
         if self.calls > 100_000 {
@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
         retain_aen: data.len() % 2 == 1,
         ..DiscoveryLogOptions::default()
     };
-    if let Ok(log) = read_discovery_log(&mut t, &opts) {
+    if let Ok(log) = block_on(read_discovery_log(&mut t, &opts)) {
         assert!(log.numrec <= 64);
         assert_eq!(log.entries.len() as u64, log.numrec);
         check_round_trip(&log);

@@ -275,7 +275,7 @@ pub enum DimOutcome {
 }
 
 /// Sends Discovery Information Management with task `tas` and `payload` (host → DC).
-pub fn dim<T: AdminTransport + ?Sized>(
+pub async fn dim<T: AdminTransport>(
     t: &mut T,
     tas: DimTask,
     payload: &[u8],
@@ -285,7 +285,7 @@ pub fn dim<T: AdminTransport + ?Sized>(
         cdw10: (tas as u32) & 0xf,
         ..AdminCommand::default()
     };
-    match t.submit(&cmd, DataPhase::ToController(payload)) {
+    match t.submit(&cmd, DataPhase::ToController(payload)).await {
         Ok(dw0) => Ok(DimOutcome::Completed(dw0)),
         Err(AdminError::Status(s)) if s.is_invalid_opcode() => Ok(DimOutcome::NotSupported),
         Err(e) => Err(e),
@@ -295,6 +295,10 @@ pub fn dim<T: AdminTransport + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn dim(t: &mut FakeTransport, task: DimTask, payload: &[u8]) -> Result<DimOutcome, AdminError> {
+        crate::admin::block_on(super::dim(t, task, payload))
+    }
     use crate::admin::discovery::fake::FakeTransport;
     use core::mem::offset_of;
 

@@ -10,7 +10,7 @@ pub const LID_SUPPORTED_LOG_PAGES: u8 = 0x00;
 pub const SUPPORTED_LOG_PAGES_SIZE: usize = 1024;
 
 /// Sends Identify (CNS 1) and decodes the controller data structure.
-pub fn identify_controller<T: AdminTransport + ?Sized>(
+pub async fn identify_controller<T: AdminTransport>(
     t: &mut T,
 ) -> Result<IdentifyController, AdminError> {
     let mut buf = vec![0u8; IDENTIFY_SIZE];
@@ -20,7 +20,7 @@ pub fn identify_controller<T: AdminTransport + ?Sized>(
         cdw10: u32::from(CNS_CONTROLLER),
         ..AdminCommand::default()
     };
-    t.submit(&cmd, DataPhase::FromController(&mut buf))?;
+    t.submit(&cmd, DataPhase::FromController(&mut buf)).await?;
     IdentifyController::decode(&buf).map_err(|e| AdminError::InvalidData(e.to_string()))
 }
 
@@ -69,11 +69,11 @@ impl SupportedLogPages {
 }
 
 /// Reads the Supported Log Pages log (RAE=1: it must not clear any pending event).
-pub fn supported_log_pages<T: AdminTransport + ?Sized>(
+pub async fn supported_log_pages<T: AdminTransport>(
     t: &mut T,
 ) -> Result<SupportedLogPages, AdminError> {
     let mut buf = vec![0u8; SUPPORTED_LOG_PAGES_SIZE];
-    get_log_page(t, LID_SUPPORTED_LOG_PAGES, 0, 0, &mut buf, true)?;
+    get_log_page(t, LID_SUPPORTED_LOG_PAGES, 0, 0, &mut buf, true).await?;
     SupportedLogPages::decode(&buf)
         .ok_or_else(|| AdminError::InvalidData("supported log pages too short".into()))
 }
@@ -81,6 +81,14 @@ pub fn supported_log_pages<T: AdminTransport + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn identify_controller(t: &mut FakeTransport) -> Result<IdentifyController, AdminError> {
+        crate::admin::block_on(super::identify_controller(t))
+    }
+
+    fn supported_log_pages(t: &mut FakeTransport) -> Result<SupportedLogPages, AdminError> {
+        crate::admin::block_on(super::supported_log_pages(t))
+    }
     use crate::admin::discovery::fake::FakeTransport;
     use crate::spec::disclog::LID_DISCOVERY;
     use crate::spec::status::NvmeStatus;

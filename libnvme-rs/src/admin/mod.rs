@@ -67,13 +67,45 @@ pub enum AdminError {
     NumrecChanged { before: u64, after: u64 },
 }
 
-/// A way to submit admin commands to one controller. Implementations block.
-pub trait AdminTransport {
+/// A way to submit admin commands to one controller.
+///
+/// The procedures built on it are `async` so the native NVMe/TCP host and the kernel share
+/// them; the kernel's passthru future completes synchronously (a blocking ioctl), so kernel
+/// callers drive it with [`block_on`] on a thread that may block (`spawn_blocking`).
+pub trait AdminTransport: Send {
     /// Submits `cmd` with `data` and returns CQE DW0 on success.
-    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError>;
+    fn submit(
+        &mut self,
+        cmd: &AdminCommand,
+        data: DataPhase<'_>,
+    ) -> impl Future<Output = Result<u32, AdminError>> + Send;
 
     /// Largest data transfer of one command, in bytes (MDTS, or what the transport allows).
     fn max_transfer(&self) -> usize {
         4096
+    }
+}
+
+/// Runs a future to completion on the current thread, parking it while the future waits.
+///
+/// For the blocking kernel path and for tests; async code awaits the procedures instead.
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
     }
 }

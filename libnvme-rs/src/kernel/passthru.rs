@@ -68,7 +68,8 @@ impl AdminDevice {
 }
 
 impl AdminTransport for AdminDevice {
-    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+    /// Completes without ever returning `Pending`: the ioctl blocks the calling thread.
+    async fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
         let (addr, len) = match data {
             DataPhase::None => (0u64, 0usize),
             DataPhase::FromController(buf) => (buf.as_mut_ptr() as u64, buf.len()),

@@ -12,7 +12,7 @@ use libnvme_rs::admin::discovery::{
     DiscoveryLogOptions, NSID_ALL, get_log_page_nsid, read_discovery_log,
 };
 use libnvme_rs::admin::identify::{identify_controller, supported_log_pages};
-use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase};
+use libnvme_rs::admin::{AdminCommand, AdminError, AdminTransport, DataPhase, block_on};
 use libnvme_rs::kernel::adopt::{ControllerKind, connect_or_adopt};
 use libnvme_rs::kernel::fabrics::{Connected, Fabrics, FabricsError};
 use libnvme_rs::kernel::options::ConnectOptions;
@@ -159,9 +159,9 @@ struct Recording<'a> {
 }
 
 impl AdminTransport for Recording<'_> {
-    fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+    async fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
         self.commands.push(*cmd);
-        self.inner.submit(cmd, data)
+        self.inner.submit(cmd, data).await
     }
 
     fn max_transfer(&self) -> usize {
@@ -192,7 +192,7 @@ fn read_log_with(
         inner: &mut dev,
         commands: Vec::new(),
     };
-    let log = read_discovery_log(&mut rec, opts)
+    let log = block_on(read_discovery_log(&mut rec, opts))
         .map_err(|e| format!("read_discovery_log on {device}: {}", chain(&e)))?;
     Ok((log, rec.commands))
 }
@@ -522,7 +522,8 @@ fn aen_stays_masked_while_rae_kept(ctx: &mut Ctx) -> Result<(), String> {
 fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     let dc = connect(ctx, &dc_options(30))?;
     let mut dev = open_admin(&dc.device)?;
-    let id = identify_controller(&mut dev).map_err(|e| format!("identify DC: {}", chain(&e)))?;
+    let id = block_on(identify_controller(&mut dev))
+        .map_err(|e| format!("identify DC: {}", chain(&e)))?;
     ctx.log(format!(
         "DC identify: cntlid={} cntrltype={} dctype={} subnqn={} mn={:?} sn={:?} fr={:?} kas={} oaes={:#x}",
         id.cntlid, id.cntrltype, id.dctype, id.subnqn, id.mn, id.sn, id.fr, id.kas, id.oaes
@@ -557,7 +558,7 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
 
     // nvmet's discovery controller serves only LID 0x70: Supported Log Pages is refused with a
     // status, which must come back typed (not as a transport error).
-    match supported_log_pages(&mut dev) {
+    match block_on(supported_log_pages(&mut dev)) {
         Err(AdminError::Status(st)) => ctx.log(format!("DC supported log pages: status {st}")),
         Ok(p) => ensure(p.lid_supported(0x70), || "DC lists no discovery log".into())?,
         Err(e) => return Err(format!("DC supported log pages: {}", chain(&e))),
@@ -575,8 +576,8 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     }
     .payload()
     .map_err(|e| chain(&e))?;
-    let outcome =
-        dim(&mut dev, DimTask::Register, &payload).map_err(|e| format!("DIM: {}", chain(&e)))?;
+    let outcome = block_on(dim(&mut dev, DimTask::Register, &payload))
+        .map_err(|e| format!("DIM: {}", chain(&e)))?;
     ensure(outcome == DimOutcome::NotSupported, || {
         format!("DIM on nvmet: {outcome:?}")
     })?;
@@ -591,7 +592,8 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     };
     let ioc = connect(ctx, &opts)?;
     let mut iodev = open_admin(&ioc.device)?;
-    let id = identify_controller(&mut iodev).map_err(|e| format!("identify IOC: {}", chain(&e)))?;
+    let id = block_on(identify_controller(&mut iodev))
+        .map_err(|e| format!("identify IOC: {}", chain(&e)))?;
     ensure(
         id.cntrltype == 1 && id.subnqn == nqn(0) && id.nn >= 1,
         || {
@@ -603,7 +605,7 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     )?;
     // nvmet 6.12 implements no Supported Log Pages (LID 0x00) log: we must report the same
     // Invalid Field status nvme-cli gets from it, typed.
-    let ours = supported_log_pages(&mut iodev);
+    let ours = block_on(supported_log_pages(&mut iodev));
     let theirs = ctx.sh(&format!("nvme supported-log-pages /dev/{}", ioc.device));
     ctx.log(format!(
         "IOC supported log pages: ours {ours:?}, nvme-cli {theirs:?}"
@@ -618,8 +620,10 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     }
     // A log page nvmet does serve on an I/O controller, through the same chunked path.
     let mut smart = [0u8; 512];
-    get_log_page_nsid(&mut iodev, NSID_ALL, 0x02, 0, 0, &mut smart, false)
-        .map_err(|e| format!("SMART log: {}", chain(&e)))?;
+    block_on(get_log_page_nsid(
+        &mut iodev, NSID_ALL, 0x02, 0, 0, &mut smart, false,
+    ))
+    .map_err(|e| format!("SMART log: {}", chain(&e)))?;
     Ok(())
 }
 
