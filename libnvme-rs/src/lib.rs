@@ -7,6 +7,7 @@
 //! * [`trid`] — transport identities, their defaulting and canonical forms.
 //! * [`kernel`] — the Linux initiator: `/dev/nvme-fabrics`, sysfs, admin passthru, uevents.
 //! * [`host`] — host NQN / ID / key from `/etc/nvme`.
+//! * [`tcp`] — NVMe/TCP PDU codec (wire structs, digests, strict framing) for a native host.
 //!
 //! Every call into the kernel is **blocking** (a fabrics connect can take seconds); async
 //! callers run them in `spawn_blocking`.
@@ -14,7 +15,9 @@
 pub mod admin;
 pub mod host;
 pub mod kernel;
+pub mod nbft;
 pub mod spec;
+pub mod tcp;
 pub mod trid;
 
 /// Version of this library, printed by the daemons' `--version`.

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    stacd::run(&stacd::parse())
+    stacd::run(&staslib::daemon_cli::parse(&stacd::SPEC))
 }

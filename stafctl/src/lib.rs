@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Name used in messages when `argv[0]` has no usable file name.
 pub const PROG: &str = "stafctl";
@@ -170,9 +170,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut cmd = command(&staslib::prog_name(PROG));
-    let matches = cmd.try_get_matches_from_mut(args)?;
-    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    staslib::cli::try_parse_with(command(&staslib::prog_name(PROG)), args)
 }
 
 /// Parses the process's own command line; prints usage and exits with status 2 on error.

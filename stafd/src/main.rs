@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    stafd::run(&stafd::parse())
+    stafd::run(&staslib::daemon_cli::parse(&stafd::SPEC))
 }

@@ -1,13 +1,40 @@
-//! `stasadm`, the configuration utility for STAS (host NQN, host ID, symbolic name).
+//! `stasadm`, the configuration utility for STAS (host NQN, host ID, symbolic name;
+//! compat spec §3.4).
 //!
-//! Only the command line exists so far. It is parsed exactly as upstream's argparse parser
-//! (`stasadm [-h] [-v] [-c FILE] {hostnqn,hostid,set-symname,clear-symname} ...`) and
-//! `-v/--version` works; the subcommands are not built yet, so [`run`] fails loudly for them.
+//! The command line is parsed as upstream's argparse parser
+//! (`stasadm [-h] [-v] [-c FILE] {hostnqn,hostid,set-symname,clear-symname} ...`).
+//!
+//! * `hostnqn [-f FILE]` — `nqn.2014-08.org.nvmexpress:uuid:<UUID>`, the UUID derived
+//!   bit-exactly as upstream (machine ID, SMBIOS UUID, device tree, random; see
+//!   [`libnvme_rs::host::derive_host_uuid`]).
+//! * `hostid [-f FILE] [--from-nqn]` — a random UUIDv4, or with `--from-nqn` (our addition)
+//!   the UUID of the configured UUID-based host NQN, so that ID and NQN match.
+//! * `set-symname [-f FILE] SYMNAME`, `clear-symname`.
+//!
+//! Storage (all "set" commands): with `-f FILE` the value and a newline are written to
+//! FILE, then the `-c` file (default `/etc/stas/sys.conf`) gets `[Host] <option> =
+//! file://FILE` (FILE made absolute), else the value itself. `clear-symname` removes
+//! `symname`. An empty `-c ''` leaves the configuration file alone and an empty `-f ''` is
+//! "no file", as upstream. Unlike upstream, the configuration file is edited in place
+//! ([`staslib::sysconf_edit`]): comments, blank lines, ordering and unknown entries survive.
+//!
+//! Errors print one line on stderr (`stasadm: <what>: <why>`) and exit with status 1;
+//! the DMI case prints upstream's exact `Permission denied. Root privileges required.`.
+//!
+//! Testing aids (environment variables, read by [`Paths::from_env`]):
+//! `STAS_MACHINE_ID_FILE`, `STAS_DMI_PRODUCT_UUID_FILE`, `STAS_DT_PARTITION_UUID_FILE`,
+//! `STAS_RANDOM_SOURCE` and `STAS_ETC_NVME_DIR` replace `/etc/machine-id`,
+//! `/sys/class/dmi/id/product_uuid`, `/proc/device-tree/ibm,partition-uuid`, `/dev/urandom`
+//! and `/etc/nvme`.
 
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use libnvme_rs::host::{self, GenerateError, HostError, HostSources, UuidSources};
+use staslib::sysconf_edit::{self, SysConfError};
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Name used in messages when `argv[0]` has no usable file name.
 pub const PROG: &str = "stasadm";
@@ -21,7 +48,8 @@ pub const PROG: &str = "stasadm";
     disable_help_subcommand = true,
     infer_long_args = true,
     args_override_self = true,
-    subcommand_help_heading = "Commands"
+    subcommand_help_heading = "Commands",
+    after_long_help = ENV_HELP
 )]
 pub struct Cli {
     /// Print version, then exit
@@ -50,7 +78,7 @@ pub enum Command {
     /// Configure the host NQN. The NQN is auto-generated.
     Hostnqn(FileArgs),
     /// Configure the host ID. The ID is auto-generated.
-    Hostid(FileArgs),
+    Hostid(HostidArgs),
     /// Set the host symbolic name
     SetSymname(SetSymnameArgs),
     /// Clear the host symbolic name
@@ -82,6 +110,29 @@ pub struct FileArgs {
         allow_negative_numbers = true
     )]
     pub file: Option<PathBuf>,
+}
+
+/// Options of `hostid`.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostidArgs {
+    // Upstream treats an empty FILE (`-f ''`) as not given.
+    /// Optional file where to save the ID.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        value_parser = path_value_parser(),
+        allow_negative_numbers = true
+    )]
+    pub file: Option<PathBuf>,
+
+    /// Derive the ID from the host NQN's UUID instead of generating a random one
+    ///
+    /// The host NQN is `[Host] nqn` of the -c file, else /etc/nvme/hostnqn; it must have the
+    /// form nqn.2014-08.org.nvmexpress:uuid:<UUID>. Host ID and host NQN then match, as
+    /// nvme-cli derives them. (Not in upstream nvme-stas.)
+    #[arg(long = "from-nqn")]
+    pub from_nqn: bool,
 }
 
 /// Arguments of `set-symname`.
@@ -131,14 +182,198 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let mut cmd = command(&staslib::prog_name(PROG));
-    let matches = cmd.try_get_matches_from_mut(args)?;
-    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    staslib::cli::try_parse_with(command(&staslib::prog_name(PROG)), args)
 }
 
 /// Parses the process's own command line; prints usage and exits with status 2 on error.
 pub fn parse() -> Cli {
     try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// `--help` epilogue: the testing aids.
+const ENV_HELP: &str = "\
+Environment (testing aids): STAS_MACHINE_ID_FILE, STAS_DMI_PRODUCT_UUID_FILE,
+STAS_DT_PARTITION_UUID_FILE, STAS_RANDOM_SOURCE and STAS_ETC_NVME_DIR replace
+/etc/machine-id, /sys/class/dmi/id/product_uuid, /proc/device-tree/ibm,partition-uuid,
+/dev/urandom and /etc/nvme.";
+
+/// Where `stasadm` reads the machine identity and the default host files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// Sources of the host NQN UUID and of random UUIDs.
+    pub uuid: UuidSources,
+    /// Directory of `hostnqn` / `hostid` (for `hostid --from-nqn`).
+    pub etc_nvme: PathBuf,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            uuid: UuidSources::default(),
+            etc_nvme: host::DEFAULT_ETC_NVME.into(),
+        }
+    }
+}
+
+impl Paths {
+    /// The defaults, each overridable by its environment variable (see the crate docs).
+    pub fn from_env() -> Self {
+        let var = |name: &str, default: PathBuf| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map_or(default, PathBuf::from)
+        };
+        let d = Paths::default();
+        Paths {
+            uuid: UuidSources {
+                machine_id: var("STAS_MACHINE_ID_FILE", d.uuid.machine_id),
+                dmi_product_uuid: var("STAS_DMI_PRODUCT_UUID_FILE", d.uuid.dmi_product_uuid),
+                dt_partition_uuid: var("STAS_DT_PARTITION_UUID_FILE", d.uuid.dt_partition_uuid),
+                random: var("STAS_RANDOM_SOURCE", d.uuid.random),
+            },
+            etc_nvme: var("STAS_ETC_NVME_DIR", d.etc_nvme),
+        }
+    }
+}
+
+/// Why a subcommand failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The host NQN UUID or a random UUID could not be produced.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// `-f FILE` could not be written.
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The configuration file could not be read or written.
+    #[error(transparent)]
+    SysConf(#[from] SysConfError),
+    /// `hostid --from-nqn`: the host NQN could not be read.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// `hostid --from-nqn`: the host NQN carries no UUID.
+    #[error(
+        "cannot derive the host ID from host NQN \"{0}\": it is not of the form nqn.2014-08.org.nvmexpress:uuid:<UUID>"
+    )]
+    NqnWithoutUuid(String),
+}
+
+impl AdminError {
+    /// The line printed on stderr: upstream's exact text for the DMI permission case,
+    /// else `<prog>: <error>: <cause>: ...`.
+    pub fn report(&self, prog: &str) -> String {
+        if matches!(
+            self,
+            AdminError::Generate(GenerateError::RootRequired { .. })
+        ) {
+            return self.to_string();
+        }
+        let mut line = format!("{prog}: {self}");
+        // `transparent` variants forward Display and source() to the inner error.
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            line.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        line
+    }
+}
+
+/// What a successful subcommand wants said on stderr.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Warning lines (without the program prefix).
+    pub warnings: Vec<String>,
+}
+
+fn non_empty(p: &Option<PathBuf>) -> Option<&Path> {
+    p.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Storage rules 1–2 of compat spec §3.4: `value` + newline to `file` (if any), then
+/// `[Host] option` in `conf` (unless empty) = `file://<absolute file>` or `value`.
+fn save(conf: &Path, option: &str, value: &str, file: Option<&Path>) -> Result<(), AdminError> {
+    if let Some(file) = file {
+        std::fs::write(file, format!("{value}\n")).map_err(|source| AdminError::WriteFile {
+            path: file.to_owned(),
+            source,
+        })?;
+    }
+    if conf.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let stored = match file {
+        Some(f) => {
+            let abs = std::path::absolute(f).unwrap_or_else(|_| f.to_owned());
+            format!("file://{}", abs.display())
+        }
+        None => value.to_owned(),
+    };
+    sysconf_edit::set_host_option(conf, option, &stored)?;
+    Ok(())
+}
+
+/// The configured host NQN (`[Host] nqn` of `conf`, else `<etc_nvme>/hostnqn`), validated.
+fn configured_hostnqn(conf: &Path, paths: &Paths) -> Result<String, AdminError> {
+    let nqn = if conf.as_os_str().is_empty() {
+        None
+    } else {
+        sysconf_edit::get_host_option(conf, "nqn")?.flatten()
+    };
+    let sources = HostSources {
+        nqn,
+        ..HostSources::new(&paths.etc_nvme)
+    };
+    Ok(sources.hostnqn()?)
+}
+
+/// Runs one subcommand against the configuration file `conf` (pure apart from the files).
+pub fn execute(conf: &Path, command: &Command, paths: &Paths) -> Result<Outcome, AdminError> {
+    let mut outcome = Outcome::default();
+    match command {
+        Command::Hostnqn(args) => {
+            let nqn = host::generate_hostnqn(&paths.uuid)?;
+            save(conf, "nqn", &nqn, non_empty(&args.file))?;
+        }
+        Command::Hostid(args) => {
+            let id = if args.from_nqn {
+                let nqn = configured_hostnqn(conf, paths)?;
+                host::hostid_from_nqn(&nqn).ok_or(AdminError::NqnWithoutUuid(nqn))?
+            } else {
+                host::random_uuid_v4(&paths.uuid.random)?
+            };
+            save(conf, "id", &id, non_empty(&args.file))?;
+        }
+        Command::SetSymname(args) => {
+            if args.symname.contains(['\n', '\r']) {
+                return Err(SysConfError::MultiLineValue {
+                    option: "symname".into(),
+                }
+                .into());
+            }
+            let file = non_empty(&args.file);
+            if file.is_some() && args.symname.split_whitespace().count() > 1 {
+                outcome.warnings.push(format!(
+                    "a symbolic name read from a file is cut at the first blank: \"{}\" will be read as \"{}\"",
+                    args.symname,
+                    args.symname.split_whitespace().next().unwrap_or_default()
+                ));
+            }
+            save(conf, "symname", &args.symname, file)?;
+        }
+        Command::ClearSymname => {
+            if !conf.as_os_str().is_empty() {
+                sysconf_edit::clear_host_option(conf, "symname")?;
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 /// Runs `stasadm` with an already parsed command line.
@@ -152,11 +387,18 @@ pub fn run(cli: &Cli) -> ExitCode {
         println!("usage: {}", usage(&prog));
         return ExitCode::FAILURE;
     };
-    eprintln!(
-        "{prog}: {} is not implemented in this build yet",
-        command.name()
-    );
-    ExitCode::FAILURE
+    match execute(&cli.conf_file, command, &Paths::from_env()) {
+        Ok(outcome) => {
+            for w in outcome.warnings {
+                eprintln!("{prog}: warning: {w}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", e.report(&prog));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]
@@ -196,14 +438,18 @@ mod tests {
         );
         assert_eq!(
             parse(&["hostid"]).unwrap().command,
-            Some(Command::Hostid(FileArgs { file: None }))
+            Some(Command::Hostid(HostidArgs {
+                file: None,
+                from_nqn: false
+            }))
         );
         assert_eq!(
             parse(&["--conf", "/x", "hostid", "--fi", "/y"])
                 .unwrap()
                 .command,
-            Some(Command::Hostid(FileArgs {
-                file: Some("/y".into())
+            Some(Command::Hostid(HostidArgs {
+                file: Some("/y".into()),
+                from_nqn: false
             }))
         );
         assert_eq!(
@@ -245,6 +491,31 @@ mod tests {
     }
 
     #[test]
+    fn hostid_from_nqn_flag() {
+        assert_eq!(
+            parse(&["hostid", "--from-nqn", "-f", "/id"])
+                .unwrap()
+                .command,
+            Some(Command::Hostid(HostidArgs {
+                file: Some("/id".into()),
+                from_nqn: true
+            }))
+        );
+        // Long options may be abbreviated, as argparse allows.
+        assert_eq!(
+            parse(&["hostid", "--from"]).unwrap().command,
+            Some(Command::Hostid(HostidArgs {
+                file: None,
+                from_nqn: true
+            }))
+        );
+        assert_eq!(
+            parse(&["hostnqn", "--from-nqn"]).unwrap_err().exit_code(),
+            2
+        );
+    }
+
+    #[test]
     fn values_are_taken_as_argparse_takes_them() {
         assert_eq!(
             parse(&["-c", "", "set-symname", "-f", "", "-1"]).unwrap(),
@@ -262,8 +533,9 @@ mod tests {
             Cli {
                 version: false,
                 conf_file: PathBuf::from("x"),
-                command: Some(Command::Hostid(FileArgs {
-                    file: Some("-2".into())
+                command: Some(Command::Hostid(HostidArgs {
+                    file: Some("-2".into()),
+                    from_nqn: false
                 })),
             }
         );

@@ -227,4 +227,10 @@ mod cli_support_tests {
     }
 }
 
+pub mod cli;
 pub mod conf;
+pub mod daemon_cli;
+pub mod kernel_version;
+pub mod sysconf_edit;
+#[cfg(feature = "test-support")]
+pub mod testing;

@@ -2,7 +2,9 @@
 //! `controller=`/`exclude=` grammar ([`controller`]) and the typed per-daemon model
 //! ([`options`]).
 
+pub mod check;
 pub mod controller;
 pub mod ini;
 pub mod options;
 pub mod timespan;
+pub mod toml_conf;

@@ -1,0 +1,371 @@
+//! Validation of a [`RawConfig`] into a [`ServiceConfig`] (see the parent module's docs).
+
+use std::collections::BTreeSet;
+
+use libnvme_rs::trid::Transport;
+
+use super::raw::single_value;
+use super::value::{self, Checked, FirstStage};
+use super::{
+    CONTROLLERS, DC_MANAGEMENT, Daemon, DaemonOptions, Diagnostic, GLOBAL, GlobalOptions,
+    IOC_MANAGEMENT, Level, RawConfig, RawKind, SERVICE_DISCOVERY, ServiceConfig, Setting, Source,
+    StacdOptions, StafdOptions, py_set_repr,
+};
+use crate::conf::controller::{ControllerEntry, Exclusion, ItemContext};
+
+/// Validates `raw` for `daemon`; diagnostics sorted by line (stable).
+pub(super) fn build(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diagnostic>) {
+    let mut b = Builder {
+        raw,
+        diags: Vec::new(),
+    };
+    b.check_structure(daemon);
+    let mut cfg = ServiceConfig::defaults(daemon, &raw.file);
+    b.global(daemon, &mut cfg.global);
+    match &mut cfg.options {
+        DaemonOptions::Stafd(o) => b.stafd(o),
+        DaemonOptions::Stacd(o) => b.stacd(o),
+    }
+    b.controllers(daemon, &mut cfg);
+    let mut diags = b.diags;
+    diags.sort_by_key(|d| d.line);
+    (cfg, diags)
+}
+
+/// Hints appended to the ERROR of options removed before HEAD (§1.9).
+fn removed_option_hint(daemon: Daemon, section: &str, option: &str) -> Option<&'static str> {
+    match (daemon, section, option) {
+        (Daemon::Stacd, GLOBAL, "udev-rule") => Some("removed in nvme-stas 2.1.3"),
+        (Daemon::Stacd, GLOBAL, "sticky-connections") => Some(
+            "replaced in nvme-stas 2.0 by [I/O controller connection management] \
+             disconnect-scope and disconnect-trtypes",
+        ),
+        (_, _, "duplicate-connect") => Some("removed in nvme-stas 2.2"),
+        _ => None,
+    }
+}
+
+/// Whether `option` in `section` is a deprecated alias accepted with a warning.
+fn deprecated_alias(daemon: Daemon, section: &str, option: &str) -> Option<&'static str> {
+    match (daemon, section, option) {
+        (_, CONTROLLERS, "blacklist") => Some(
+            "deprecated alias of \"exclude\" (removed in nvme-stas 3.0); accepted, \
+             please use \"exclude\"",
+        ),
+        (Daemon::Stafd, GLOBAL, "persistent-connections") => Some(
+            "deprecated location (removed in nvme-stas 3.0); accepted, please move it to \
+             [Discovery controller connection management]",
+        ),
+        _ => None,
+    }
+}
+
+struct Builder<'a> {
+    raw: &'a RawConfig,
+    diags: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn push(&mut self, level: Level, line: Option<usize>, message: String) {
+        self.diags.push(Diagnostic {
+            level,
+            file: self.raw.file.clone(),
+            line,
+            message,
+        });
+    }
+
+    fn file(&self) -> String {
+        self.raw.file.display().to_string()
+    }
+
+    /// Invalid sections and options (one ERROR per item, with upstream's text).
+    fn check_structure(&mut self, daemon: Daemon) {
+        let raw = self.raw;
+        let file = self.file();
+        for section in &raw.sections {
+            let Some(valid) = daemon.valid_options(&section.name) else {
+                self.push(
+                    Level::Error,
+                    section.line,
+                    format!(
+                        "File:{file} contains invalid sections: {}",
+                        py_set_repr([section.name.as_str()])
+                    ),
+                );
+                continue;
+            };
+            for option in &section.options {
+                if valid.contains(&option.key.as_str()) {
+                    continue;
+                }
+                let line = option.values.first().and_then(|v| v.line);
+                if let Some(note) = deprecated_alias(daemon, &section.name, &option.key) {
+                    self.push(
+                        Level::Warning,
+                        line,
+                        format!("File:{file} [{}]: {} - {note}", section.name, option.key),
+                    );
+                    continue;
+                }
+                let hint = removed_option_hint(daemon, &section.name, &option.key)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                self.push(
+                    Level::Error,
+                    line,
+                    format!(
+                        "File:{file} [{}] contains invalid options: {}{hint}",
+                        section.name,
+                        py_set_repr([option.key.as_str()])
+                    ),
+                );
+            }
+        }
+    }
+
+    /// One single-valued option: absent → `default`; valid → its value; invalid → WARNING
+    /// and `default`.
+    fn single<T: Clone>(
+        &mut self,
+        section: &str,
+        option: &str,
+        default: &Setting<T>,
+        first: FirstStage,
+        check: impl Fn(&str) -> Checked<T>,
+    ) -> Setting<T> {
+        let raw = self.raw;
+        let Some(sv) = single_value(raw.get_all(section, option)) else {
+            return default.clone();
+        };
+        let failure = match sv.text.map(&check) {
+            Some(Ok(value)) => {
+                return Setting {
+                    value,
+                    source: Source::File(sv.line),
+                };
+            }
+            Some(Err(f)) => f,
+            None => first.failure(),
+        };
+        let message = format!(
+            "File:{} [{section}]: {option} - {}. Default will be used",
+            self.file(),
+            failure.describe(&sv.shown())
+        );
+        self.push(Level::Warning, sv.line, message);
+        Setting {
+            value: default.value.clone(),
+            source: Source::InvalidDefault(sv.line),
+        }
+    }
+
+    fn global(&mut self, daemon: Daemon, g: &mut GlobalOptions) {
+        use FirstStage::{Converter, Text};
+        use value::*;
+        let int = |t: &str| check_int(t).map(Some);
+        g.tron = self.single(GLOBAL, "tron", &g.tron, Text, check_bool);
+        g.hdr_digest = self.single(GLOBAL, "hdr-digest", &g.hdr_digest, Text, check_bool);
+        g.data_digest = self.single(GLOBAL, "data-digest", &g.data_digest, Text, check_bool);
+        g.kato = self.single(GLOBAL, "kato", &g.kato, Converter, int);
+        g.queue_size = self.single(GLOBAL, "queue-size", &g.queue_size, Converter, |t| {
+            check_queue_size(t).map(Some)
+        });
+        g.reconnect_delay = self.single(
+            GLOBAL,
+            "reconnect-delay",
+            &g.reconnect_delay,
+            Converter,
+            int,
+        );
+        g.ctrl_loss_tmo = self.single(GLOBAL, "ctrl-loss-tmo", &g.ctrl_loss_tmo, Converter, int);
+        g.disable_sqflow = self.single(GLOBAL, "disable-sqflow", &g.disable_sqflow, Text, |t| {
+            check_bool(t).map(Some)
+        });
+        // Invalid in stafd.conf but still read and used by stafd (§1.2).
+        g.nr_io_queues = self.single(GLOBAL, "nr-io-queues", &g.nr_io_queues, Converter, int);
+        g.nr_write_queues = self.single(
+            GLOBAL,
+            "nr-write-queues",
+            &g.nr_write_queues,
+            Converter,
+            int,
+        );
+        g.nr_poll_queues = self.single(GLOBAL, "nr-poll-queues", &g.nr_poll_queues, Converter, int);
+        g.ignore_iface = self.single(GLOBAL, "ignore-iface", &g.ignore_iface, Text, check_bool);
+        g.ip_family = self.single(GLOBAL, "ip-family", &g.ip_family, Text, check_ip_family);
+        if daemon == Daemon::Stafd {
+            g.pleo = self.single(GLOBAL, "pleo", &g.pleo, Text, check_enabled);
+        }
+    }
+
+    fn stafd(&mut self, o: &mut StafdOptions) {
+        use value::*;
+        o.zeroconf = self.single(
+            SERVICE_DISCOVERY,
+            "zeroconf",
+            &o.zeroconf,
+            FirstStage::Text,
+            check_enabled,
+        );
+        let new = self.single(
+            DC_MANAGEMENT,
+            "persistent-connections",
+            &o.persistent_connections,
+            FirstStage::Text,
+            check_bool,
+        );
+        // v2.4.1 legacy location: explicit values are OR-ed (legacy default false).
+        let legacy = self.single(
+            GLOBAL,
+            "persistent-connections",
+            &Setting::default_value(false),
+            FirstStage::Text,
+            check_bool,
+        );
+        o.persistent_connections = match (new.source, legacy.source) {
+            (Source::File(_), Source::File(_)) => Setting {
+                value: new.value || legacy.value,
+                source: if new.value || !legacy.value {
+                    new.source
+                } else {
+                    legacy.source
+                },
+            },
+            (_, Source::File(_)) => legacy,
+            _ => new,
+        };
+        o.zeroconf_connections_persistence = self.single(
+            DC_MANAGEMENT,
+            "zeroconf-connections-persistence",
+            &o.zeroconf_connections_persistence,
+            FirstStage::Converter,
+            check_timespan,
+        );
+    }
+
+    fn stacd(&mut self, o: &mut StacdOptions) {
+        use value::*;
+        o.disconnect_scope = self.single(
+            IOC_MANAGEMENT,
+            "disconnect-scope",
+            &o.disconnect_scope,
+            FirstStage::Text,
+            check_disconnect_scope,
+        );
+        o.disconnect_trtypes = self.trtypes(&o.disconnect_trtypes);
+        o.connect_attempts_on_ncc = self.single(
+            IOC_MANAGEMENT,
+            "connect-attempts-on-ncc",
+            &o.connect_attempts_on_ncc,
+            FirstStage::Converter,
+            check_ncc,
+        );
+    }
+
+    /// `disconnect-trtypes`: per-item list check, default when nothing valid remains.
+    fn trtypes(&mut self, default: &Setting<BTreeSet<Transport>>) -> Setting<BTreeSet<Transport>> {
+        let option = "disconnect-trtypes";
+        let raw = self.raw;
+        let Some(sv) = single_value(raw.get_all(IOC_MANAGEMENT, option)) else {
+            return default.clone();
+        };
+        let file = self.file();
+        let Some(text) = sv.text else {
+            self.push(
+                Level::Warning,
+                sv.line,
+                format!(
+                    "File:{file} [{IOC_MANAGEMENT}]: {option} - {}. Default will be used",
+                    value::Failure::Converter.describe("None")
+                ),
+            );
+            return Setting {
+                value: default.value.clone(),
+                source: Source::InvalidDefault(sv.line),
+            };
+        };
+        let (valid, invalid) = value::check_trtypes(text);
+        for item in invalid {
+            self.push(
+                Level::Warning,
+                sv.line,
+                format!(
+                    "File:{file} [{IOC_MANAGEMENT}]: {option} - List checker found invalid item \
+                     \"{item}\" will be ignored."
+                ),
+            );
+        }
+        if valid.is_empty() {
+            Setting {
+                value: default.value.clone(),
+                source: Source::InvalidDefault(sv.line),
+            }
+        } else {
+            Setting {
+                value: valid,
+                source: Source::File(sv.line),
+            }
+        }
+    }
+
+    /// `controller=`, `exclude=` and the deprecated `blacklist=`.
+    fn controllers(&mut self, daemon: Daemon, cfg: &mut ServiceConfig) {
+        let raw = self.raw;
+        for option in ["controller", "exclude", "blacklist"] {
+            for occurrence in raw.get_all(CONTROLLERS, option) {
+                let ctx = ItemContext {
+                    daemon,
+                    file: &raw.file,
+                    line: occurrence.line,
+                    option,
+                };
+                let is_controller = option == "controller";
+                match &occurrence.kind {
+                    RawKind::Bare => self.push(
+                        Level::Warning,
+                        occurrence.line,
+                        format!(
+                            "File:{} [{CONTROLLERS}]: {option} - No value given: ignored",
+                            self.file()
+                        ),
+                    ),
+                    RawKind::Text(text) => {
+                        // Continuation lines are separate entries (configparser + multiset).
+                        // Empty continuation items are blank lines after the key, not
+                        // something the user wrote: skipped silently (upstream turns them
+                        // into empty entries, an empty exclusion excluding everything).
+                        for (i, item) in text.split('\n').enumerate() {
+                            if i > 0 && item.trim().is_empty() {
+                                continue;
+                            }
+                            if is_controller {
+                                let (entry, d) = ControllerEntry::parse(&ctx, item);
+                                self.diags.extend(d);
+                                cfg.controllers.extend(entry);
+                            } else {
+                                let (ex, d) = Exclusion::parse(&ctx, item);
+                                self.diags.extend(d);
+                                cfg.exclusions.extend(ex);
+                            }
+                        }
+                    }
+                    RawKind::Pairs(pairs) => {
+                        let pairs = pairs.iter().cloned();
+                        if is_controller {
+                            let (entry, d) = ControllerEntry::from_pairs(&ctx, pairs);
+                            self.diags.extend(d);
+                            cfg.controllers.extend(entry);
+                        } else {
+                            let (ex, d) = Exclusion::from_pairs(&ctx, pairs);
+                            self.diags.extend(d);
+                            cfg.exclusions.extend(ex);
+                        }
+                    }
+                }
+            }
+        }
+        // Exclusions keep file order across `exclude` and `blacklist`.
+        cfg.exclusions.sort_by_key(|e| e.line);
+    }
+}

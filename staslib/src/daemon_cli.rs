@@ -1,0 +1,280 @@
+//! The command line shared by `stafd` and `stacd`: upstream's argparse parser
+//! (`[-h] [-f FILE] [-s] [--tron] [-v]`) plus our `--check-config [FILE]`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::conf::check::check_config;
+use crate::conf::options::Daemon;
+
+/// What differs between the two daemons' command lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaemonSpec {
+    /// Name used when `argv[0]` has no usable file name.
+    pub prog: &'static str,
+    pub about: &'static str,
+    pub default_conf: &'static str,
+    pub daemon: Daemon,
+}
+
+pub const STAFD: DaemonSpec = DaemonSpec {
+    prog: "stafd",
+    about: "STorage Appliance Finder (STAF). Must be root to run this program.",
+    default_conf: crate::STAFD_CONF_FILE,
+    daemon: Daemon::Stafd,
+};
+
+pub const STACD: DaemonSpec = DaemonSpec {
+    prog: "stacd",
+    about: "STorage Appliance Connector (STAC). Must be root to run this program.",
+    default_conf: crate::STACD_CONF_FILE,
+    daemon: Daemon::Stacd,
+};
+
+/// A parsed daemon command line (upstream `stafd.py`/`stacd.py: parse_args()`).
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[command(
+    disable_version_flag = true,
+    infer_long_args = true,
+    args_override_self = true
+)]
+pub struct DaemonCli {
+    /// Configuration file
+    #[arg(
+        short = 'f',
+        long = "conf-file",
+        value_name = "FILE",
+        value_parser = path_value_parser(),
+        allow_negative_numbers = true,
+        // Each daemon sets its own default in `command()`.
+        required = false
+    )]
+    pub conf_file: PathBuf,
+
+    /// Send messages to syslog instead of stdout. Use this when running the daemon as a
+    /// service.
+    #[arg(short = 's', long = "syslog")]
+    pub syslog: bool,
+
+    /// Trace ON.
+    #[arg(long = "tron")]
+    pub tron: bool,
+
+    /// Print version, then exit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+
+    /// Read the configuration (FILE, else the -f file), print every warning with its file and
+    /// line and the effective configuration, then exit: 0 when usable, 1 on errors.
+    #[arg(long = "check-config", value_name = "FILE", num_args = 0..=1,
+          value_parser = path_value_parser())]
+    pub check_config: Option<Option<PathBuf>>,
+}
+
+/// File arguments are taken verbatim, as argparse's `type=str` does: an empty value is
+/// accepted (clap's default `PathBuf` parser rejects it).
+fn path_value_parser() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
+    use clap::builder::TypedValueParser;
+    clap::builder::OsStringValueParser::new().map(PathBuf::from)
+}
+
+/// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
+pub fn usage(prog: &str) -> String {
+    crate::argparse_usage(
+        prog,
+        &[
+            "[-h]",
+            "[-f FILE]",
+            "[-s]",
+            "[--tron]",
+            "[-v]",
+            "[--check-config [FILE]]",
+        ],
+        &[],
+    )
+}
+
+/// The clap command of one daemon.
+pub fn command(spec: &DaemonSpec, prog: &str) -> clap::Command {
+    DaemonCli::command()
+        .name(spec.prog)
+        .about(spec.about)
+        .override_usage(usage(prog))
+        .mut_arg("conf_file", |a| a.default_value(spec.default_conf))
+}
+
+/// Parses `args` (including `argv[0]`); errors exit with status 2 via [`clap::Error::exit`].
+pub fn try_parse_from<I, T>(spec: &DaemonSpec, args: I) -> Result<DaemonCli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    crate::cli::try_parse_with(command(spec, &crate::prog_name(spec.prog)), args)
+}
+
+/// Parses the process's own command line; prints usage and exits with status 2 on error.
+pub fn parse(spec: &DaemonSpec) -> DaemonCli {
+    try_parse_from(spec, std::env::args_os()).unwrap_or_else(|e| e.exit())
+}
+
+/// The two `-v/--version` lines.
+pub fn version_text() -> String {
+    format!(
+        "{}\n{}\n",
+        crate::version_line(),
+        crate::libnvme_version_line()
+    )
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid(2) has no preconditions, touches no memory of ours and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// What the command line asks for before any daemon work: `Some(status)` when it is done
+/// (version, configuration check, refused pre-flight), `None` when the daemon should run.
+pub fn preflight(spec: &DaemonSpec, cli: &DaemonCli) -> Option<ExitCode> {
+    if cli.version {
+        print!("{}", version_text());
+        return Some(ExitCode::SUCCESS);
+    }
+    if let Some(file) = &cli.check_config {
+        // Checking a file needs neither root nor the kernel modules.
+        let path: &Path = file.as_deref().unwrap_or(&cli.conf_file);
+        let report = check_config(spec.daemon, path);
+        print!("{}", report.text);
+        return Some(if report.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let prog = crate::prog_name(spec.prog);
+    let fabrics = Path::new(crate::NVME_FABRICS_DEV).exists();
+    if let Err(msg) = crate::check_if_allowed_to_continue(&prog, effective_uid(), fabrics) {
+        eprintln!("{msg}");
+        return Some(ExitCode::FAILURE);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(spec: &DaemonSpec, args: &[&str]) -> Result<DaemonCli, clap::Error> {
+        try_parse_from(spec, std::iter::once(spec.prog).chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        for spec in [STAFD, STACD] {
+            command(&spec, spec.prog).debug_assert();
+        }
+    }
+
+    #[test]
+    fn defaults_differ_per_daemon() {
+        for (spec, conf) in [
+            (STAFD, "/etc/stas/stafd.conf"),
+            (STACD, "/etc/stas/stacd.conf"),
+        ] {
+            assert_eq!(
+                parse(&spec, &[]).unwrap(),
+                DaemonCli {
+                    conf_file: PathBuf::from(conf),
+                    syslog: false,
+                    tron: false,
+                    version: false,
+                    check_config: None,
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn all_options() {
+        let cli = parse(&STAFD, &["-f", "/tmp/x.conf", "-s", "--tron", "-v"]).unwrap();
+        assert_eq!(cli.conf_file, PathBuf::from("/tmp/x.conf"));
+        assert!(cli.syslog && cli.tron && cli.version);
+        let cli = parse(&STAFD, &["--conf-file=/a", "--syslog"]).unwrap();
+        assert_eq!(cli.conf_file, PathBuf::from("/a"));
+        assert!(cli.syslog);
+        let cli = parse(&STACD, &["-sv", "-f/b"]).unwrap();
+        assert_eq!(cli.conf_file, PathBuf::from("/b"));
+        assert!(cli.syslog && cli.version);
+    }
+
+    #[test]
+    fn check_config_takes_an_optional_file() {
+        assert_eq!(
+            parse(&STAFD, &["--check-config"]).unwrap().check_config,
+            Some(None)
+        );
+        assert_eq!(
+            parse(&STACD, &["--check-config", "/x.conf"])
+                .unwrap()
+                .check_config,
+            Some(Some(PathBuf::from("/x.conf")))
+        );
+        assert_eq!(
+            parse(&STACD, &["--check-config=/y.toml"])
+                .unwrap()
+                .check_config,
+            Some(Some(PathBuf::from("/y.toml")))
+        );
+    }
+
+    #[test]
+    fn values_are_taken_as_argparse_takes_them() {
+        for (args, file) in [
+            (&["-f=x"][..], "x"),
+            (&["-fx"], "x"),
+            (&["-sfx"], "x"),
+            (&["--conf=x"], "x"),
+            (&["-f", "-1"], "-1"),
+            (&["-f", ""], ""),
+        ] {
+            assert_eq!(
+                parse(&STAFD, args).unwrap().conf_file,
+                PathBuf::from(file),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn abbreviations_and_repeats() {
+        let cli = parse(&STAFD, &["--conf", "/c", "--sys", "--tr", "--vers"]).unwrap();
+        assert_eq!(cli.conf_file, PathBuf::from("/c"));
+        assert!(cli.syslog && cli.tron && cli.version);
+        // argparse lets the last occurrence win.
+        let cli = parse(&STAFD, &["-f", "/1", "-f", "/2", "--tron", "--tron"]).unwrap();
+        assert_eq!(cli.conf_file, PathBuf::from("/2"));
+    }
+
+    #[test]
+    fn bad_command_lines_exit_2() {
+        for args in [
+            &["--bogus"][..],
+            &["-f"],
+            &["extra"],
+            &["--tron=1"],
+            &["-V"],
+        ] {
+            let err = parse(&STACD, args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn version_text_has_two_lines() {
+        let text = version_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].starts_with("nvme-stas "));
+        assert!(lines[1].starts_with("libnvme-rs "));
+    }
+}

@@ -1,0 +1,143 @@
+//! Checks of a daemon binary's command line, shared by `stafd` and `stacd` integration tests
+//! (`staslib::daemon_binary_tests!(env!("CARGO_BIN_EXE_stafd"), staslib::daemon_cli::STAFD);`).
+
+use std::process::{Command, Output};
+
+/// Runs `bin` with `args` and no `COLUMNS` (argparse-style wrapping depends on it).
+pub fn run(bin: &str, args: &[&str]) -> Output {
+    Command::new(bin)
+        .args(args)
+        .env_remove("COLUMNS")
+        .output()
+        .expect("run binary")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn euid() -> u32 {
+    // SAFETY: geteuid(2) has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Generates the command-line tests of one daemon binary.
+#[macro_export]
+macro_rules! daemon_binary_tests {
+    ($bin:expr, $spec:expr) => {
+        use $crate::testing::{euid, run, text};
+
+        const BIN: &str = $bin;
+        const SPEC: $crate::daemon_cli::DaemonSpec = $spec;
+
+        #[test]
+        fn version_prints_two_lines_and_exits_0() {
+            for flag in ["--version", "-v", "--vers"] {
+                let out = run(BIN, &[flag]);
+                assert_eq!(out.status.code(), Some(0), "{flag}");
+                assert_eq!(text(&out.stdout), $crate::daemon_cli::version_text());
+                assert!(out.stderr.is_empty());
+            }
+            // Other options are parsed but ignored when -v is given.
+            let out = run(BIN, &["-f", "/nonexistent", "--tron", "-s", "-v"]);
+            assert_eq!(out.status.code(), Some(0));
+        }
+
+        #[test]
+        fn bad_arguments_exit_2() {
+            for args in [
+                &["--bogus"][..],
+                &["-f"],
+                &["extra"],
+                &["-V"],
+                &["--tron=yes"],
+            ] {
+                let out = run(BIN, args);
+                assert_eq!(out.status.code(), Some(2), "{args:?}");
+                let err = text(&out.stderr);
+                assert!(err.starts_with("error: "), "{args:?}: {err}");
+                assert!(out.stdout.is_empty());
+            }
+        }
+
+        #[test]
+        fn help_exits_0_and_names_every_option() {
+            let out = run(BIN, &["-h"]);
+            assert_eq!(out.status.code(), Some(0));
+            let help = text(&out.stdout);
+            for needle in [
+                "-f, --conf-file <FILE>",
+                "-s, --syslog",
+                "--tron",
+                "-v, --version",
+                "--check-config [<FILE>]",
+                SPEC.default_conf,
+            ] {
+                assert!(help.contains(needle), "{needle} missing from:\n{help}");
+            }
+        }
+
+        /// After parsing, the upstream pre-flight checks run; the daemon itself is not built
+        /// yet, so the program must never exit 0.
+        #[test]
+        fn preflight_then_not_implemented() {
+            let out = run(BIN, &["--conf-file", "/nonexistent", "--tron"]);
+            assert_eq!(out.status.code(), Some(1));
+            let prog = SPEC.prog;
+            let expected = if euid() != 0 {
+                format!("Permission denied. You need root privileges to run {prog}.\n")
+            } else if !std::path::Path::new("/dev/nvme-fabrics").exists() {
+                "Fatal error: missing nvme-tcp kernel module\n".to_owned()
+            } else {
+                format!("{prog}: the daemon is not implemented in this build yet\n")
+            };
+            assert_eq!(text(&out.stderr), expected);
+        }
+
+        /// When the test runs as root, also check the non-root path by dropping privileges.
+        #[test]
+        fn non_root_is_refused_but_may_ask_version_and_check_config() {
+            use std::os::unix::process::CommandExt;
+            let as_nobody = |args: &[&str]| {
+                let mut cmd = std::process::Command::new(BIN);
+                cmd.args(args);
+                if euid() == 0 {
+                    cmd.uid(65534).gid(65534);
+                }
+                cmd.output().expect("run binary as nobody")
+            };
+            let out = as_nobody(&[]);
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                text(&out.stderr),
+                format!(
+                    "Permission denied. You need root privileges to run {}.\n",
+                    SPEC.prog
+                )
+            );
+            assert_eq!(as_nobody(&["-v"]).status.code(), Some(0));
+            // A missing file is all defaults, upstream's rule: the check passes.
+            let out = as_nobody(&["--check-config", "/nonexistent/x.conf"]);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+        }
+
+        #[test]
+        fn check_config_reports_file_and_line() {
+            let dir =
+                std::env::temp_dir().join(format!("stas-cli-{}-{}", SPEC.prog, std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let conf = dir.join("x.conf");
+            std::fs::write(&conf, "[Global]\ntron=maybe\n[Bogus]\n").unwrap();
+            let conf_s = conf.to_str().unwrap();
+            let out = run(BIN, &["--check-config", conf_s]);
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains(&format!("{conf_s}:2")), "{stdout}");
+            assert!(stdout.contains("Bogus"), "{stdout}");
+            // The -f file is checked when --check-config has no FILE of its own.
+            let out2 = run(BIN, &["-f", conf_s, "--check-config"]);
+            assert_eq!(text(&out2.stdout), stdout);
+            assert_eq!(out.status.code(), out2.status.code());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    };
+}
