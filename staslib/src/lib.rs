@@ -230,6 +230,8 @@ mod cli_support_tests {
 pub mod cli;
 pub mod conf;
 pub mod daemon_cli;
+pub mod dlpe;
+pub mod mdns_txt;
 pub mod kernel_version;
 pub mod sysconf_edit;
 #[cfg(feature = "test-support")]

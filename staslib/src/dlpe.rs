@@ -1,0 +1,257 @@
+//! Discovery log page entries as upstream caches and serves them over D-Bus: ordered
+//! string dictionaries (compat §2.5), plus the TP8010 support and NCC helpers.
+
+use libnvme_rs::spec::disclog::DiscoveryLogEntry;
+
+/// A DLPE dictionary: upstream's keys in upstream's order, every value a string.
+pub type DlpeDict = Vec<(&'static str, String)>;
+
+fn named(value: u8, names: &[(u8, &str)]) -> String {
+    names
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or_else(|| value.to_string(), |(_, n)| (*n).to_owned())
+}
+
+/// Converts a decoded entry into upstream's dictionary (`tsas` only for tcp and rdma).
+pub fn dlpe_dict(e: &DiscoveryLogEntry) -> DlpeDict {
+    let mut d: DlpeDict = vec![
+        (
+            "trtype",
+            named(
+                e.trtype,
+                &[
+                    (0, "unspecified"),
+                    (1, "rdma"),
+                    (2, "fc"),
+                    (3, "tcp"),
+                    (254, "loop"),
+                ],
+            ),
+        ),
+        (
+            "adrfam",
+            named(
+                e.adrfam,
+                &[
+                    (0, "pci"),
+                    (1, "ipv4"),
+                    (2, "ipv6"),
+                    (3, "infiniband"),
+                    (4, "fc"),
+                ],
+            ),
+        ),
+        ("traddr", e.traddr.trim().to_owned()),
+        ("trsvcid", e.trsvcid.trim().to_owned()),
+        ("subnqn", e.subnqn.trim().to_owned()),
+        (
+            "subtype",
+            named(e.subtype, &[(1, "referral"), (2, "nvme"), (3, "discovery")]),
+        ),
+        (
+            "treq",
+            named(
+                e.treq,
+                &[
+                    (0, "not specified"),
+                    (1, "required"),
+                    (2, "not required"),
+                    (4, "disable sqflow"),
+                ],
+            ),
+        ),
+    ];
+    match e.trtype {
+        3 => {
+            let sectype = named(e.tsas[0], &[(0, "none"), (1, "tls"), (2, "tls1.3")]);
+            let sectype = if e.tsas[0] > 2 {
+                "reserved".to_owned()
+            } else {
+                sectype
+            };
+            d.push(("tsas", format!("{{'sectype': '{sectype}'}}")));
+        }
+        1 => {
+            let or_reserved = |v: u8, names: &[(u8, &str)]| {
+                names
+                    .iter()
+                    .find(|(n, _)| *n == v)
+                    .map_or("reserved", |(_, s)| s)
+                    .to_owned()
+            };
+            let qptype = or_reserved(e.tsas[0], &[(1, "connected"), (2, "datagram")]);
+            let prtype = or_reserved(
+                e.tsas[1],
+                &[
+                    (1, "not specified"),
+                    (2, "infiniband"),
+                    (3, "roce"),
+                    (4, "rocev2"),
+                    (5, "iwarp"),
+                ],
+            );
+            let cms = or_reserved(e.tsas[2], &[(1, "cm")]);
+            d.push((
+                "tsas",
+                format!("{{'qptype': '{qptype}', 'prtype': '{prtype}', 'cms': '{cms}'}}"),
+            ));
+        }
+        _ => {}
+    }
+    d.extend([
+        ("portid", e.portid.to_string()),
+        ("cntlid", e.cntlid.to_string()),
+        ("asqsz", e.asqsz.to_string()),
+        ("eflags", e.eflags.to_string()),
+    ]);
+    d
+}
+
+/// Upstream drops entries whose address is a wildcard or empty on reception.
+pub fn is_usable(d: &DlpeDict) -> bool {
+    get(d, "traddr").is_some_and(|a| !matches!(a, "" | "0.0.0.0" | "::"))
+}
+
+/// The value of `key`, if present.
+pub fn get<'a>(d: &'a DlpeDict, key: &str) -> Option<&'a str> {
+    d.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+}
+
+/// "Not connected to a CDC": bit 2 of the decimal `eflags` string (missing or unparsable: no).
+pub fn ncc(d: &DlpeDict) -> bool {
+    get(d, "eflags")
+        .and_then(|v| v.trim().parse::<u16>().ok())
+        .is_some_and(|f| f & 0x4 != 0)
+}
+
+/// Names of the discovery-log LID-specific support bits (Supported Log Pages, LID 0x70):
+/// bit 0 EXTDLPES, bit 1 PLEOS, bit 2 ALLSUBES.
+pub fn dlp_supp_opts(bits: u16) -> Vec<&'static str> {
+    [(0x1, "EXTDLPES"), (0x2, "PLEOS"), (0x4, "ALLSUBES")]
+        .into_iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| n)
+        .collect()
+}
+
+/// [`dlp_supp_opts`] joined as upstream logs it.
+pub fn dlp_supp_opts_as_string(bits: u16) -> String {
+    dlp_supp_opts(bits).join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> DiscoveryLogEntry {
+        DiscoveryLogEntry {
+            trtype: 3,
+            adrfam: 2,
+            subtype: 2,
+            treq: 4,
+            portid: 1,
+            cntlid: 65535,
+            asqsz: 32,
+            eflags: 0,
+            trsvcid: "8009".into(),
+            subnqn: "nqn.2014-08.org.example:s1".into(),
+            traddr: "::1".into(),
+            ..DiscoveryLogEntry::default()
+        }
+    }
+
+    #[test]
+    fn golden_dict_of_compat_2_5() {
+        let d = dlpe_dict(&entry());
+        let keys: Vec<&str> = d.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas",
+                "portid", "cntlid", "asqsz", "eflags"
+            ]
+        );
+        for (k, v) in [
+            ("adrfam", "ipv6"),
+            ("asqsz", "32"),
+            ("cntlid", "65535"),
+            ("portid", "1"),
+            ("subtype", "nvme"),
+            ("traddr", "::1"),
+            ("treq", "disable sqflow"),
+            ("trsvcid", "8009"),
+            ("trtype", "tcp"),
+            ("tsas", "{'sectype': 'none'}"),
+        ] {
+            assert_eq!(get(&d, k), Some(v), "{k}");
+        }
+    }
+
+    #[test]
+    fn numbers_without_names_stay_decimal() {
+        let e = DiscoveryLogEntry {
+            trtype: 9,
+            adrfam: 254,
+            subtype: 7,
+            treq: 5,
+            ..entry()
+        };
+        let d = dlpe_dict(&e);
+        assert_eq!(get(&d, "trtype"), Some("9"));
+        assert_eq!(get(&d, "adrfam"), Some("254"));
+        assert_eq!(get(&d, "subtype"), Some("7"));
+        assert_eq!(get(&d, "treq"), Some("5"));
+        assert_eq!(get(&d, "tsas"), None, "tsas only for tcp and rdma");
+    }
+
+    #[test]
+    fn rdma_tsas_and_tls() {
+        let mut e = DiscoveryLogEntry {
+            trtype: 1,
+            ..entry()
+        };
+        e.tsas[..3].copy_from_slice(&[1, 4, 1]);
+        assert_eq!(
+            get(&dlpe_dict(&e), "tsas"),
+            Some("{'qptype': 'connected', 'prtype': 'rocev2', 'cms': 'cm'}")
+        );
+        let mut e = entry();
+        e.tsas[0] = 2;
+        assert_eq!(get(&dlpe_dict(&e), "tsas"), Some("{'sectype': 'tls1.3'}"));
+        e.tsas[0] = 9;
+        assert_eq!(get(&dlpe_dict(&e), "tsas"), Some("{'sectype': 'reserved'}"));
+    }
+
+    #[test]
+    fn wildcard_addresses_are_not_usable() {
+        for (addr, usable) in [
+            ("::", false),
+            ("0.0.0.0", false),
+            ("", false),
+            ("10.0.0.1", true),
+        ] {
+            let e = DiscoveryLogEntry {
+                traddr: addr.into(),
+                ..entry()
+            };
+            assert_eq!(is_usable(&dlpe_dict(&e)), usable, "{addr:?}");
+        }
+    }
+
+    #[test]
+    fn golden_vectors_of_compat_9_3() {
+        assert_eq!(dlp_supp_opts(0x7), ["EXTDLPES", "PLEOS", "ALLSUBES"]);
+        assert_eq!(dlp_supp_opts_as_string(0x7), "EXTDLPES, PLEOS, ALLSUBES");
+        assert!(dlp_supp_opts(0).is_empty());
+        let with_eflags = |v: Option<&str>| -> DlpeDict {
+            v.map(|v| vec![("eflags", v.to_owned())])
+                .unwrap_or_default()
+        };
+        assert!(ncc(&with_eflags(Some("4"))));
+        assert!(ncc(&with_eflags(Some("6"))));
+        assert!(!ncc(&with_eflags(Some("3"))));
+        assert!(!ncc(&with_eflags(None)));
+        assert!(!ncc(&with_eflags(Some("x"))));
+    }
+}
