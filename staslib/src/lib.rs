@@ -233,6 +233,7 @@ pub mod daemon_cli;
 pub mod dlpe;
 pub mod mdns_txt;
 pub mod kernel_version;
+pub mod pprint;
 pub mod sysconf_edit;
 #[cfg(feature = "test-support")]
 pub mod testing;
