@@ -231,8 +231,8 @@ pub mod cli;
 pub mod conf;
 pub mod daemon_cli;
 pub mod dlpe;
-pub mod mdns_txt;
 pub mod kernel_version;
+pub mod mdns_txt;
 pub mod pprint;
 pub mod sysconf_edit;
 #[cfg(feature = "test-support")]

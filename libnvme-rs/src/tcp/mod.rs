@@ -5,6 +5,7 @@
 mod codec;
 pub mod digest;
 mod error;
+pub mod host;
 mod pdu;
 pub mod wire;
 

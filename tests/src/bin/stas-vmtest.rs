@@ -1,5 +1,6 @@
 //! The vm tier runner. `stas-vmtest [--filter NAME] [--out DIR]` boots the 6.12 kernel under
-//! virtme-ng and runs the scenarios inside it (`stas-vmtest guest ...` is the in-VM half).
+//! virtme-ng and runs the scenarios inside it (`stas-vmtest guest ...` is the in-VM half);
+//! `--bench` runs the in-VM benchmarks instead and prints their figures.
 //!
 //! Exit status: 0 all passed, 1 a scenario failed, 77 skipped (a tool is missing) unless
 //! `STAS_REQUIRE_SYSTEM_TESTS=1`, which turns a skip into a failure.
@@ -19,19 +20,25 @@ fn main() -> ExitCode {
     let mut filter = None;
     let mut out = None;
     let mut list = false;
+    let mut bench = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--filter" => filter = args.next(),
             "--out" => out = args.next().map(PathBuf::from),
             "--list" => list = true,
+            "--bench" => bench = true,
             other => {
                 eprintln!("stas-vmtest: unknown argument {other:?}");
-                eprintln!("usage: stas-vmtest [--list] [--filter NAME] [--out DIR]");
+                eprintln!("usage: stas-vmtest [--list] [--bench] [--filter NAME] [--out DIR]");
                 return ExitCode::from(2);
             }
         }
     }
-    let scenarios = vm::all_scenarios();
+    let scenarios = if bench {
+        vm::bench_scenarios()
+    } else {
+        vm::all_scenarios()
+    };
     if list {
         for s in &scenarios {
             println!("{}", s.name);
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
     let opts = host::HostOptions {
         filter,
         out_dir,
+        bench,
         timeout: Duration::from_secs(
             std::env::var("STAS_VM_TIMEOUT_SECS")
                 .ok()

@@ -20,12 +20,72 @@ const BACKING_DIR: &str = "/run/stas-vm-backing";
 pub struct Ctx {
     pub nvmet: Nvmet,
     log: Vec<String>,
+    out_dir: PathBuf,
+    captures: Vec<String>,
+}
+
+/// A running `dumpcap` on the guest's loopback.
+pub struct Capture {
+    child: std::process::Child,
+    file: PathBuf,
 }
 
 impl Ctx {
     /// Records a line of evidence (shown when the scenario fails).
     pub fn log(&mut self, line: impl Into<String>) {
         self.log.push(line.into());
+    }
+
+    /// Starts capturing TCP port `port` on loopback; returns once dumpcap is capturing.
+    pub fn capture_start(&mut self, name: &str, port: u16) -> Result<Capture, String> {
+        let file = PathBuf::from(BACKING_DIR).join(format!("{name}.pcapng"));
+        let log = PathBuf::from(BACKING_DIR).join(format!("{name}.dumpcap.log"));
+        let child = Command::new("dumpcap")
+            .args(["-q", "-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(fs::File::create(&log).map_err(|e| e.to_string())?)
+            .spawn()
+            .map_err(|e| format!("dumpcap: {e}"))?;
+        // dumpcap announces the file once it captures; traffic before that would be lost.
+        let started = wait_for(Duration::from_secs(30), || {
+            fs::read_to_string(&log)
+                .ok()
+                .filter(|l| l.contains("File:"))
+                .map(|_| ())
+        });
+        let mut cap = Capture { child, file };
+        if started.is_none() {
+            let _ = cap.child.kill();
+            return Err(format!(
+                "dumpcap did not start: {}",
+                fs::read_to_string(&log).unwrap_or_default()
+            ));
+        }
+        Ok(cap)
+    }
+
+    /// Stops the capture and hands the file to the host for the tshark check.
+    pub fn capture_finish(&mut self, mut cap: Capture) -> Result<(), String> {
+        // SIGINT makes dumpcap flush and close the file properly.
+        let status = Command::new("kill")
+            .args(["-INT", &cap.child.id().to_string()])
+            .status()
+            .map_err(|e| format!("stop dumpcap: {e}"))?;
+        if !status.success() {
+            return Err(format!("stop dumpcap: kill {status}"));
+        }
+        cap.child.wait().map_err(|e| e.to_string())?;
+        let name = cap
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        fs::copy(&cap.file, self.out_dir.join(&name)).map_err(|e| format!("copy capture: {e}"))?;
+        let _ = fs::remove_file(&cap.file);
+        self.log(format!("capture {name} handed to the host"));
+        self.captures.push(name);
+        Ok(())
     }
 
     /// Runs a command and returns its stdout; a failure carries stderr.
@@ -127,11 +187,13 @@ fn evidence_of_state(log: &mut Vec<String>) {
     push_cmd("dmesg | grep -i nvme | tail -n 25");
 }
 
-fn run_one(s: &Scenario, backing: &Path) -> ScenarioResult {
+fn run_one(s: &Scenario, backing: &Path, out: &Path) -> ScenarioResult {
     let nvmet = Nvmet::new(NVMET_ROOT, backing);
     let mut ctx = Ctx {
         nvmet: nvmet.clone(),
         log: Vec::new(),
+        out_dir: out.to_owned(),
+        captures: Vec::new(),
     };
     let started = Instant::now();
     let outcome = nvmet
@@ -158,6 +220,7 @@ fn run_one(s: &Scenario, backing: &Path) -> ScenarioResult {
         duration_ms,
         detail: outcome.err().unwrap_or_default(),
         evidence,
+        captures: ctx.captures,
     }
 }
 
@@ -175,13 +238,14 @@ pub fn run(out: &Path, filter: Option<&str>, scenarios: &[Scenario]) -> std::io:
         .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
     {
         let r = match &prep {
-            Ok(()) => run_one(s, &backing),
+            Ok(()) => run_one(s, &backing, out),
             Err(e) => ScenarioResult {
                 name: s.name.to_owned(),
                 passed: false,
                 duration_ms: 0,
                 detail: format!("guest preparation failed: {e}"),
                 evidence: Vec::new(),
+                captures: Vec::new(),
             },
         };
         println!(

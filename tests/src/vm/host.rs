@@ -17,6 +17,8 @@ pub struct HostOptions {
     pub out_dir: PathBuf,
     /// Whole-VM time limit.
     pub timeout: Duration,
+    /// Run the benchmark list instead of the tests, and print every scenario's figures.
+    pub bench: bool,
 }
 
 /// Outcome of the tier, for the caller's exit status.
@@ -60,7 +62,15 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
             "no /boot/vmlinuz-6.12.* kernel (run tests/scripts/install-deps.sh)".into(),
         );
     };
-    for tool in ["vng", "qemu-system-x86_64", "busybox", "nvme"] {
+    for tool in [
+        "vng",
+        "qemu-system-x86_64",
+        "busybox",
+        "nvme",
+        "tshark",
+        "dumpcap",
+        "fio",
+    ] {
         if !have(tool) {
             return TierOutcome::Skipped(format!(
                 "{tool} not installed (run tests/scripts/install-deps.sh)"
@@ -82,6 +92,9 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     if let Some(f) = &opts.filter {
         guest_cmd.push_str(&format!(" --filter {}", shell_quote(f)));
     }
+    if opts.bench {
+        guest_cmd.push_str(" --bench");
+    }
     println!(
         "vm tier: booting {} under TCG (virtme-ng)",
         kernel.display()
@@ -94,7 +107,7 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     let child = Command::new("vng")
         .arg("--run")
         .arg(&kernel)
-        .args(["--disable-kvm", "--memory", "1G", "--cpus", "2", "--rwdir"])
+        .args(["--disable-kvm", "--memory", "2G", "--cpus", "2", "--rwdir"])
         .arg(&opts.out_dir)
         .arg("--exec")
         .arg(&guest_cmd)
@@ -124,7 +137,19 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
         }
     }
     // A leftover qemu would hold the CPU; vng's own children go with it when it is killed.
-    let results = read_results(&results_path);
+    let mut results = read_results(&results_path);
+    for r in results.values_mut().filter(|r| r.passed) {
+        for cap in &r.captures {
+            if let Err(why) = tshark_check(&opts.out_dir.join(cap)) {
+                r.passed = false;
+                r.detail = format!("capture {cap}: {why}");
+            } else {
+                r.evidence.push(format!("tshark: {cap} decodes cleanly"));
+                // Large; kept only when it shows a problem.
+                let _ = fs::remove_file(opts.out_dir.join(cap));
+            }
+        }
+    }
     let mut passed = 0;
     let mut failed = 0;
     for name in expected {
@@ -132,6 +157,11 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
             Some(r) if r.passed => {
                 passed += 1;
                 println!("PASS {name} ({:.1} s)", r.duration_ms as f64 / 1000.0);
+                if opts.bench {
+                    for line in &r.evidence {
+                        println!("    | {line}");
+                    }
+                }
             }
             Some(r) => {
                 failed += 1;
@@ -176,6 +206,48 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     } else {
         TierOutcome::Failed
     }
+}
+
+/// Decodes a capture with tshark's NVMe/TCP dissector (an implementation independent of
+/// ours): it must see NVMe/TCP PDUs and mark none of them malformed or in error.
+pub fn tshark_check(pcap: &Path) -> Result<(), String> {
+    let count = |filter: &str| -> Result<usize, String> {
+        let out = Command::new("tshark")
+            .arg("-r")
+            .arg(pcap)
+            .args([
+                "-d",
+                "tcp.port==4420,nvme-tcp",
+                "-Y",
+                filter,
+                "-T",
+                "fields",
+                "-e",
+                "frame.number",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .map_err(|e| format!("tshark: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("tshark failed: {}", out.status));
+        }
+        Ok(out
+            .stdout
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count())
+    };
+    let pdus = count("nvme-tcp")?;
+    let bad = count("_ws.malformed || _ws.expert.severity >= \"error\"")?;
+    if pdus == 0 {
+        return Err("tshark found no NVMe/TCP PDUs".into());
+    }
+    if bad > 0 {
+        return Err(format!(
+            "tshark marks {bad} of {pdus} frames malformed or in error"
+        ));
+    }
+    Ok(())
 }
 
 fn read_results(path: &Path) -> BTreeMap<String, ScenarioResult> {

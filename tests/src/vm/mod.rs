@@ -6,9 +6,11 @@
 //! runs the scenario, and appends one JSON line per scenario to a results file on a shared
 //! directory, so a crash or hang still leaves the results of the scenarios before it.
 
+mod common;
 pub mod guest;
 pub mod host;
 pub mod kernel_scenarios;
+pub mod native_scenarios;
 pub mod nvmet;
 
 use serde::{Deserialize, Serialize};
@@ -30,9 +32,21 @@ pub struct ScenarioResult {
     pub detail: String,
     /// The scenario's own log plus guest state captured on failure.
     pub evidence: Vec<String>,
+    /// Packet captures (file names in the results directory) the host must find free of
+    /// malformed NVMe/TCP PDUs, checked with tshark after the VM exits.
+    #[serde(default)]
+    pub captures: Vec<String>,
 }
 
 /// Every scenario of the tier, in run order.
 pub fn all_scenarios() -> Vec<Scenario> {
-    kernel_scenarios::scenarios()
+    let mut all = kernel_scenarios::scenarios();
+    all.extend(native_scenarios::scenarios());
+    all
+}
+
+/// Benchmarks run in the VM (`stas-vmtest --bench`): measurements, not tests; their evidence
+/// holds the figures.
+pub fn bench_scenarios() -> Vec<Scenario> {
+    native_scenarios::benchmarks()
 }

@@ -1,0 +1,348 @@
+//! The admin controller: admin queue connect (TCP, IC, Connect, enable, Identify), an
+//! [`AdminTransport`] so the shared admin procedures (`read_discovery_log`, `dim`,
+//! `identify_controller`, ...) run on it unchanged, Set Features, keep-alive and AERs.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::error::TcpError;
+use super::fabrics::{self, CNTLID_DYNAMIC, Cap, ConnectParams};
+use super::inflight::Transfer;
+use super::options::ControllerOptions;
+use super::queue::{QueueHandle, QueuePair, QueueParams};
+use super::tasks;
+use crate::admin::identify::identify_controller;
+use crate::admin::{AdminCommand, AdminError, AdminTransport, DataPhase, opcode};
+use crate::spec::identify::{IDENTIFY_SIZE, IdentifyController};
+use crate::tcp::{Negotiated, SglDescriptor, Sqe};
+
+/// In-capsule limit of the admin queue and Fabrics commands (Linux NVME_TCP_ADMIN_CCSZ).
+pub const ADMIN_IN_CAPSULE: usize = 8192;
+/// AEN values buffered before the AER tasks wait for the consumer.
+pub const EVENT_CAPACITY: usize = 64;
+/// Upper bound on the shutdown wait at close (Linux `shutdown_timeout`).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Feature identifiers used by the host.
+pub mod fid {
+    pub const NUMBER_OF_QUEUES: u8 = 0x07;
+    pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
+    pub const KEEP_ALIVE_TIMER: u8 = 0x0f;
+}
+
+/// AEN DW0 of a Discovery Log Page Change notice.
+pub const AEN_DISCOVERY_LOG_CHANGE: u32 = 0x0070_f002;
+
+/// An admin queue as an [`AdminTransport`]. Cheap to clone; commands may run concurrently.
+#[derive(Debug, Clone)]
+pub struct AdminQueue {
+    q: QueueHandle,
+    max_transfer: usize,
+}
+
+impl AdminQueue {
+    pub fn handle(&self) -> &QueueHandle {
+        &self.q
+    }
+
+    /// Runs one admin command with the queue's timeout; returns CQE DW0.
+    pub async fn command(&self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, TcpError> {
+        let sqe = Sqe::from_admin(cmd, 0, SglDescriptor::default());
+        match data {
+            DataPhase::None => Ok(self.q.execute(sqe, Transfer::None).await?.cqe.dw0()),
+            DataPhase::ToController(buf) => {
+                let transfer = Transfer::Write(Bytes::copy_from_slice(buf));
+                Ok(self.q.execute(sqe, transfer).await?.cqe.dw0())
+            }
+            DataPhase::FromController(buf) => {
+                let c = self.q.execute(sqe, Transfer::Read(buf.len())).await?;
+                // The in-flight table only completes a read once all of it arrived.
+                let n = buf.len().min(c.data.len());
+                if let (Some(dst), Some(src)) = (buf.get_mut(..n), c.data.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                Ok(c.cqe.dw0())
+            }
+        }
+    }
+}
+
+impl AdminTransport for AdminQueue {
+    async fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+        self.command(cmd, data).await.map_err(AdminError::from)
+    }
+
+    fn max_transfer(&self) -> usize {
+        self.max_transfer
+    }
+}
+
+/// A connected, enabled, identified controller with keep-alive and AERs running.
+pub struct AdminController {
+    queue: QueuePair,
+    admin: AdminQueue,
+    cntlid: u16,
+    cap: Cap,
+    cc: u32,
+    id: IdentifyController,
+    opts: ControllerOptions,
+    events: Option<mpsc::Receiver<u32>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for AdminController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminController")
+            .field("addr", &self.opts.transport.addr)
+            .field("subnqn", &self.opts.subnqn)
+            .field("cntlid", &self.cntlid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AdminController {
+    /// TCP + ICReq/ICResp + Connect + enable + Identify Controller + Set Features (AEC),
+    /// then starts keep-alive (KATO/2) and the AERs; AENs arrive on [`Self::take_events`].
+    pub async fn connect(opts: ControllerOptions) -> Result<Self, TcpError> {
+        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        let mut ctrl = Self::connect_with_events(opts, tx).await?;
+        ctrl.events = Some(rx);
+        Ok(ctrl)
+    }
+
+    /// Like [`Self::connect`], delivering AENs to `events` (kept across reconnects).
+    pub async fn connect_with_events(
+        opts: ControllerOptions,
+        events: mpsc::Sender<u32>,
+    ) -> Result<Self, TcpError> {
+        if opts.queue_size < 2 {
+            return Err(TcpError::InvalidArgument(format!(
+                "admin queue size {} is below 2",
+                opts.queue_size
+            )));
+        }
+        let params = QueueParams {
+            qid: 0,
+            queue_size: opts.queue_size,
+            in_capsule_limit: ADMIN_IN_CAPSULE,
+        };
+        let mut queue = QueuePair::connect(&opts.transport, params).await?;
+        let setup = setup(queue.handle(), &opts).await;
+        let (cntlid, cap, cc, id, admin) = match setup {
+            Ok(v) => v,
+            Err(e) => {
+                queue.close().await;
+                return Err(e);
+            }
+        };
+        let mut ctrl = Self {
+            queue,
+            admin,
+            cntlid,
+            cap,
+            cc,
+            id,
+            opts,
+            events: None,
+            tasks: Vec::new(),
+        };
+        ctrl.start_tasks(events);
+        Ok(ctrl)
+    }
+
+    fn start_tasks(&mut self, events: mpsc::Sender<u32>) {
+        let q = self.admin.q.clone();
+        let kato = self.opts.kato;
+        if !kato.is_zero() {
+            let timeout = kato.min(self.opts.transport.command_timeout);
+            self.tasks.push(tokio::spawn(tasks::keep_alive(
+                q.clone(),
+                kato / 2,
+                timeout,
+            )));
+        }
+        // AERL is 0's based; leave at least one slot for other commands.
+        let slots = self.opts.queue_size.saturating_sub(2);
+        let aers = u16::from(self.opts.max_aers)
+            .min(u16::from(self.id.aerl) + 1)
+            .min(slots);
+        for _ in 0..aers {
+            self.tasks
+                .push(tokio::spawn(tasks::async_events(q.clone(), events.clone())));
+        }
+    }
+
+    pub fn identify(&self) -> &IdentifyController {
+        &self.id
+    }
+
+    pub fn cntlid(&self) -> u16 {
+        self.cntlid
+    }
+
+    pub fn cap(&self) -> Cap {
+        self.cap
+    }
+
+    pub fn options(&self) -> &ControllerOptions {
+        &self.opts
+    }
+
+    pub fn negotiated(&self) -> Negotiated {
+        self.admin.q.negotiated()
+    }
+
+    /// Largest transfer of one admin command: MDTS, MAXH2CDATA and our own bound.
+    pub fn max_transfer(&self) -> usize {
+        self.admin.max_transfer
+    }
+
+    /// The admin queue, e.g. to run admin procedures from another task.
+    pub fn admin_queue(&self) -> &AdminQueue {
+        &self.admin
+    }
+
+    /// The AEN stream (DW0 values, e.g. [`AEN_DISCOVERY_LOG_CHANGE`]); `None` after the
+    /// first call or when the events go to a caller-provided channel.
+    pub fn take_events(&mut self) -> Option<mpsc::Receiver<u32>> {
+        self.events.take()
+    }
+
+    /// Why the association ended, `None` while it is up.
+    pub fn close_reason(&self) -> Option<TcpError> {
+        self.admin.q.close_reason()
+    }
+
+    /// Waits until the association ends (keep-alive failure, controller gone, ...).
+    pub async fn closed(&self) -> TcpError {
+        self.admin.q.closed().await
+    }
+
+    /// Set Features `fid` with CDW11 `value`; returns DW0.
+    pub async fn set_features(&self, fid: u8, value: u32) -> Result<u32, TcpError> {
+        set_features(&self.admin, fid, value).await
+    }
+
+    /// Get Features `fid` (current value); returns DW0.
+    pub async fn get_features(&self, fid: u8) -> Result<u32, TcpError> {
+        let cmd = AdminCommand {
+            opcode: opcode::GET_FEATURES,
+            cdw10: u32::from(fid),
+            ..AdminCommand::default()
+        };
+        self.admin.command(&cmd, DataPhase::None).await
+    }
+
+    /// One Keep Alive now (the timer sends them anyway).
+    pub async fn keep_alive(&self) -> Result<(), TcpError> {
+        let cmd = AdminCommand {
+            opcode: opcode::KEEP_ALIVE,
+            ..AdminCommand::default()
+        };
+        self.admin.command(&cmd, DataPhase::None).await.map(drop)
+    }
+
+    pub async fn property_get(&self, offset: u32, eight_bytes: bool) -> Result<u64, TcpError> {
+        fabrics::property_get(&self.admin.q, offset, eight_bytes).await
+    }
+
+    pub async fn property_set(&self, offset: u32, value: u32) -> Result<(), TcpError> {
+        fabrics::property_set(&self.admin.q, offset, value).await
+    }
+
+    /// Stops keep-alive and AERs, shuts the controller down (if configured and the
+    /// association is still up), closes the connection and joins every task.
+    pub async fn close(mut self) -> Result<(), TcpError> {
+        self.close_mut().await
+    }
+
+    pub(crate) async fn close_mut(&mut self) -> Result<(), TcpError> {
+        for task in self.tasks.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        let mut result = Ok(());
+        if self.opts.shutdown_on_close && self.close_reason().is_none() {
+            let timeout = self.cap.ready_timeout().min(SHUTDOWN_TIMEOUT);
+            result = fabrics::shutdown(&self.admin.q, self.cc, timeout).await;
+        }
+        self.queue.close().await;
+        result
+    }
+
+    /// True once every task of the controller has ended.
+    pub fn is_finished(&self) -> bool {
+        self.queue.is_finished() && self.tasks.iter().all(JoinHandle::is_finished)
+    }
+}
+
+impl Drop for AdminController {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl AdminTransport for AdminController {
+    async fn submit(&mut self, cmd: &AdminCommand, data: DataPhase<'_>) -> Result<u32, AdminError> {
+        self.admin
+            .command(cmd, data)
+            .await
+            .map_err(AdminError::from)
+    }
+
+    fn max_transfer(&self) -> usize {
+        self.admin.max_transfer
+    }
+}
+
+async fn set_features(admin: &AdminQueue, fid: u8, value: u32) -> Result<u32, TcpError> {
+    let cmd = AdminCommand {
+        opcode: opcode::SET_FEATURES,
+        cdw10: u32::from(fid),
+        cdw11: value,
+        ..AdminCommand::default()
+    };
+    admin.command(&cmd, DataPhase::None).await
+}
+
+type Setup = (u16, Cap, u32, IdentifyController, AdminQueue);
+
+async fn setup(q: &QueueHandle, opts: &ControllerOptions) -> Result<Setup, TcpError> {
+    let cntlid = fabrics::connect(
+        q,
+        &ConnectParams {
+            qid: 0,
+            queue_size: opts.queue_size,
+            kato: opts.kato,
+            cntlid: CNTLID_DYNAMIC,
+            host: &opts.host,
+            subnqn: &opts.subnqn,
+        },
+    )
+    .await?;
+    let (cap, cc) = fabrics::enable(q).await?;
+    let mut admin = AdminQueue {
+        q: q.clone(),
+        max_transfer: IDENTIFY_SIZE,
+    };
+    let id = identify_controller(&mut admin).await?;
+    let own = usize::try_from(opts.transport.max_transfer).unwrap_or(usize::MAX);
+    let h2c = usize::try_from(q.maxh2cdata()).unwrap_or(usize::MAX);
+    admin.max_transfer = id
+        .max_transfer_bytes(cap.mpsmin_bytes())
+        .unwrap_or(usize::MAX)
+        .min(own)
+        .min(h2c);
+    if let Some(mask) = opts.async_event_config {
+        let supported = mask & id.oaes;
+        if supported != 0 {
+            set_features(&admin, fid::ASYNC_EVENT_CONFIG, supported).await?;
+        }
+    }
+    Ok((cntlid, cap, cc, id, admin))
+}

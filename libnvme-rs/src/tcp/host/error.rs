@@ -1,0 +1,144 @@
+//! Errors of the native NVMe/TCP host.
+//!
+//! [`TcpError`] is `Clone` (I/O errors are shared behind an `Arc`) because one failure of a
+//! connection is reported to every command that was in flight on it.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::admin::AdminError;
+use crate::spec::status::NvmeStatus;
+use crate::tcp::{DigestKind, EncodeError, PduError, PduType};
+
+/// Why ICReq/ICResp did not produce a usable connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IcError {
+    /// Digests may only be enabled when the host asked for them.
+    #[error("controller enabled the {0} digest, which the host did not request")]
+    UnrequestedDigest(DigestKind),
+    #[error("expected ICResp, received {0:?}")]
+    UnexpectedPdu(PduType),
+    #[error("invalid ICResp")]
+    Invalid(#[source] PduError),
+}
+
+/// Everything that can go wrong on a native NVMe/TCP association.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TcpError {
+    #[error("connecting to {addr} failed")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    #[error("connecting to {addr} timed out after {timeout:?}")]
+    ConnectTimeout { addr: SocketAddr, timeout: Duration },
+    /// Socket creation, source binding, interface binding or TCP_NODELAY failed.
+    #[error("socket setup failed: {what}")]
+    Socket {
+        what: &'static str,
+        #[source]
+        source: Arc<io::Error>,
+    },
+    #[error("no ICResp within {0:?}")]
+    IcTimeout(Duration),
+    #[error("NVMe/TCP connection initialization failed")]
+    IcNegotiation(#[source] IcError),
+    /// The controller sent a malformed or unexpected PDU; we answered with an H2CTermReq.
+    #[error("protocol violation by the controller, connection terminated")]
+    Pdu(#[source] PduError),
+    /// The controller ended the connection with a C2HTermReq.
+    #[error("controller terminated the connection (FES {fes:#04x}, FEI {fei:#x})")]
+    Terminated { fes: u16, fei: u32 },
+    #[error("connection closed by the controller")]
+    ConnectionClosed,
+    /// The host closed the queue (explicitly, or because the owner went away).
+    #[error("queue closed by the host")]
+    Closed,
+    #[error("socket I/O failed")]
+    Io(#[source] Arc<io::Error>),
+    #[error("command {opcode:#04x} timed out after {timeout:?}")]
+    Timeout { opcode: u8, timeout: Duration },
+    /// A Keep Alive failed or timed out; the association was ended.
+    #[error("keep alive failed")]
+    KeepAlive(#[source] Box<TcpError>),
+    #[error("controller returned status {0}")]
+    Status(NvmeStatus),
+    /// Received data failed its CRC32C; only the command fails (protocol reference §1.5).
+    #[error("data digest mismatch in data of command {cid}")]
+    DataDigest { cid: u16 },
+    #[error("short data transfer for command {cid}: {received} of {expected} bytes")]
+    ShortTransfer {
+        cid: u16,
+        expected: usize,
+        received: usize,
+    },
+    /// Connect status 0x82: `ipo` is a byte offset in the SQE or (iattr) in the Connect data.
+    #[error("Connect rejected: invalid parameter at offset {ipo} of the {}", if *iattr { "Connect data" } else { "SQE" })]
+    ConnectInvalidParameters { ipo: u16, iattr: bool },
+    /// Connect succeeded with ATR set; DH-HMAC-CHAP is not implemented by the native host.
+    #[error("controller requires in-band authentication, which the native host does not support")]
+    AuthenticationRequired,
+    #[error("controller not ready within {0:?}")]
+    NotReady(Duration),
+    #[error("controller fatal status (CSTS.CFS) set")]
+    ControllerFatal,
+    #[error("encoding a PDU failed")]
+    Encode(#[source] EncodeError),
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    #[error("invalid data from controller: {0}")]
+    InvalidData(String),
+    /// An admin procedure failed for a reason that is not a transport error.
+    #[error("admin procedure failed")]
+    Admin(#[source] Arc<AdminError>),
+}
+
+impl TcpError {
+    pub(crate) fn io(e: io::Error) -> Self {
+        Self::Io(Arc::new(e))
+    }
+
+    /// True for errors that ended the association (as opposed to one failed command).
+    pub fn is_fatal(&self) -> bool {
+        !matches!(
+            self,
+            Self::Status(_)
+                | Self::DataDigest { .. }
+                | Self::ShortTransfer { .. }
+                | Self::Timeout { .. }
+                | Self::InvalidArgument(_)
+                | Self::InvalidData(_)
+                | Self::Admin(_)
+        )
+    }
+}
+
+/// The shared admin procedures see our errors as transport errors (or statuses); the
+/// original [`TcpError`] stays reachable through `io::Error::get_ref`.
+impl From<TcpError> for AdminError {
+    fn from(e: TcpError) -> Self {
+        match e {
+            TcpError::Status(s) => AdminError::Status(s),
+            TcpError::Timeout { .. } => {
+                AdminError::Transport(io::Error::new(io::ErrorKind::TimedOut, e))
+            }
+            other => AdminError::Transport(io::Error::other(other)),
+        }
+    }
+}
+
+impl From<AdminError> for TcpError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Status(s) => TcpError::Status(s),
+            AdminError::Transport(io) => match io.get_ref().and_then(|r| r.downcast_ref()) {
+                Some(tcp) => TcpError::clone(tcp),
+                None => TcpError::Admin(Arc::new(AdminError::Transport(io))),
+            },
+            other => TcpError::Admin(Arc::new(other)),
+        }
+    }
+}

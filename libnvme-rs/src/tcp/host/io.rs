@@ -1,0 +1,445 @@
+//! The I/O controller (protocol reference §4): admin association, Number of Queues, one
+//! connection per I/O queue, Identify Namespace / active namespace list, Read and Write.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::admin::{AdminController, fid};
+use super::error::TcpError;
+use super::fabrics::{self, ConnectParams};
+use super::inflight::Transfer;
+use super::options::{ControllerOptions, IoOptions};
+use super::queue::{QueueHandle, QueuePair, QueueParams};
+use crate::admin::{AdminCommand, DataPhase, opcode};
+use crate::spec::identify::IDENTIFY_SIZE;
+use crate::tcp::{SglDescriptor, Sqe};
+
+/// NVM command set opcodes.
+pub mod nvm_opcode {
+    pub const WRITE: u8 = 0x01;
+    pub const READ: u8 = 0x02;
+}
+
+/// Identify CNS values used here.
+pub mod cns {
+    pub const NAMESPACE: u8 = 0x00;
+    pub const ACTIVE_NAMESPACES: u8 = 0x02;
+}
+
+/// Pages of the active namespace list read at most (1024 NSIDs each).
+const MAX_NS_LIST_PAGES: usize = 64;
+/// Bound on the Disconnect sent to each I/O queue at close.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One LBA format of Identify Namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LbaFormat {
+    /// Metadata bytes per block.
+    pub ms: u16,
+    /// log2 of the data size.
+    pub lbads: u8,
+    /// Relative performance.
+    pub rp: u8,
+}
+
+/// The Identify Namespace fields an initiator needs (CNS 0, §4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentifyNamespace {
+    pub nsze: u64,
+    pub ncap: u64,
+    pub nuse: u64,
+    pub nsfeat: u8,
+    /// 0's based number of LBA formats.
+    pub nlbaf: u8,
+    pub flbas: u8,
+    pub nmic: u8,
+    pub anagrpid: u32,
+    pub nguid: [u8; 16],
+    pub eui64: [u8; 8],
+    /// The `nlbaf + 1` formats (at most 64).
+    pub lbaf: Vec<LbaFormat>,
+}
+
+fn le<const N: usize>(buf: &[u8], offset: usize) -> [u8; N] {
+    buf.get(offset..offset + N)
+        .and_then(|b| <[u8; N]>::try_from(b).ok())
+        .unwrap_or([0; N])
+}
+
+impl IdentifyNamespace {
+    pub fn decode(buf: &[u8]) -> Result<Self, TcpError> {
+        if buf.len() < IDENTIFY_SIZE {
+            return Err(TcpError::InvalidData(format!(
+                "identify namespace needs {IDENTIFY_SIZE} bytes, got {}",
+                buf.len()
+            )));
+        }
+        let nlbaf = buf[25];
+        let lbaf = (0..=usize::from(nlbaf).min(63))
+            .map(|i| {
+                let off = 128 + 4 * i;
+                LbaFormat {
+                    ms: u16::from_le_bytes(le(buf, off)),
+                    lbads: buf[off + 2],
+                    rp: buf[off + 3] & 3,
+                }
+            })
+            .collect();
+        Ok(Self {
+            nsze: u64::from_le_bytes(le(buf, 0)),
+            ncap: u64::from_le_bytes(le(buf, 8)),
+            nuse: u64::from_le_bytes(le(buf, 16)),
+            nsfeat: buf[24],
+            nlbaf,
+            flbas: buf[26],
+            nmic: buf[30],
+            anagrpid: u32::from_le_bytes(le(buf, 92)),
+            nguid: le(buf, 104),
+            eui64: le(buf, 120),
+            lbaf,
+        })
+    }
+
+    /// An inactive NSID reads as all zeros.
+    pub fn is_active(&self) -> bool {
+        self.nsze != 0
+    }
+
+    /// FLBAS format index: bits 3:0, plus bits 6:5 as the high bits.
+    pub fn format_index(&self) -> usize {
+        usize::from(self.flbas & 0xf) | (usize::from((self.flbas >> 5) & 3) << 4)
+    }
+
+    /// Data bytes per block of the current format; `None` if the format is missing or
+    /// its size is implausible (below 512 bytes or above 2 GiB).
+    pub fn block_size(&self) -> Option<u32> {
+        let lbads = self.lbaf.get(self.format_index())?.lbads;
+        (9..=31).contains(&lbads).then(|| 1u32 << lbads)
+    }
+}
+
+/// An active namespace to read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Namespace {
+    pub nsid: u32,
+    pub block_size: u32,
+    /// NSZE.
+    pub blocks: u64,
+}
+
+/// An I/O controller with its admin association and I/O queues.
+#[derive(Debug)]
+pub struct IoController {
+    admin: AdminController,
+    queues: Vec<QueuePair>,
+    handles: Vec<QueueHandle>,
+    next: AtomicUsize,
+    queue_size: u16,
+    max_transfer: usize,
+}
+
+impl IoController {
+    /// Admin connect, Set Features Number of Queues, then one TCP connection + IC +
+    /// Connect per granted I/O queue.
+    pub async fn connect(opts: ControllerOptions, io: IoOptions) -> Result<Self, TcpError> {
+        if io.queues == 0 || io.queue_size < 2 {
+            return Err(TcpError::InvalidArgument(format!(
+                "need at least one I/O queue of two entries, got {} × {}",
+                io.queues, io.queue_size
+            )));
+        }
+        let mut admin = AdminController::connect(opts).await?;
+        match connect_queues(&admin, io).await {
+            Ok((queues, queue_size)) => {
+                let handles = queues.iter().map(|q| q.handle().clone()).collect();
+                let own =
+                    usize::try_from(admin.options().transport.max_transfer).unwrap_or(usize::MAX);
+                let max_transfer = admin
+                    .identify()
+                    .max_transfer_bytes(admin.cap().mpsmin_bytes())
+                    .unwrap_or(usize::MAX)
+                    .min(own);
+                Ok(Self {
+                    admin,
+                    queues,
+                    handles,
+                    next: AtomicUsize::new(0),
+                    queue_size,
+                    max_transfer,
+                })
+            }
+            Err(e) => {
+                let _ = admin.close_mut().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub fn admin(&mut self) -> &mut AdminController {
+        &mut self.admin
+    }
+
+    /// I/O queues in use.
+    pub fn queue_count(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Entries of each I/O queue (depth is one less).
+    pub fn queue_size(&self) -> u16 {
+        self.queue_size
+    }
+
+    /// Largest transfer of one Read or Write.
+    pub fn max_transfer(&self) -> usize {
+        self.max_transfer
+    }
+
+    /// The I/O queue handles (e.g. to pin a workload to one queue).
+    pub fn queues(&self) -> &[QueueHandle] {
+        &self.handles
+    }
+
+    pub async fn identify_namespace(&self, nsid: u32) -> Result<IdentifyNamespace, TcpError> {
+        let mut buf = vec![0u8; IDENTIFY_SIZE];
+        let cmd = AdminCommand {
+            opcode: opcode::IDENTIFY,
+            nsid,
+            cdw10: u32::from(cns::NAMESPACE),
+            ..AdminCommand::default()
+        };
+        self.admin
+            .admin_queue()
+            .command(&cmd, DataPhase::FromController(&mut buf))
+            .await?;
+        IdentifyNamespace::decode(&buf)
+    }
+
+    /// Active NSIDs in ascending order (CNS 2, paged by the last NSID returned).
+    pub async fn active_namespaces(&self) -> Result<Vec<u32>, TcpError> {
+        let mut out = Vec::new();
+        let mut start = 0u32;
+        for _ in 0..MAX_NS_LIST_PAGES {
+            let mut buf = vec![0u8; IDENTIFY_SIZE];
+            let cmd = AdminCommand {
+                opcode: opcode::IDENTIFY,
+                nsid: start,
+                cdw10: u32::from(cns::ACTIVE_NAMESPACES),
+                ..AdminCommand::default()
+            };
+            self.admin
+                .admin_queue()
+                .command(&cmd, DataPhase::FromController(&mut buf))
+                .await?;
+            let page: Vec<u32> = buf
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .take_while(|&n| n != 0)
+                .collect();
+            let full = page.len() == IDENTIFY_SIZE / 4;
+            if let Some(&bad) = page.iter().find(|&&n| n <= start) {
+                return Err(TcpError::InvalidData(format!(
+                    "active namespace list not ascending after {start}: {bad}"
+                )));
+            }
+            start = page.last().copied().unwrap_or(start);
+            out.extend(page);
+            if !full {
+                return Ok(out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Identify `nsid` and check that it is active with a usable block size.
+    pub async fn namespace(&self, nsid: u32) -> Result<Namespace, TcpError> {
+        let id = self.identify_namespace(nsid).await?;
+        if !id.is_active() {
+            return Err(TcpError::InvalidArgument(format!(
+                "namespace {nsid} is not active"
+            )));
+        }
+        let block_size = id.block_size().ok_or_else(|| {
+            TcpError::InvalidData(format!("namespace {nsid} has no usable LBA format"))
+        })?;
+        Ok(Namespace {
+            nsid,
+            block_size,
+            blocks: id.nsze,
+        })
+    }
+
+    fn pick(&self) -> Result<&QueueHandle, TcpError> {
+        let n = self.handles.len().max(1);
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        self.handles.get(i).ok_or(TcpError::Closed)
+    }
+
+    fn rw_sqe(&self, op: u8, ns: &Namespace, slba: u64, len: usize) -> Result<Sqe, TcpError> {
+        let bs = usize::try_from(ns.block_size).unwrap_or(usize::MAX).max(1);
+        let blocks = len / bs;
+        if len == 0 || !len.is_multiple_of(bs) || blocks > 1 << 16 {
+            return Err(TcpError::InvalidArgument(format!(
+                "{len} bytes is not 1..=65536 blocks of {bs} bytes"
+            )));
+        }
+        if len > self.max_transfer {
+            return Err(TcpError::InvalidArgument(format!(
+                "{len} bytes exceeds the maximum transfer of {} bytes",
+                self.max_transfer
+            )));
+        }
+        let last = slba.checked_add(blocks as u64);
+        if last.is_none_or(|end| end > ns.blocks) {
+            return Err(TcpError::InvalidArgument(format!(
+                "blocks {slba}+{blocks} exceed namespace {} of {} blocks",
+                ns.nsid, ns.blocks
+            )));
+        }
+        let cmd = AdminCommand {
+            opcode: op,
+            nsid: ns.nsid,
+            // SLBA split over CDW10/11; NLB is 0's based (checked ≤ 65536 above).
+            cdw10: slba as u32,
+            cdw11: (slba >> 32) as u32,
+            cdw12: (blocks - 1) as u32,
+            ..AdminCommand::default()
+        };
+        Ok(Sqe::from_admin(&cmd, 0, SglDescriptor::default()))
+    }
+
+    /// Reads `blocks` blocks at `slba` (data arrives in C2HData PDUs).
+    pub async fn read(&self, ns: &Namespace, slba: u64, blocks: u32) -> Result<Vec<u8>, TcpError> {
+        let len =
+            usize::try_from(u64::from(blocks) * u64::from(ns.block_size)).unwrap_or(usize::MAX);
+        let sqe = self.rw_sqe(nvm_opcode::READ, ns, slba, len)?;
+        Ok(self.pick()?.execute(sqe, Transfer::Read(len)).await?.data)
+    }
+
+    /// Writes whole blocks at `slba`: in-capsule when they fit the controller's IOCCSZ,
+    /// else on R2T with H2CData PDUs of at most MAXH2CDATA bytes.
+    pub async fn write(&self, ns: &Namespace, slba: u64, data: Bytes) -> Result<(), TcpError> {
+        let sqe = self.rw_sqe(nvm_opcode::WRITE, ns, slba, data.len())?;
+        self.pick()?
+            .execute(sqe, Transfer::Write(data))
+            .await
+            .map(drop)
+    }
+
+    /// Disconnects (when OFCS allows) and closes every I/O queue, then the admin queue.
+    pub async fn close(mut self) -> Result<(), TcpError> {
+        let disconnect = self.admin.identify().disconnect_supported();
+        for q in &mut self.queues {
+            if disconnect && q.handle().close_reason().is_none() {
+                let sqe = fabrics::disconnect_sqe();
+                let timeout = q.handle().command_timeout().min(DISCONNECT_TIMEOUT);
+                let _ = q.handle().submit(sqe, Transfer::None, Some(timeout)).await;
+            }
+            q.close().await;
+        }
+        self.admin.close_mut().await
+    }
+}
+
+/// In-capsule limit of I/O queues: IOCCSZ × 16 − 64, none when ICDOFF ≠ 0 (we always put
+/// data at offset 0).
+fn io_in_capsule_limit(ioccsz: u32, icdoff: u16) -> usize {
+    if icdoff != 0 {
+        return 0;
+    }
+    usize::try_from(ioccsz)
+        .unwrap_or(0)
+        .saturating_mul(16)
+        .saturating_sub(64)
+}
+
+async fn connect_queues(
+    admin: &AdminController,
+    io: IoOptions,
+) -> Result<(Vec<QueuePair>, u16), TcpError> {
+    let want = u32::from(io.queues - 1);
+    let granted = admin
+        .set_features(fid::NUMBER_OF_QUEUES, want | (want << 16))
+        .await?;
+    // NSQA / NCQA are 0's based.
+    let nsqa = (granted & 0xffff) + 1;
+    let ncqa = (granted >> 16) + 1;
+    let count = u32::from(io.queues).min(nsqa).min(ncqa);
+    let queue_size = io
+        .queue_size
+        .min(admin.cap().mqes().saturating_add(1))
+        .max(2);
+    let id = admin.identify();
+    let params = |qid| QueueParams {
+        qid,
+        queue_size,
+        in_capsule_limit: io_in_capsule_limit(id.ioccsz, id.icdoff),
+    };
+    let opts = admin.options();
+    let mut queues: Vec<QueuePair> = Vec::new();
+    for qid in 1..=count {
+        let qid = u16::try_from(qid).unwrap_or(u16::MAX);
+        let result = async {
+            let mut q = QueuePair::connect(&opts.transport, params(qid)).await?;
+            let connect = ConnectParams {
+                qid,
+                queue_size,
+                kato: Duration::ZERO,
+                cntlid: admin.cntlid(),
+                host: &opts.host,
+                subnqn: &opts.subnqn,
+            };
+            match fabrics::connect(q.handle(), &connect).await {
+                Ok(_) => Ok(q),
+                Err(e) => {
+                    q.close().await;
+                    Err(e)
+                }
+            }
+        }
+        .await;
+        match result {
+            Ok(q) => queues.push(q),
+            Err(e) => {
+                for q in &mut queues {
+                    q.close().await;
+                }
+                return Err(e);
+            }
+        }
+    }
+    Ok((queues, queue_size))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identify_namespace_decode() {
+        let mut b = vec![0u8; IDENTIFY_SIZE];
+        b[0..8].copy_from_slice(&1000u64.to_le_bytes());
+        b[25] = 1;
+        b[26] = 1;
+        b[128 + 2] = 9;
+        b[132 + 2] = 12;
+        b[132] = 8;
+        let id = IdentifyNamespace::decode(&b).unwrap();
+        assert!(id.is_active());
+        assert_eq!(id.lbaf.len(), 2);
+        assert_eq!(id.block_size(), Some(4096));
+        assert_eq!(id.lbaf[1].ms, 8);
+        b[26] = 0x20; // index 16: missing
+        assert_eq!(IdentifyNamespace::decode(&b).unwrap().block_size(), None);
+        assert!(IdentifyNamespace::decode(&b[..100]).is_err());
+    }
+
+    #[test]
+    fn in_capsule_limit() {
+        assert_eq!(io_in_capsule_limit(1028, 0), 16384);
+        assert_eq!(io_in_capsule_limit(4, 0), 0);
+        assert_eq!(io_in_capsule_limit(0, 0), 0);
+        assert_eq!(io_in_capsule_limit(1028, 1), 0);
+    }
+}
