@@ -1,3 +1,4 @@
-//! Test-tier support code: the vm tier harness (virtme-ng + Linux nvmet).
+//! Test-tier support code: the vm tier harness (virtme-ng + Linux nvmet) and I/O workloads.
 
+pub mod iobench;
 pub mod vm;

@@ -22,6 +22,7 @@ use tokio::runtime::Runtime;
 use super::Scenario;
 use super::common::*;
 use super::guest::{Ctx, HOSTID, HOSTNQN, ensure, wait_for};
+use crate::iobench::{ReadLoad, run_reads};
 
 /// Size of the namespace the I/O scenarios write: 64 MiB of patterned data.
 const IO_BYTES: u64 = 64 << 20;
@@ -411,40 +412,16 @@ fn native_read_iops(bs: u64, qd: usize, random: bool, dur: Duration) -> Result<f
         .map_err(|e| chain(&e))?;
         let ns = ctrl.namespace(1).await.map_err(|e| chain(&e))?;
         let ctrl = Arc::new(ctrl);
-        let span = IO_BYTES / bs;
-        let start = Instant::now();
-        let mut workers = tokio::task::JoinSet::new();
-        for w in 0..qd as u64 {
-            let ctrl = Arc::clone(&ctrl);
-            workers.spawn(async move {
-                let mut n = 0u64;
-                // A small LCG spreads random reads; sequential workers stride by qd.
-                let mut x = w.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-                let mut i = w;
-                while start.elapsed() < dur {
-                    let slot = if random {
-                        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                        (x >> 17) % span
-                    } else {
-                        i = (i + qd as u64) % span;
-                        i
-                    };
-                    let lba = slot * bs / u64::from(ns.block_size);
-                    ctrl.read(&ns, lba, (bs / u64::from(ns.block_size)) as u32)
-                        .await
-                        .map_err(|e| chain(&e))?;
-                    n += 1;
-                }
-                Ok::<u64, String>(n)
-            });
-        }
-        let mut total = 0;
-        while let Some(r) = workers.join_next().await {
-            total += r.map_err(|e| e.to_string())??;
-        }
-        let elapsed = start.elapsed().as_secs_f64();
+        let load = ReadLoad {
+            bs,
+            qd,
+            random,
+            span: IO_BYTES,
+            duration: dur,
+        };
+        let (ops, secs) = run_reads(Arc::clone(&ctrl), ns, load).await?;
         let ctrl = Arc::try_unwrap(ctrl).map_err(|_| "controller still shared")?;
         ctrl.close().await.map_err(|e| chain(&e))?;
-        Ok(total as f64 / elapsed)
+        Ok(ops as f64 / secs)
     })
 }
