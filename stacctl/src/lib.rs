@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 
 /// Name used in messages when `argv[0]` has no usable file name.
 pub const PROG: &str = "stacctl";
@@ -32,38 +32,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// `stacctl`'s subcommands.
-#[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Trace ON
-    Tron,
-    /// Trace OFF
-    Troff,
-    /// Show runtime status information about stacd
-    Status,
-    /// List I/O controllers
-    Ls(DetailedArgs),
-}
-
-impl Command {
-    /// The subcommand's name as typed on the command line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Tron => "tron",
-            Command::Troff => "troff",
-            Command::Status => "status",
-            Command::Ls(_) => "ls",
-        }
-    }
-}
-
-/// Options of `ls`.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct DetailedArgs {
-    /// Print detailed info
-    #[arg(short = 'd', long = "detailed")]
-    pub detailed: bool,
-}
+/// `stacctl`'s subcommands: those it shares with `stafctl`.
+pub use staslib::cli::{CtlCommand as Command, DetailedArgs};
 
 /// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
 pub fn usage(prog: &str) -> String {
@@ -92,20 +62,11 @@ pub fn parse() -> Cli {
 
 /// Runs `stacctl` with an already parsed command line.
 pub fn run(cli: &Cli) -> ExitCode {
-    if cli.version {
-        println!("{}", staslib::version_line());
-        return ExitCode::SUCCESS;
-    }
     let prog = staslib::prog_name(PROG);
-    let Some(command) = &cli.command else {
-        println!("usage: {}", usage(&prog));
-        return ExitCode::FAILURE;
-    };
-    eprintln!(
-        "{prog}: {} is not implemented in this build yet",
-        command.name()
-    );
-    ExitCode::FAILURE
+    match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &usage(&prog)) {
+        Ok(command) => staslib::cli::not_implemented(&prog, command.name()),
+        Err(code) => code,
+    }
 }
 
 #[cfg(test)]

@@ -35,17 +35,13 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// `stafctl`'s subcommands.
+pub use staslib::cli::{CtlCommand, DetailedArgs};
+
+/// `stafctl`'s subcommands: the ones shared with `stacctl`, then the log page queries.
 #[derive(Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// Trace ON
-    Tron,
-    /// Trace OFF
-    Troff,
-    /// Show runtime status information about stafd
-    Status,
-    /// List discovery controllers
-    Ls(DetailedArgs),
+    #[command(flatten)]
+    Common(CtlCommand),
     /// Show discovery log pages
     Dlp(DlpArgs),
     /// Show all discovery log pages
@@ -56,22 +52,11 @@ impl Command {
     /// The subcommand's name as typed on the command line.
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Tron => "tron",
-            Command::Troff => "troff",
-            Command::Status => "status",
-            Command::Ls(_) => "ls",
+            Command::Common(c) => c.name(),
             Command::Dlp(_) => "dlp",
             Command::Adlp(_) => "adlp",
         }
     }
-}
-
-/// Options of `ls` and `adlp`.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct DetailedArgs {
-    /// Print detailed info
-    #[arg(short = 'd', long = "detailed")]
-    pub detailed: bool,
 }
 
 /// Options of `dlp`: the identity of the discovery controller whose log pages are wanted.
@@ -180,20 +165,11 @@ pub fn parse() -> Cli {
 
 /// Runs `stafctl` with an already parsed command line.
 pub fn run(cli: &Cli) -> ExitCode {
-    if cli.version {
-        println!("{}", staslib::version_line());
-        return ExitCode::SUCCESS;
-    }
     let prog = staslib::prog_name(PROG);
-    let Some(command) = &cli.command else {
-        println!("usage: {}", usage(&prog));
-        return ExitCode::FAILURE;
-    };
-    eprintln!(
-        "{prog}: {} is not implemented in this build yet",
-        command.name()
-    );
-    ExitCode::FAILURE
+    match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &usage(&prog)) {
+        Ok(command) => staslib::cli::not_implemented(&prog, command.name()),
+        Err(code) => code,
+    }
 }
 
 #[cfg(test)]
@@ -221,16 +197,29 @@ mod tests {
     #[test]
     fn subcommands() {
         assert_eq!(parse(&[]).unwrap().command, None);
-        assert_eq!(parse(&["tron"]).unwrap().command, Some(Command::Tron));
-        assert_eq!(parse(&["troff"]).unwrap().command, Some(Command::Troff));
-        assert_eq!(parse(&["status"]).unwrap().command, Some(Command::Status));
+        assert_eq!(
+            parse(&["tron"]).unwrap().command,
+            Some(Command::Common(CtlCommand::Tron))
+        );
+        assert_eq!(
+            parse(&["troff"]).unwrap().command,
+            Some(Command::Common(CtlCommand::Troff))
+        );
+        assert_eq!(
+            parse(&["status"]).unwrap().command,
+            Some(Command::Common(CtlCommand::Status))
+        );
         assert_eq!(
             parse(&["ls"]).unwrap().command,
-            Some(Command::Ls(DetailedArgs { detailed: false }))
+            Some(Command::Common(CtlCommand::Ls(DetailedArgs {
+                detailed: false
+            })))
         );
         assert_eq!(
             parse(&["ls", "--det"]).unwrap().command,
-            Some(Command::Ls(DetailedArgs { detailed: true }))
+            Some(Command::Common(CtlCommand::Ls(DetailedArgs {
+                detailed: true
+            })))
         );
         assert_eq!(
             parse(&["adlp", "-d", "-d"]).unwrap().command,

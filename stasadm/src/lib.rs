@@ -378,15 +378,12 @@ pub fn execute(conf: &Path, command: &Command, paths: &Paths) -> Result<Outcome,
 
 /// Runs `stasadm` with an already parsed command line.
 pub fn run(cli: &Cli) -> ExitCode {
-    if cli.version {
-        println!("{}", staslib::version_line());
-        return ExitCode::SUCCESS;
-    }
     let prog = staslib::prog_name(PROG);
-    let Some(command) = &cli.command else {
-        println!("usage: {}", usage(&prog));
-        return ExitCode::FAILURE;
-    };
+    let command =
+        match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &usage(&prog)) {
+            Ok(command) => command,
+            Err(code) => return code,
+        };
     match execute(&cli.conf_file, command, &Paths::from_env()) {
         Ok(outcome) => {
             for w in outcome.warnings {

@@ -12,3 +12,60 @@ where
     let matches = cmd.try_get_matches_from_mut(args)?;
     C::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
 }
+
+/// The start shared by the subcommand tools (`stafctl`, `stacctl`, `stasadm`): `-v` prints
+/// the version and exits 0 whatever follows; no subcommand prints argparse's usage line on
+/// stdout and exits 1. `Ok` carries the subcommand to run.
+pub fn version_or_command<'a, C>(
+    version: bool,
+    command: Option<&'a C>,
+    usage: &str,
+) -> Result<&'a C, std::process::ExitCode> {
+    if version {
+        println!("{}", crate::version_line());
+        return Err(std::process::ExitCode::SUCCESS);
+    }
+    command.ok_or_else(|| {
+        println!("usage: {usage}");
+        std::process::ExitCode::FAILURE
+    })
+}
+
+/// What a subcommand whose D-Bus client is not built yet does: say so and fail.
+pub fn not_implemented(prog: &str, subcommand: &str) -> std::process::ExitCode {
+    eprintln!("{prog}: {subcommand} is not implemented in this build yet");
+    std::process::ExitCode::FAILURE
+}
+
+/// Subcommands `stafctl` and `stacctl` share (upstream defines them twice).
+#[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
+pub enum CtlCommand {
+    /// Trace ON
+    Tron,
+    /// Trace OFF
+    Troff,
+    /// Show runtime status information
+    Status,
+    /// List controllers
+    Ls(DetailedArgs),
+}
+
+impl CtlCommand {
+    /// The subcommand's name as typed on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CtlCommand::Tron => "tron",
+            CtlCommand::Troff => "troff",
+            CtlCommand::Status => "status",
+            CtlCommand::Ls(_) => "ls",
+        }
+    }
+}
+
+/// `-d/--detailed` of `ls` (and `stafctl adlp`).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetailedArgs {
+    /// Print detailed info
+    #[arg(short = 'd', long = "detailed")]
+    pub detailed: bool,
+}

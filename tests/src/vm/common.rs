@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use libnvme_rs::kernel::fabrics::{Connected, Fabrics};
 use libnvme_rs::kernel::options::ConnectOptions;
+use libnvme_rs::kernel::sysfs::SysfsRoot;
 use libnvme_rs::spec::WELL_KNOWN_DISC_NQN;
 use libnvme_rs::spec::disclog::{
     DiscoveryLog, DiscoveryLogEntry, adrfam_name, subtype_name, trtype_name,
 };
 use libnvme_rs::trid::Transport;
 
-use super::guest::{Ctx, HOSTID, HOSTNQN};
+use super::guest::{Ctx, HOSTID, HOSTNQN, wait_for};
 use super::nvmet::{Port, Referral, Subsystem, Target};
 
 pub(crate) const TRADDR: &str = "127.0.0.1";
@@ -175,4 +176,34 @@ pub(crate) fn hex_uuid(s: &str) -> Option<[u8; 16]> {
         *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     (hex.len() == 32).then_some(out)
+}
+
+/// Kernel connect options for an I/O controller of the standard target.
+pub(crate) fn ioc_options(subnqn: &str) -> ConnectOptions {
+    ConnectOptions {
+        traddr: TRADDR.into(),
+        trsvcid: PORT.into(),
+        hostnqn: HOSTNQN.into(),
+        hostid: HOSTID.into(),
+        ..ConnectOptions::new(Transport::Tcp, subnqn)
+    }
+}
+
+/// Connects `subnqn` with the kernel initiator and waits for its namespace's block device;
+/// returns the controller and the block device name (`nvmeXnY`).
+pub(crate) fn kernel_block_device(
+    ctx: &mut Ctx,
+    subnqn: &str,
+) -> Result<(Connected, String), String> {
+    let kc = connect(ctx, &ioc_options(subnqn))?;
+    let block = wait_for(Duration::from_secs(15), || {
+        SysfsRoot::new("/sys")
+            .controller(&kc.device)
+            .ok()
+            .flatten()
+            .and_then(|c| c.namespaces.first().map(|n| n.block_device.clone()))
+            .filter(|b| std::path::Path::new(&format!("/dev/{b}")).exists())
+    })
+    .ok_or("kernel block device did not appear")?;
+    Ok((kc, block))
 }

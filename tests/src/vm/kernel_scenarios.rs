@@ -428,13 +428,7 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
     })?;
 
     // An I/O controller's Identify and Supported Log Pages, same device path.
-    let opts = ConnectOptions {
-        traddr: TRADDR.into(),
-        trsvcid: PORT.into(),
-        hostnqn: HOSTNQN.into(),
-        hostid: HOSTID.into(),
-        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
-    };
+    let opts = ioc_options(&nqn(0));
     let ioc = connect(ctx, &opts)?;
     let mut iodev = open_admin(&ioc.device)?;
     let id = block_on(identify_controller(&mut iodev))
@@ -496,13 +490,7 @@ fn wait_aen(events: &mut NetlinkUevents, device: &str, timeout: Duration) -> Res
 /// Acceptance 5: a second connect of the same identity is refused (EALREADY mapped) for an
 /// I/O controller and adopted by `connect_or_adopt`; nothing half-connected is left behind.
 fn second_connect_refused_or_adopted(ctx: &mut Ctx) -> Result<(), String> {
-    let opts = ConnectOptions {
-        traddr: TRADDR.into(),
-        trsvcid: PORT.into(),
-        hostnqn: HOSTNQN.into(),
-        hostid: HOSTID.into(),
-        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
-    };
+    let opts = ioc_options(&nqn(0));
     let first = connect(ctx, &opts)?;
     let fabrics = Fabrics::default();
     let caps = fabrics.probe_capabilities().map_err(|e| chain(&e))?;

@@ -9,19 +9,16 @@ use std::time::{Duration, Instant};
 
 use libnvme_rs::admin::discovery::DiscoveryLogOptions;
 use libnvme_rs::kernel::fabrics::Fabrics;
-use libnvme_rs::kernel::options::ConnectOptions;
-use libnvme_rs::kernel::sysfs::SysfsRoot;
 use libnvme_rs::tcp::Bytes;
 use libnvme_rs::tcp::host::{
     AEN_DISCOVERY_LOG_CHANGE, ControllerOptions, DiscoverySession, HostId, IoController, IoOptions,
     Namespace,
 };
-use libnvme_rs::trid::Transport;
 use tokio::runtime::Runtime;
 
 use super::Scenario;
 use super::common::*;
-use super::guest::{Ctx, HOSTID, HOSTNQN, ensure, wait_for};
+use super::guest::{Ctx, HOSTID, HOSTNQN, ensure};
 use crate::iobench::{ReadLoad, run_reads};
 
 /// Size of the namespace the I/O scenarios write: 64 MiB of patterned data.
@@ -313,23 +310,7 @@ fn io_64mib_verified_by_kernel_and_tshark(ctx: &mut Ctx) -> Result<(), String> {
     ctx.capture_finish(cap)?;
 
     // The kernel initiator on the same namespace must read exactly what we wrote.
-    let opts = ConnectOptions {
-        traddr: TRADDR.into(),
-        trsvcid: PORT.into(),
-        hostnqn: HOSTNQN.into(),
-        hostid: HOSTID.into(),
-        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
-    };
-    let kc = connect(ctx, &opts)?;
-    let block = wait_for(Duration::from_secs(15), || {
-        SysfsRoot::new("/sys")
-            .controller(&kc.device)
-            .ok()
-            .flatten()
-            .and_then(|c| c.namespaces.first().map(|n| n.block_device.clone()))
-            .filter(|b| std::path::Path::new(&format!("/dev/{b}")).exists())
-    })
-    .ok_or("kernel block device did not appear")?;
+    let (kc, block) = kernel_block_device(ctx, &nqn(0))?;
     let data =
         std::fs::read(format!("/dev/{block}")).map_err(|e| format!("read /dev/{block}: {e}"))?;
     ensure(data.len() as u64 >= IO_BYTES, || {
@@ -350,24 +331,7 @@ fn io_64mib_verified_by_kernel_and_tshark(ctx: &mut Ctx) -> Result<(), String> {
 /// 4 KiB random read QD32 and 128 KiB sequential read QD8.
 fn bench_native_vs_kernel_io(ctx: &mut Ctx) -> Result<(), String> {
     let secs = 10u64;
-    // Fill once so reads return data, through the kernel (fast, not measured).
-    let opts = ConnectOptions {
-        traddr: TRADDR.into(),
-        trsvcid: PORT.into(),
-        hostnqn: HOSTNQN.into(),
-        hostid: HOSTID.into(),
-        ..ConnectOptions::new(Transport::Tcp, &nqn(0))
-    };
-    let kc = connect(ctx, &opts)?;
-    let block = wait_for(Duration::from_secs(15), || {
-        SysfsRoot::new("/sys")
-            .controller(&kc.device)
-            .ok()
-            .flatten()
-            .and_then(|c| c.namespaces.first().map(|n| n.block_device.clone()))
-            .filter(|b| std::path::Path::new(&format!("/dev/{b}")).exists())
-    })
-    .ok_or("kernel block device did not appear")?;
+    let (kc, block) = kernel_block_device(ctx, &nqn(0))?;
     let mut results = Vec::new();
     for (name, rw, bs, qd) in [
         ("4k-randread-qd32", "randread", 4096u64, 32usize),
