@@ -507,10 +507,26 @@ impl Conn {
         let effects = {
             let mut st = self.shared.lock();
             *st.counters.commands.entry(key).or_default() += 1;
+            // A Connect names its host and subsystem before the queue exists.
+            let connect = self.q.is_none() && key == CmdKey::Fabrics(fabrics::CONNECT);
+            let field = |r: std::ops::Range<usize>| {
+                connect
+                    .then(|| data.get(r).and_then(crate::fabrics::nqn))
+                    .flatten()
+            };
+            let (c_host, c_sub) = (field(512..768), field(256..512));
             let ctx = MatchCtx {
                 connection: self.id,
-                hostnqn: self.q.as_ref().map(|q| q.hostnqn.as_str()),
-                subnqn: self.q.as_ref().map(|q| q.subnqn.as_str()),
+                hostnqn: self
+                    .q
+                    .as_ref()
+                    .map(|q| q.hostnqn.as_str())
+                    .or(c_host.as_deref()),
+                subnqn: self
+                    .q
+                    .as_ref()
+                    .map(|q| q.subnqn.as_str())
+                    .or(c_sub.as_deref()),
                 qid: self.q.as_ref().map(|q| q.qid),
             };
             let (effects, fired) = st.faults.on_command(&ctx, key, self.commands);

@@ -59,7 +59,7 @@ fn invalid_param(ipo: u16, in_data: bool) -> Outcome {
 }
 
 /// A NUL-terminated, printable, non-empty NQN from a 256-byte Connect data field.
-fn nqn(field: &[u8]) -> Option<String> {
+pub(crate) fn nqn(field: &[u8]) -> Option<String> {
     let end = field.iter().position(|&b| b == 0)?;
     let s = field.get(..end)?;
     if s.is_empty() || s.len() > NQN_MAX_LEN || s.iter().any(|b| !(0x21..=0x7e).contains(b)) {

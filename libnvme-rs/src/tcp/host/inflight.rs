@@ -37,6 +37,8 @@ pub(crate) struct Slot {
     received: usize,
     /// Data the controller fetches with R2T (absent when sent in-capsule).
     r2t_data: Option<Bytes>,
+    /// How far the R2Ts so far reached into `r2t_data`.
+    r2t_next: usize,
     digest_error: bool,
     _permit: OwnedSemaphorePermit,
 }
@@ -53,6 +55,7 @@ impl Slot {
             read: read_len.map(|n| vec![0; n]),
             received: 0,
             r2t_data,
+            r2t_next: 0,
             digest_error: false,
             _permit: permit,
         }
@@ -246,13 +249,19 @@ impl Table {
             return Err(out_of_range);
         };
         let start = usize::try_from(r.r2to).map_err(|_| out_of_range.clone())?;
+        // Data goes out once: no R2T may ask again for data already requested (Linux).
+        if start < slot.r2t_next {
+            return Err(out_of_range);
+        }
         let end = usize::try_from(r.r2tl)
             .ok()
             .filter(|&n| n > 0)
             .and_then(|n| start.checked_add(n))
             .filter(|&end| end <= data.len())
             .ok_or(out_of_range)?;
-        Ok(data.slice(start..end))
+        let out = data.slice(start..end);
+        slot.r2t_next = end;
+        Ok(out)
     }
 }
 

@@ -271,6 +271,15 @@ impl IoController {
     }
 
     fn pick(&self) -> Result<&QueueHandle, TcpError> {
+        // The I/O queues live only as long as the admin association, as in Linux: once it
+        // has ended (keep-alive failure, controller gone) every queue is failed with its
+        // reason instead of carrying on without keep-alives.
+        if let Some(why) = self.admin.close_reason() {
+            for h in &self.handles {
+                h.fail(why.clone());
+            }
+            return Err(why);
+        }
         let n = self.handles.len().max(1);
         let i = self.next.fetch_add(1, Ordering::Relaxed) % n;
         self.handles.get(i).ok_or(TcpError::Closed)
