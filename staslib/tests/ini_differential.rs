@@ -9,9 +9,7 @@
 //! Without `python3` the tests print `SKIPPED: python3 not found` and pass, unless
 //! `STAS_REQUIRE_SYSTEM_TESTS=1`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -158,48 +156,15 @@ def run(s):
 json.dump([run(s) for s in json.load(sys.stdin)], sys.stdout)
 "#;
 
-/// Whether python3 can be run; prints the skip notice (or fails, when system tests are
-/// required) if not.
-fn python_available() -> bool {
-    match Command::new("python3").arg("--version").output() {
-        Ok(_) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
-                panic!("python3 not found and STAS_REQUIRE_SYSTEM_TESTS=1");
-            }
-            println!("SKIPPED: python3 not found");
-            false
-        }
-        Err(e) => panic!("cannot run python3: {e}"),
-    }
-}
-
 /// Runs `script` on `inputs`; `None` when python3 is missing and that is allowed.
+mod common;
+use common::python_available;
+
 fn python(script: &str, inputs: &[String]) -> Option<Vec<Value>> {
     if !python_available() {
         return None;
     }
-    let mut child = Command::new("python3")
-        .args(["-c", script])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    let payload = serde_json::to_vec(inputs).expect("inputs serialize");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(&payload));
-    let output = child.wait_with_output().expect("python3 runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write to python3");
-    assert!(
-        output.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Vec<Value> = serde_json::from_slice(&output.stdout).expect("python3 prints JSON");
+    let results: Vec<Value> = common::run_python(script, &inputs);
     assert_eq!(results.len(), inputs.len());
     Some(results)
 }

@@ -9,8 +9,7 @@
 //! Without `python3` the tests print `SKIPPED: python3 not found` and pass, unless
 //! `STAS_REQUIRE_SYSTEM_TESTS=1`.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -66,50 +65,16 @@ fn encode(v: &PyValue) -> Value {
     }
 }
 
-/// Whether python3 can be run; prints the skip notice (or fails, when system tests are
-/// required) if not.
-fn python_available() -> bool {
-    match Command::new("python3").arg("--version").output() {
-        Ok(_) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
-                panic!("python3 not found and STAS_REQUIRE_SYSTEM_TESTS=1");
-            }
-            println!("SKIPPED: python3 not found");
-            false
-        }
-        Err(e) => panic!("cannot run python3: {e}"),
-    }
-}
+mod common;
+use common::python_available;
 
 /// CPython's `pformat()` and `repr()` of every case, from one python3 process.
 fn python_pformat(cases: &[Case]) -> Vec<(String, String)> {
-    let mut child = Command::new("python3")
-        .args(["-c", PFORMAT_PY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
     let payload: Vec<Value> = cases
         .iter()
         .map(|(w, v)| json!({ "w": w, "v": encode(v) }))
         .collect();
-    let payload = serde_json::to_vec(&payload).expect("cases serialize");
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(&payload));
-    let output = child.wait_with_output().expect("python3 runs");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("write to python3");
-    assert!(
-        output.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let results: Vec<(String, String)> =
-        serde_json::from_slice(&output.stdout).expect("python3 prints a JSON list of pairs");
+    let results: Vec<(String, String)> = common::run_python(PFORMAT_PY, &payload);
     assert_eq!(results.len(), cases.len());
     results
 }
