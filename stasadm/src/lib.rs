@@ -34,7 +34,8 @@ use std::process::ExitCode;
 use libnvme_rs::host::{self, GenerateError, HostError, HostSources, UuidSources};
 use staslib::sysconf_edit::{self, SysConfError};
 
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use staslib::cli::ArgparseTool;
 
 /// Name used in messages when `argv[0]` has no usable file name.
 pub const PROG: &str = "stasadm";
@@ -170,24 +171,17 @@ pub fn usage(prog: &str) -> String {
     )
 }
 
-/// The clap command, with the argparse-style usage line.
-pub fn command(prog: &str) -> clap::Command {
-    Cli::command().override_usage(usage(prog))
-}
+impl ArgparseTool for Cli {
+    const PROG: &'static str = PROG;
 
-/// Parses `args` (including `argv[0]`). Errors exit with status 2 through
-/// [`clap::Error::exit`], as argparse does.
-pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
-{
-    staslib::cli::try_parse_with(command(&staslib::prog_name(PROG)), args)
+    fn usage(prog: &str) -> String {
+        usage(prog)
+    }
 }
 
 /// Parses the process's own command line; prints usage and exits with status 2 on error.
 pub fn parse() -> Cli {
-    try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    Cli::parse_args()
 }
 
 /// `--help` epilogue: the testing aids.
@@ -403,12 +397,12 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        try_parse_from(std::iter::once(PROG).chain(args.iter().copied()))
+        Cli::try_parse_args(std::iter::once(PROG).chain(args.iter().copied()))
     }
 
     #[test]
     fn clap_definition_is_consistent() {
-        command(PROG).debug_assert();
+        Cli::argparse_command(PROG).debug_assert();
     }
 
     #[test]

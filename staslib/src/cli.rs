@@ -69,3 +69,32 @@ pub struct DetailedArgs {
     #[arg(short = 'd', long = "detailed")]
     pub detailed: bool,
 }
+
+/// A program whose command line imitates an argparse parser: clap parses it, argparse's
+/// usage line is shown, and a bad command line exits with status 2.
+pub trait ArgparseTool: clap::Parser {
+    /// Name used in messages when `argv[0]` has no usable file name.
+    const PROG: &'static str;
+
+    /// The argparse usage text (without its `usage: ` prefix) for program name `prog`.
+    fn usage(prog: &str) -> String;
+
+    /// The clap command, with the argparse-style usage line.
+    fn argparse_command(prog: &str) -> clap::Command {
+        <Self as clap::CommandFactory>::command().override_usage(Self::usage(prog))
+    }
+
+    /// Parses `args` (including `argv[0]`).
+    fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        try_parse_with(Self::argparse_command(&crate::prog_name(Self::PROG)), args)
+    }
+
+    /// Parses the process's own command line; prints usage and exits with status 2 on error.
+    fn parse_args() -> Self {
+        Self::try_parse_args(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+}
