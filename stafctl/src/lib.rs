@@ -135,20 +135,16 @@ pub struct DlpArgs {
     pub nqn: String,
 }
 
-/// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
-pub fn usage(prog: &str) -> String {
-    staslib::argparse_usage(
-        prog,
-        &["[-h]", "[-v]"],
-        &["{tron,troff,status,ls,dlp,adlp}", "..."],
-    )
-}
-
 impl ArgparseTool for Cli {
     const PROG: &'static str = PROG;
 
+    /// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
     fn usage(prog: &str) -> String {
-        usage(prog)
+        staslib::argparse_usage(
+            prog,
+            &["[-h]", "[-v]"],
+            &["{tron,troff,status,ls,dlp,adlp}", "..."],
+        )
     }
 }
 
@@ -160,7 +156,7 @@ pub fn parse() -> Cli {
 /// Runs `stafctl` with an already parsed command line.
 pub fn run(cli: &Cli) -> ExitCode {
     let prog = staslib::prog_name(PROG);
-    match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &usage(&prog)) {
+    match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &Cli::usage(&prog)) {
         Ok(command) => staslib::cli::not_implemented(&prog, command.name()),
         Err(code) => code,
     }

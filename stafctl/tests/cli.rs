@@ -1,39 +1,22 @@
 //! Runs the built `stafctl` binary and checks its command-line behaviour against upstream.
 
-use std::process::{Command, Output};
+use std::process::Output;
+
+use staslib::testing::text;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stafctl");
 const USAGE: &str = "usage: stafctl [-h] [-v] {tron,troff,status,ls,dlp,adlp} ...\n";
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("COLUMNS")
-        .output()
-        .expect("run binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    staslib::testing::run(BIN, args)
 }
 
 fn assert_usage_error(args: &[&str]) {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(2), "{args:?}");
-    let err = text(&out.stderr);
-    assert!(err.starts_with("error: "), "{args:?}: {err}");
-    assert!(out.stdout.is_empty(), "{args:?}");
+    staslib::testing::assert_usage_error(BIN, args);
 }
 
 fn assert_not_implemented(args: &[&str], subcommand: &str) {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(1), "{args:?}");
-    assert_eq!(
-        text(&out.stderr),
-        format!("stafctl: {subcommand} is not implemented in this build yet\n"),
-        "{args:?}"
-    );
-    assert!(out.stdout.is_empty(), "{args:?}");
+    staslib::testing::assert_not_implemented(BIN, "stafctl", args, subcommand);
 }
 
 #[test]

@@ -162,20 +162,16 @@ fn path_value_parser() -> impl clap::builder::TypedValueParser<Value = PathBuf> 
     clap::builder::OsStringValueParser::new().map(PathBuf::from)
 }
 
-/// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
-pub fn usage(prog: &str) -> String {
-    staslib::argparse_usage(
-        prog,
-        &["[-h]", "[-v]", "[-c FILE]"],
-        &["{hostnqn,hostid,set-symname,clear-symname}", "..."],
-    )
-}
-
 impl ArgparseTool for Cli {
     const PROG: &'static str = PROG;
 
+    /// The argparse usage text (without its `usage: ` prefix), wrapped as argparse wraps it.
     fn usage(prog: &str) -> String {
-        usage(prog)
+        staslib::argparse_usage(
+            prog,
+            &["[-h]", "[-v]", "[-c FILE]"],
+            &["{hostnqn,hostid,set-symname,clear-symname}", "..."],
+        )
     }
 }
 
@@ -373,11 +369,14 @@ pub fn execute(conf: &Path, command: &Command, paths: &Paths) -> Result<Outcome,
 /// Runs `stasadm` with an already parsed command line.
 pub fn run(cli: &Cli) -> ExitCode {
     let prog = staslib::prog_name(PROG);
-    let command =
-        match staslib::cli::version_or_command(cli.version, cli.command.as_ref(), &usage(&prog)) {
-            Ok(command) => command,
-            Err(code) => return code,
-        };
+    let command = match staslib::cli::version_or_command(
+        cli.version,
+        cli.command.as_ref(),
+        &Cli::usage(&prog),
+    ) {
+        Ok(command) => command,
+        Err(code) => return code,
+    };
     match execute(&cli.conf_file, command, &Paths::from_env()) {
         Ok(outcome) => {
             for w in outcome.warnings {

@@ -2,28 +2,18 @@
 
 use std::process::{Command, Output};
 
+use staslib::testing::text;
+
 const BIN: &str = env!("CARGO_BIN_EXE_stasadm");
 /// Python argparse's `print_usage()` with an 80-column default width.
 const USAGE: &str = "usage: stasadm [-h] [-v] [-c FILE]\n               {hostnqn,hostid,set-symname,clear-symname} ...\n";
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("COLUMNS")
-        .output()
-        .expect("run binary")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    staslib::testing::run(BIN, args)
 }
 
 fn assert_usage_error(args: &[&str]) {
-    let out = run(args);
-    assert_eq!(out.status.code(), Some(2), "{args:?}");
-    let err = text(&out.stderr);
-    assert!(err.starts_with("error: "), "{args:?}: {err}");
-    assert!(out.stdout.is_empty(), "{args:?}");
+    staslib::testing::assert_usage_error(BIN, args);
 }
 
 /// Runs a subcommand against a scratch directory, with every system path redirected there.

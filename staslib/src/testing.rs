@@ -1,5 +1,5 @@
-//! Checks of a daemon binary's command line, shared by `stafd` and `stacd` integration tests
-//! (`staslib::daemon_binary_tests!(env!("CARGO_BIN_EXE_stafd"), staslib::daemon_cli::STAFD);`).
+//! Checks of the programs' command lines, shared by their integration tests; the daemons get
+//! whole tests (`staslib::daemon_binary_tests!(env!("CARGO_BIN_EXE_stafd"), staslib::daemon_cli::STAFD);`).
 
 use std::process::{Command, Output};
 
@@ -19,6 +19,27 @@ pub fn text(bytes: &[u8]) -> String {
 pub fn euid() -> u32 {
     // SAFETY: geteuid(2) has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// A bad command line: exit 2, clap's `error: ...` on stderr, nothing on stdout.
+pub fn assert_usage_error(bin: &str, args: &[&str]) {
+    let out = run(bin, args);
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: "), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}");
+}
+
+/// A subcommand whose service is not built yet: exit 1 with one line saying so.
+pub fn assert_not_implemented(bin: &str, prog: &str, args: &[&str], subcommand: &str) {
+    let out = run(bin, args);
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    assert_eq!(
+        text(&out.stderr),
+        format!("{prog}: {subcommand} is not implemented in this build yet\n"),
+        "{args:?}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?}");
 }
 
 /// Generates the command-line tests of one daemon binary.
