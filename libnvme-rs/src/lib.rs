@@ -4,6 +4,8 @@
 //! * [`admin`] — admin command set over any [`admin::AdminTransport`] (kernel passthru today,
 //!   the native NVMe/TCP host later): Identify, Get Log Page with the discovery-log procedure,
 //!   Supported Log Pages, TP8010 DIM.
+//! * [`controller`] — the one async interface the daemons use: discovery controllers on either
+//!   backend, errors that name the controller and the operation.
 //! * [`trid`] — transport identities, their defaulting and canonical forms.
 //! * [`kernel`] — the Linux initiator: `/dev/nvme-fabrics`, sysfs, admin passthru, uevents.
 //! * [`host`] — host NQN / ID / key from `/etc/nvme`.
@@ -13,6 +15,7 @@
 //! callers run them in `spawn_blocking`.
 
 pub mod admin;
+pub mod controller;
 pub mod host;
 pub mod kernel;
 pub mod nbft;

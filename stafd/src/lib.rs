@@ -1,9 +1,61 @@
-//! `stafd`: only the command line exists so far (upstream's parser plus `--check-config`);
-//! the daemon itself is not built yet, so [`run`] fails loudly after the pre-flight checks.
+//! `stafd`, the discovery daemon: finds discovery controllers (configured, referrals),
+//! keeps connections to them, caches their log pages and serves them on D-Bus as upstream
+//! nvme-stas does.
+//!
+//! * [`core`] — the decisions, pure and table-tested;
+//! * [`dc`] — the task driving one discovery controller;
+//! * [`state`] — what the D-Bus adapter reads;
+//! * [`dbus`] — the D-Bus adapter;
+//! * [`lkc`] — the last-known state;
+//! * [`daemon`] — the loop that ties them together.
 
+pub mod core;
+pub mod daemon;
+pub mod dbus;
+pub mod dc;
+pub mod lkc;
+pub mod state;
+
+use std::process::ExitCode;
+
+use staslib::conf::options::BackendChoice;
 pub use staslib::daemon_cli::{DaemonCli as Cli, STAFD as SPEC};
 
 /// Runs `stafd` with an already parsed command line.
-pub fn run(cli: &Cli) -> std::process::ExitCode {
-    staslib::daemon_cli::run(&SPEC, cli)
+pub fn run(cli: &Cli) -> ExitCode {
+    if cli.version || cli.check_config.is_some() {
+        return staslib::daemon_cli::preflight(&SPEC, cli).unwrap_or(ExitCode::SUCCESS);
+    }
+    let log = staslib::service::init_logging(SPEC.prog, cli.syslog, cli.tron);
+    let Some(cfg) = daemon::load_config(&cli.conf_file) else {
+        return ExitCode::FAILURE;
+    };
+    // Root and /dev/nvme-fabrics are needed by the kernel backend only.
+    if daemon::backend_choice(&cfg) == BackendChoice::Kernel
+        && let Some(code) = staslib::daemon_cli::preflight(&SPEC, cli)
+    {
+        return code;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stafd: cannot start the event loop: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = daemon::Options {
+        conf_file: cli.conf_file.clone(),
+        tron: cli.tron,
+        log,
+    };
+    match runtime.block_on(daemon::run(opts, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(daemon::StartError(msg)) => {
+            tracing::error!("stafd: {msg}");
+            ExitCode::FAILURE
+        }
+    }
 }

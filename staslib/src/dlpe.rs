@@ -255,3 +255,71 @@ mod tests {
         assert!(!ncc(&with_eflags(Some("x"))));
     }
 }
+
+/// Longest `traddr` accepted from a discovery log entry (the field is 256 bytes).
+pub const MAX_TRADDR: usize = 255;
+/// Longest `trsvcid` (the field is 32 bytes).
+pub const MAX_TRSVCID: usize = 32;
+/// Longest NQN (NVMe base specification: 223 bytes).
+pub const MAX_NQN: usize = 223;
+
+/// Checks that the fields of a DLPE that end up in a `/dev/nvme-fabrics` option string
+/// (`traddr`, `trsvcid`, `subnqn`) cannot change that string: no `,` or `=`, no whitespace
+/// or control characters, printable ASCII only, and within the field sizes. `Err` says
+/// which field is bad and why, for a warning naming the DC.
+pub fn check_fabrics_safe(d: &DlpeDict) -> Result<(), String> {
+    for (key, max) in [
+        ("traddr", MAX_TRADDR),
+        ("trsvcid", MAX_TRSVCID),
+        ("subnqn", MAX_NQN),
+    ] {
+        let v = get(d, key).unwrap_or("");
+        if v.len() > max {
+            return Err(format!("{key} is {} bytes long (at most {max})", v.len()));
+        }
+        if let Some(c) = v
+            .chars()
+            .find(|c| matches!(c, ',' | '=') || !c.is_ascii_graphic())
+        {
+            return Err(format!("{key} {v:?} contains {c:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod fabrics_safety_tests {
+    use super::*;
+
+    fn dict(traddr: &str, trsvcid: &str, subnqn: &str) -> DlpeDict {
+        vec![
+            ("traddr", traddr.to_owned()),
+            ("trsvcid", trsvcid.to_owned()),
+            ("subnqn", subnqn.to_owned()),
+        ]
+    }
+
+    #[test]
+    fn option_injection_is_refused() {
+        let nqn = "nqn.2014-08.org.example:disk1";
+        assert!(check_fabrics_safe(&dict("192.0.2.1", "4420", nqn)).is_ok());
+        assert!(check_fabrics_safe(&dict("fe80::1%eth0", "4420", nqn)).is_ok());
+        for (traddr, trsvcid, subnqn) in [
+            ("192.0.2.1,host_traddr=1.2.3.4", "4420", nqn),
+            ("192.0.2.1", "4420,ctrl_loss_tmo=-1", nqn),
+            ("192.0.2.1", "4420", "nqn.x,hostnqn=evil"),
+            ("192.0.2.1", "4420", "nqn.x=y"),
+            ("192.0.2.1\n", "4420", nqn),
+            ("192.0.2.1", "44 20", nqn),
+            ("192.0.2.1", "4420", "nqn.\u{1}x"),
+            ("192.0.2.1", "4420", "nqn.é"),
+        ] {
+            assert!(
+                check_fabrics_safe(&dict(traddr, trsvcid, subnqn)).is_err(),
+                "{traddr:?} {trsvcid:?} {subnqn:?}"
+            );
+        }
+        let long = format!("nqn.{}", "a".repeat(220));
+        assert!(check_fabrics_safe(&dict("192.0.2.1", "4420", &long)).is_err());
+    }
+}

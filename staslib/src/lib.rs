@@ -1,6 +1,7 @@
 //! Shared pieces of the nvme-stas programs: version strings and program identity.
 //!
-//! Configuration, D-Bus payloads and service plumbing join this crate as they are built.
+//! Also: configuration ([`conf`]), D-Bus names and payloads ([`dbus`]), Python-compatible
+//! JSON ([`py_json`]) and service plumbing ([`service`]).
 
 /// The version every program reports (`-v/--version`).
 pub const STAS_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -230,10 +231,13 @@ mod cli_support_tests {
 pub mod cli;
 pub mod conf;
 pub mod daemon_cli;
+pub mod dbus;
 pub mod dlpe;
 pub mod kernel_version;
 pub mod mdns_txt;
 pub mod pprint;
+pub mod py_json;
+pub mod service;
 pub mod sysconf_edit;
 #[cfg(feature = "test-support")]
 pub mod testing;

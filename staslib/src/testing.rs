@@ -46,7 +46,7 @@ pub fn assert_not_implemented(bin: &str, prog: &str, args: &[&str], subcommand: 
 #[macro_export]
 macro_rules! daemon_binary_tests {
     ($bin:expr, $spec:expr) => {
-        use $crate::testing::{euid, run, text};
+        use $crate::testing::{run, text};
 
         const BIN: &str = $bin;
         const SPEC: $crate::daemon_cli::DaemonSpec = $spec;
@@ -98,6 +98,36 @@ macro_rules! daemon_binary_tests {
             }
         }
 
+        #[test]
+        fn check_config_reports_file_and_line() {
+            let dir =
+                std::env::temp_dir().join(format!("stas-cli-{}-{}", SPEC.prog, std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let conf = dir.join("x.conf");
+            std::fs::write(&conf, "[Global]\ntron=maybe\n[Bogus]\n").unwrap();
+            let conf_s = conf.to_str().unwrap();
+            let out = run(BIN, &["--check-config", conf_s]);
+            let stdout = text(&out.stdout);
+            assert!(stdout.contains(&format!("{conf_s}:2")), "{stdout}");
+            assert!(stdout.contains("Bogus"), "{stdout}");
+            // The -f file is checked when --check-config has no FILE of its own.
+            let out2 = run(BIN, &["-f", conf_s, "--check-config"]);
+            assert_eq!(text(&out2.stdout), stdout);
+            assert_eq!(out.status.code(), out2.status.code());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    };
+}
+
+/// The pre-flight tests of a daemon that is still a stub (root and `/dev/nvme-fabrics`
+/// checked, then "not implemented").
+#[macro_export]
+macro_rules! daemon_stub_tests {
+    ($bin:expr, $spec:expr) => {
+        use $crate::testing::{euid, run, text};
+        const BIN: &str = $bin;
+        const SPEC: $crate::daemon_cli::DaemonSpec = $spec;
+
         /// After parsing, the upstream pre-flight checks run; the daemon itself is not built
         /// yet, so the program must never exit 0.
         #[test]
@@ -140,25 +170,6 @@ macro_rules! daemon_binary_tests {
             // A missing file is all defaults, upstream's rule: the check passes.
             let out = as_nobody(&["--check-config", "/nonexistent/x.conf"]);
             assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-        }
-
-        #[test]
-        fn check_config_reports_file_and_line() {
-            let dir =
-                std::env::temp_dir().join(format!("stas-cli-{}-{}", SPEC.prog, std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let conf = dir.join("x.conf");
-            std::fs::write(&conf, "[Global]\ntron=maybe\n[Bogus]\n").unwrap();
-            let conf_s = conf.to_str().unwrap();
-            let out = run(BIN, &["--check-config", conf_s]);
-            let stdout = text(&out.stdout);
-            assert!(stdout.contains(&format!("{conf_s}:2")), "{stdout}");
-            assert!(stdout.contains("Bogus"), "{stdout}");
-            // The -f file is checked when --check-config has no FILE of its own.
-            let out2 = run(BIN, &["-f", conf_s, "--check-config"]);
-            assert_eq!(text(&out2.stdout), stdout);
-            assert_eq!(out.status.code(), out2.status.code());
-            std::fs::remove_dir_all(&dir).unwrap();
         }
     };
 }

@@ -174,6 +174,7 @@ fn write_effective(out: &mut String, daemon: Daemon, loaded: &LoadedConfig) {
     let enabled = |s: &Setting<bool>| if s.value { "enabled" } else { "disabled" };
     if let Some(o) = cfg.stafd() {
         line(out, "pleo", enabled(&g.pleo), g.pleo.source);
+        line(out, "backend", o.backend.value.as_str(), o.backend.source);
         let _ = writeln!(out, "\n[{SERVICE_DISCOVERY}]");
         line(out, "zeroconf", enabled(&o.zeroconf), o.zeroconf.source);
         let _ = writeln!(out, "\n[{DC_MANAGEMENT}]");

@@ -80,6 +80,7 @@ const STAFD_GLOBAL: &[&str] = &[
     "ignore-iface",
     "ip-family",
     "pleo",
+    "backend",
 ];
 const STACD_GLOBAL: &[&str] = &[
     "tron",
@@ -421,9 +422,53 @@ impl GlobalOptions {
     }
 }
 
+/// Which host implementation carries stafd's discovery connections (`[Global] backend`,
+/// ours; upstream has only the kernel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// The kernel where `/dev/nvme-fabrics` exists, else the native host.
+    Auto,
+    /// The Linux initiator (root, `/dev/nvme-fabrics`).
+    Kernel,
+    /// The userspace NVMe/TCP host (no root, no kernel NVMe support needed).
+    Native,
+}
+
+impl BackendChoice {
+    /// Parses `auto`, `kernel`, `native` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "kernel" => Some(Self::Kernel),
+            "native" => Some(Self::Native),
+            _ => None,
+        }
+    }
+
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Kernel => "kernel",
+            Self::Native => "native",
+        }
+    }
+
+    /// `Auto` decided by whether the kernel's fabrics device exists.
+    pub fn resolve(self, fabrics_present: bool) -> Self {
+        match self {
+            Self::Auto if fabrics_present => Self::Kernel,
+            Self::Auto => Self::Native,
+            other => other,
+        }
+    }
+}
+
 /// stafd-only options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StafdOptions {
+    /// `[Global] backend`.
+    pub backend: Setting<BackendChoice>,
     /// `[Service Discovery] zeroconf`.
     pub zeroconf: Setting<bool>,
     /// `[Discovery controller connection management] persistent-connections`.
@@ -436,6 +481,7 @@ impl StafdOptions {
     /// Defaults.
     pub fn defaults() -> Self {
         StafdOptions {
+            backend: Setting::default_value(BackendChoice::Auto),
             zeroconf: Setting::default_value(true),
             persistent_connections: Setting::default_value(true),
             zeroconf_connections_persistence: Setting::default_value(DEFAULT_ZEROCONF_PERSISTENCE),

@@ -201,6 +201,13 @@ impl Builder<'_> {
 
     fn stafd(&mut self, o: &mut StafdOptions) {
         use value::*;
+        o.backend = self.single(
+            GLOBAL,
+            "backend",
+            &o.backend,
+            FirstStage::Text,
+            check_backend,
+        );
         o.zeroconf = self.single(
             SERVICE_DISCOVERY,
             "zeroconf",

@@ -72,6 +72,11 @@ pub(crate) fn check_enabled(text: &str) -> Checked<bool> {
     }
 }
 
+/// `auto`, `kernel` or `native`, case-insensitive.
+pub(crate) fn check_backend(text: &str) -> Checked<super::BackendChoice> {
+    super::BackendChoice::parse(text).ok_or(Failure::Text)
+}
+
 /// An integer in Python `int()` syntax, no range.
 pub(crate) fn check_int(text: &str) -> Checked<i64> {
     python_int(text).ok_or(Failure::Converter)

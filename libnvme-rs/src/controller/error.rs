@@ -1,0 +1,113 @@
+//! Errors of the controller interface: every one names the controller and the operation.
+
+use std::fmt;
+
+use crate::tcp::host::TcpError;
+use crate::trid::TransportId;
+
+/// The operation that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Connect, adopt or reconnect.
+    Connect,
+    /// Get Log Page (discovery log procedure).
+    GetLogPage,
+    /// DIM register.
+    Register,
+    /// DIM deregister.
+    Deregister,
+    /// Disconnect.
+    Disconnect,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Operation::Connect => "connect",
+            Operation::GetLogPage => "get log page",
+            Operation::Register => "DIM register",
+            Operation::Deregister => "DIM deregister",
+            Operation::Disconnect => "disconnect",
+        })
+    }
+}
+
+/// What went wrong underneath.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    /// The native NVMe/TCP host failed (transport, protocol or NVMe status).
+    #[error(transparent)]
+    Tcp(#[from] TcpError),
+    /// The identity or parameters cannot be used with this backend.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl Cause {
+    /// Attaches the controller and the operation.
+    pub(crate) fn at(self, tid: &TransportId, op: Operation) -> ControllerError {
+        ControllerError {
+            controller: tid.to_string(),
+            op,
+            source: self,
+        }
+    }
+}
+
+/// A failed operation on one controller.
+#[derive(Debug, thiserror::Error)]
+#[error("{controller}: {op} failed")]
+pub struct ControllerError {
+    /// The controller's printable identity (`(tcp, 10.0.0.1, 8009, nqn...)`).
+    pub controller: String,
+    /// What was being done.
+    pub op: Operation,
+    /// Why it failed.
+    #[source]
+    pub source: Cause,
+}
+
+impl ControllerError {
+    /// The error with its whole cause chain on one line (see [`error_chain`]).
+    pub fn chain(&self) -> String {
+        error_chain(self)
+    }
+}
+
+/// Formats an error and its sources as `outer: inner: innermost`, skipping a source whose
+/// text its parent already contains (transparent wrappers repeat it).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let text = s.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trid::Transport;
+
+    #[test]
+    fn errors_name_the_controller_operation_and_cause() {
+        let tid = TransportId::new_discovery(Transport::Tcp, "192.0.2.1", "", "");
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let err = Cause::Tcp(TcpError::Connect {
+            addr: "192.0.2.1:8009".parse().unwrap(),
+            source: std::sync::Arc::new(io),
+        })
+        .at(&tid, Operation::Connect);
+        assert_eq!(
+            err.chain(),
+            "(tcp, 192.0.2.1, 8009, nqn.2014-08.org.nvmexpress.discovery): connect failed: \
+             connecting to 192.0.2.1:8009 failed: connection refused"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! One controller interface for the daemons: discovery controllers reached through either
+//! backend, named by their [`TransportId`].
+//!
+//! The interface is an **enum over backends**, not a trait object. The set of backends is
+//! closed and owned by this crate (kernel, native NVMe/TCP, later RDMA), an enum keeps every
+//! future `Send` without boxing, and a `match` makes adding a backend a compile error at each
+//! place that must learn about it. Tests that need faults run the native backend against the
+//! `nvme-sim` target instead of a mock backend, so the daemons' code paths are the real ones.
+//!
+//! ```no_run
+//! use libnvme_rs::controller::{Backend, ConnectParams, DiscoveryController, DcEvent};
+//! use libnvme_rs::host::HostIdentity;
+//! use libnvme_rs::spec::disclog::subtype;
+//! use libnvme_rs::trid::{Transport, TransportId};
+//!
+//! # async fn demo() -> Result<(), libnvme_rs::controller::ControllerError> {
+//! let host = HostIdentity {
+//!     hostnqn: "nqn.2014-08.org.nvmexpress:uuid:6e4e4a0c-3b6e-4b8a-8d2a-0d2f4f3a9e11".into(),
+//!     hostid: "6e4e4a0c-3b6e-4b8a-8d2a-0d2f4f3a9e11".into(),
+//!     hostkey: None,
+//! };
+//! let backend = Backend::native(&host)?;
+//! let tid = TransportId::new_discovery(Transport::Tcp, "127.0.0.1", "8009", "");
+//! let mut dc = DiscoveryController::connect(&backend, &tid, &ConnectParams::default()).await?;
+//! println!("connected to {} ({})", dc.tid(), dc.identify().dctype_name());
+//! loop {
+//!     let log = dc.log_page(Default::default()).await?;
+//!     for e in log.entries.iter().filter(|e| e.subtype == subtype::NVME) {
+//!         println!("  {} {}:{} {}", e.trtype, e.traddr, e.trsvcid, e.subnqn);
+//!     }
+//!     match dc.next_event().await {
+//!         DcEvent::LogPageChanged => continue,          // re-read on the change notice
+//!         DcEvent::Aen(other) => println!("AEN {other:#x}"),
+//!         DcEvent::ConnectionLost(why) => {
+//!             println!("lost: {why}");
+//!             dc.reconnect().await?;
+//!         }
+//!     }
+//! }
+//! # }
+//! ```
+
+mod error;
+mod native;
+mod params;
+
+pub use error::{ControllerError, Operation, error_chain};
+pub use params::ConnectParams;
+
+use crate::admin::dim::{DimHostEntry, DimOutcome};
+use crate::admin::discovery::DiscoveryLogOptions;
+use crate::host::HostIdentity;
+use crate::spec::disclog::DiscoveryLog;
+use crate::spec::identify::IdentifyController;
+use crate::trid::TransportId;
+
+/// The Discovery Log Page Change notice as it appears in an AEN's DW0 (and as the kernel
+/// reports it in `NVME_AEN`).
+pub const AEN_DISCOVERY_LOG_CHANGE: u32 = 0x0070_f002;
+
+/// Which host implementation carries the connections.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// Our userspace NVMe/TCP host: needs neither root nor kernel NVMe support.
+    Native(native::NativeBackend),
+}
+
+impl Backend {
+    /// The native NVMe/TCP backend with this host identity (the host ID must be a UUID).
+    pub fn native(host: &HostIdentity) -> Result<Self, ControllerError> {
+        Ok(Backend::Native(native::NativeBackend::new(host)?))
+    }
+
+    /// Short name for logs and D-Bus (`native`, `kernel`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Native(_) => "native",
+        }
+    }
+}
+
+/// What happened on a discovery controller association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DcEvent {
+    /// A Discovery Log Page Change notice (0x70f002): the log page should be re-read.
+    LogPageChanged,
+    /// Any other asynchronous event (DW0).
+    Aen(u32),
+    /// The association ended; the text says why. [`DiscoveryController::reconnect`] re-opens it.
+    ConnectionLost(String),
+}
+
+/// A connected discovery controller.
+#[derive(Debug)]
+pub struct DiscoveryController {
+    tid: TransportId,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Native(native::NativeDc),
+}
+
+impl DiscoveryController {
+    /// Connects to (or, on the kernel backend, adopts) the discovery controller `tid`.
+    pub async fn connect(
+        backend: &Backend,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<Self, ControllerError> {
+        let inner = match backend {
+            Backend::Native(b) => Inner::Native(b.connect_dc(tid, params).await?),
+        };
+        tracing::debug!(controller = %tid, backend = backend.name(), "discovery controller connected");
+        Ok(Self {
+            tid: tid.clone(),
+            inner,
+        })
+    }
+
+    /// The identity this controller was connected with.
+    pub fn tid(&self) -> &TransportId {
+        &self.tid
+    }
+
+    /// The kernel device name (`nvme3`), if the connection is a kernel one.
+    pub fn device(&self) -> Option<&str> {
+        match &self.inner {
+            Inner::Native(_) => None,
+        }
+    }
+
+    /// Identify Controller data read at connect time.
+    pub fn identify(&self) -> &IdentifyController {
+        match &self.inner {
+            Inner::Native(dc) => dc.identify(),
+        }
+    }
+
+    /// The keep-alive period in use (from the KATO the controller applied), if any.
+    pub fn keep_alive_interval(&self) -> Option<std::time::Duration> {
+        match &self.inner {
+            Inner::Native(dc) => dc.keep_alive_interval(),
+        }
+    }
+
+    /// Reads the discovery log page (the generation-consistent procedure).
+    pub async fn log_page(
+        &mut self,
+        opts: DiscoveryLogOptions,
+    ) -> Result<DiscoveryLog, ControllerError> {
+        let r = match &mut self.inner {
+            Inner::Native(dc) => dc.log_page(&opts).await,
+        };
+        r.map_err(|e| e.at(&self.tid, Operation::GetLogPage))
+    }
+
+    /// TP8010 DIM registration; [`DimOutcome::NotSupported`] when the DC does not do DIM.
+    pub async fn register(&mut self, host: &DimHostEntry) -> Result<DimOutcome, ControllerError> {
+        let r = match &mut self.inner {
+            Inner::Native(dc) => dc.register(host).await,
+        };
+        r.map_err(|e| e.at(&self.tid, Operation::Register))
+    }
+
+    /// TP8010 DIM deregistration.
+    pub async fn deregister(&mut self, host: &DimHostEntry) -> Result<DimOutcome, ControllerError> {
+        let r = match &mut self.inner {
+            Inner::Native(dc) => dc.deregister(host).await,
+        };
+        r.map_err(|e| e.at(&self.tid, Operation::Deregister))
+    }
+
+    /// Waits for the next event. Cancel-safe: dropping the future loses nothing.
+    pub async fn next_event(&mut self) -> DcEvent {
+        match &mut self.inner {
+            Inner::Native(dc) => dc.next_event().await,
+        }
+    }
+
+    /// Re-establishes a lost association (keep-alive and AENs restart).
+    pub async fn reconnect(&mut self) -> Result<(), ControllerError> {
+        let r = match &mut self.inner {
+            Inner::Native(dc) => dc.reconnect().await,
+        };
+        r.map_err(|e| e.at(&self.tid, Operation::Connect))
+    }
+
+    /// Ends the association. On the kernel backend `keep` leaves the kernel connection in
+    /// place (persistent connections survive the daemon); the native one always closes.
+    pub async fn disconnect(self, keep: bool) -> Result<(), ControllerError> {
+        let tid = self.tid;
+        let r = match self.inner {
+            Inner::Native(dc) => {
+                let _ = keep;
+                dc.close().await
+            }
+        };
+        r.map_err(|e| e.at(&tid, Operation::Disconnect))
+    }
+}

@@ -1,0 +1,212 @@
+//! The native backend: discovery controllers over our own NVMe/TCP host.
+
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::error::{Cause, ControllerError, Operation};
+use super::params::{ConnectParams, DEFAULT_DISCOVERY_KATO};
+use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
+use crate::admin::dim::{DimHostEntry, DimOutcome};
+use crate::admin::discovery::DiscoveryLogOptions;
+use crate::host::{HostIdentity, parse_uuid};
+use crate::spec::disclog::DiscoveryLog;
+use crate::spec::identify::IdentifyController;
+use crate::tcp::host::{ControllerOptions, DiscoverySession, HostId, TcpError};
+use crate::trid::{IpLiteral, Transport, TransportId};
+
+/// Host identity in the form the native host sends at Connect.
+#[derive(Debug, Clone)]
+pub struct NativeBackend {
+    host: HostId,
+}
+
+impl NativeBackend {
+    pub(super) fn new(host: &HostIdentity) -> Result<Self, ControllerError> {
+        let hostid = parse_uuid(&host.hostid).ok_or_else(|| ControllerError {
+            controller: "native backend".to_owned(),
+            op: Operation::Connect,
+            source: Cause::InvalidArgument(format!(
+                "host ID {:?} is not a UUID (the native host sends it at Connect)",
+                host.hostid
+            )),
+        })?;
+        Ok(Self {
+            host: HostId {
+                hostnqn: host.hostnqn.clone(),
+                hostid,
+            },
+        })
+    }
+
+    fn options(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<ControllerOptions, Cause> {
+        let addr = socket_addr(tid)?;
+        let mut host = self.host.clone();
+        if !tid.host_nqn().is_empty() {
+            host.hostnqn = tid.host_nqn().to_owned();
+        }
+        let mut opts = ControllerOptions::discovery(addr, host);
+        opts.subnqn = tid.subsysnqn().to_owned();
+        opts.kato = params.kato.unwrap_or(DEFAULT_DISCOVERY_KATO);
+        if let Some(q) = params.queue_size {
+            opts.queue_size = q;
+        }
+        opts.transport.hdgst = params.hdr_digest;
+        opts.transport.ddgst = params.data_digest;
+        if let Some(t) = params.connect_timeout {
+            opts.transport.connect_timeout = t;
+        }
+        if !tid.host_traddr().is_empty() {
+            let ip = IpLiteral::parse(tid.host_traddr()).ok_or_else(|| {
+                Cause::InvalidArgument(format!(
+                    "host-traddr {:?} is not an IP address",
+                    tid.host_traddr()
+                ))
+            })?;
+            opts.transport.host_traddr = Some(ip.addr);
+        }
+        if !tid.host_iface().is_empty() {
+            opts.transport.host_iface = Some(tid.host_iface().to_owned());
+        }
+        // A discovery association has no I/O to drain; closing needs no CC.SHN round trip.
+        opts.shutdown_on_close = false;
+        Ok(opts)
+    }
+
+    pub(super) async fn connect_dc(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<NativeDc, ControllerError> {
+        let opts = self
+            .options(tid, params)
+            .map_err(|e| e.at(tid, Operation::Connect))?;
+        let kato = opts.kato;
+        let mut session = DiscoverySession::connect(opts)
+            .await
+            .map_err(|e| Cause::from(e).at(tid, Operation::Connect))?;
+        let events = session
+            .events()
+            .expect("a new session still has its event stream");
+        Ok(NativeDc {
+            session,
+            events,
+            kato,
+            lost: false,
+        })
+    }
+}
+
+/// The target address of a tcp identity; only IP literals (names are resolved earlier).
+fn socket_addr(tid: &TransportId) -> Result<SocketAddr, Cause> {
+    if tid.transport() != Transport::Tcp {
+        return Err(Cause::InvalidArgument(format!(
+            "the native backend carries tcp only, not {}",
+            tid.transport()
+        )));
+    }
+    let ip = IpLiteral::parse(tid.traddr()).ok_or_else(|| {
+        Cause::InvalidArgument(format!("traddr {:?} is not an IP address", tid.traddr()))
+    })?;
+    let port: u16 = tid.trsvcid().parse().map_err(|_| {
+        Cause::InvalidArgument(format!("trsvcid {:?} is not a port number", tid.trsvcid()))
+    })?;
+    Ok(match (ip.addr, ip.scope) {
+        (IpAddr::V6(v6), Some(scope)) => {
+            let index = scope_index(&scope)
+                .ok_or_else(|| Cause::InvalidArgument(format!("unknown IPv6 scope {scope:?}")))?;
+            SocketAddr::V6(SocketAddrV6::new(v6, port, 0, index))
+        }
+        (addr, _) => SocketAddr::new(addr, port),
+    })
+}
+
+/// An IPv6 zone as an interface index (numeric, or an interface name).
+fn scope_index(scope: &str) -> Option<u32> {
+    if let Ok(n) = scope.parse::<u32>() {
+        return Some(n);
+    }
+    let name = std::ffi::CString::new(scope).ok()?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (index != 0).then_some(index)
+}
+
+/// One discovery association on the native host.
+#[derive(Debug)]
+pub(super) struct NativeDc {
+    session: DiscoverySession,
+    events: mpsc::Receiver<u32>,
+    kato: Duration,
+    /// The association ended and was reported; the next report waits for a reconnect.
+    lost: bool,
+}
+
+impl NativeDc {
+    pub(super) fn identify(&self) -> &IdentifyController {
+        self.session
+            .identify()
+            .expect("a connected session has Identify data")
+    }
+
+    pub(super) fn keep_alive_interval(&self) -> Option<Duration> {
+        (!self.kato.is_zero()).then(|| self.kato / 2)
+    }
+
+    pub(super) async fn log_page(
+        &mut self,
+        opts: &DiscoveryLogOptions,
+    ) -> Result<DiscoveryLog, Cause> {
+        Ok(self.session.log_page(opts).await?)
+    }
+
+    pub(super) async fn register(&mut self, host: &DimHostEntry) -> Result<DimOutcome, Cause> {
+        Ok(self.session.register(host).await?)
+    }
+
+    pub(super) async fn deregister(&mut self, host: &DimHostEntry) -> Result<DimOutcome, Cause> {
+        Ok(self.session.deregister(host).await?)
+    }
+
+    pub(super) async fn next_event(&mut self) -> DcEvent {
+        if self.lost {
+            // Reported once; nothing more happens until the caller reconnects.
+            return std::future::pending().await;
+        }
+        tokio::select! {
+            Some(dw0) = self.events.recv() => {
+                tracing::debug!(dw0 = format_args!("{dw0:#x}"), "AEN");
+                if dw0 == AEN_DISCOVERY_LOG_CHANGE {
+                    DcEvent::LogPageChanged
+                } else {
+                    DcEvent::Aen(dw0)
+                }
+            }
+            why = self.session.closed() => {
+                self.lost = true;
+                let why = super::error_chain(&why);
+                tracing::info!(reason = %why, "discovery association lost");
+                DcEvent::ConnectionLost(why)
+            }
+        }
+    }
+
+    pub(super) async fn reconnect(&mut self) -> Result<(), Cause> {
+        self.session.reconnect().await?;
+        self.lost = false;
+        Ok(())
+    }
+
+    pub(super) async fn close(self) -> Result<(), Cause> {
+        match self.session.close().await {
+            // Closing an association the controller already ended is not a failure.
+            Ok(()) | Err(TcpError::Closed | TcpError::ConnectionClosed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,477 @@
+//! The imperative shell: configuration, host identity, D-Bus, signals and the reconcile
+//! loop. Decisions come from [`crate::core`]; DCs are driven by [`crate::dc`] tasks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use libnvme_rs::admin::dim::DimHostEntry;
+use libnvme_rs::controller::{Backend, ConnectParams};
+use libnvme_rs::host::{HostIdentity, parse_uuid};
+use libnvme_rs::trid::TransportId;
+use staslib::conf::controller::resolve::{self, SystemResolver};
+use staslib::conf::controller::{ControllerEntry, remove_excluded_entries, remove_excluded_tids};
+use staslib::conf::options::{
+    BackendChoice, Daemon, Level, ServiceConfig, SysConfig, load_service_config,
+};
+use staslib::service::{LogHandle, Notifier, watchdog_interval};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use zbus::Connection;
+
+use crate::core::{self, Origin, Wanted};
+use crate::dbus::{DebugCommand, Staf, StafDebug};
+use crate::dc::{DcContext, DcHandle, DcNotice, StopMode};
+use crate::lkc;
+use crate::state::{DcState, Shared};
+
+/// Where the system configuration is read from (`$STAS_SYS_CONF_FILE` overrides it, for
+/// unprivileged runs and tests).
+pub fn sys_conf_path() -> PathBuf {
+    std::env::var_os("STAS_SYS_CONF_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(staslib::SYS_CONF_FILE))
+}
+
+/// How the daemon was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `-f/--conf-file`.
+    pub conf_file: PathBuf,
+    /// `--tron`.
+    pub tron: bool,
+    /// The log switch.
+    pub log: LogHandle,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+/// Loads stafd.conf, logging its diagnostics; `None` when it has errors.
+pub fn load_config(path: &Path) -> Option<ServiceConfig> {
+    let loaded = load_service_config(Daemon::Stafd, path);
+    for d in &loaded.diagnostics {
+        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+        match d.level {
+            Level::Error => tracing::error!("{}{line}: {}", d.file.display(), d.message),
+            _ => tracing::warn!("{}{line}: {}", d.file.display(), d.message),
+        }
+    }
+    (!loaded.has_errors()).then_some(loaded.config)
+}
+
+/// The backend `[Global] backend` selects.
+pub fn backend_choice(cfg: &ServiceConfig) -> BackendChoice {
+    let choice = cfg.stafd().map_or(BackendChoice::Auto, |o| o.backend.value);
+    choice.resolve(Path::new(staslib::NVME_FABRICS_DEV).exists())
+}
+
+fn host_identity(sys: &SysConfig) -> Result<HostIdentity, StartError> {
+    sys.host_sources(Path::new("/etc/nvme"))
+        .load()
+        .map_err(|e| StartError(libnvme_rs::controller::error_chain(&e)))
+}
+
+fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntry> {
+    let mut name = [0u8; 256];
+    // SAFETY: the buffer is valid for its whole length, which is what we pass.
+    let rc = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) };
+    let entity_name = if rc == 0 {
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        String::from_utf8_lossy(&name[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    Some(DimHostEntry {
+        hostnqn: host.hostnqn.clone(),
+        hostid: parse_uuid(&host.hostid)?,
+        entity_name,
+        entity_version: format!("Linux {}", release.trim()),
+        adrfam: libnvme_rs::spec::disclog::adrfam::IPV4,
+        symname,
+    })
+}
+
+/// Connect parameters of the native backend from `[Global]` and a line's overrides.
+fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> ConnectParams {
+    let global = cfg.global.connect_params();
+    let p = entry.map_or(global, |e| e.connect_params(&global));
+    ConnectParams {
+        kato: p
+            .kato
+            .and_then(|k| u64::try_from(k).ok())
+            .map(Duration::from_secs),
+        queue_size: p.queue_size.and_then(|q| u16::try_from(q).ok()),
+        hdr_digest: p.hdr_digest.unwrap_or(false),
+        data_digest: p.data_digest.unwrap_or(false),
+        connect_timeout: None,
+    }
+}
+
+/// The configured DCs of one pass: resolved, excluded, filtered (§4.4-1, §4.3).
+async fn configured(cfg: &ServiceConfig, hostnqn: &str) -> Vec<(TransportId, ControllerEntry)> {
+    let ignore_iface = cfg.global.ignore_iface.value;
+    let family = cfg.global.ip_family.value;
+    let entries = remove_excluded_entries(
+        cfg.controllers.clone(),
+        &cfg.exclusions,
+        hostnqn,
+        ignore_iface,
+    );
+    let outcomes = tokio::task::spawn_blocking(move || {
+        resolve::resolve_entries(&entries, family, &SystemResolver)
+    })
+    .await
+    .unwrap_or_default();
+    let mut out = Vec::new();
+    for o in outcomes {
+        if let Some(msg) = o.message() {
+            tracing::warn!("{msg}");
+        }
+        if let Some(e) = o.entry() {
+            let tid = e.tid(hostnqn, ignore_iface);
+            if resolve::check_address(&tid, family) == resolve::AddressCheck::Valid {
+                out.push((tid, e.clone()));
+            } else {
+                tracing::warn!("{tid} IP address is not valid");
+            }
+        }
+    }
+    out
+}
+
+struct Stafd {
+    cfg: ServiceConfig,
+    conf_file: PathBuf,
+    shared: Shared,
+    backend: Backend,
+    dim: Option<DimHostEntry>,
+    hostnqn: String,
+    handles: HashMap<TransportId, DcHandle>,
+    entries: BTreeMap<TransportId, ControllerEntry>,
+    notices_tx: mpsc::UnboundedSender<DcNotice>,
+    lkc_path: PathBuf,
+    log: LogHandle,
+}
+
+impl Stafd {
+    fn start_dc(&mut self, tid: &TransportId) {
+        let params = connect_params(&self.cfg, self.entries.get(tid));
+        let ctx = DcContext {
+            backend: self.backend.clone(),
+            params,
+            dim: self.dim.clone(),
+            shared: self.shared.clone(),
+            notices: self.notices_tx.clone(),
+        };
+        self.handles
+            .insert(tid.clone(), DcHandle::spawn(ctx, tid.clone()));
+    }
+
+    async fn reconcile(&mut self, conn: &Connection) {
+        let configured = configured(&self.cfg, &self.hostnqn).await;
+        let family = self.cfg.global.ip_family.value;
+        let (current, referral_candidates) = {
+            let state = self.shared.lock();
+            let current: BTreeMap<TransportId, Origin> = state
+                .dcs
+                .iter()
+                .map(|(t, d)| (t.clone(), d.origin))
+                .collect();
+            let refs: Vec<TransportId> = state
+                .dcs
+                .values()
+                .flat_map(|d| core::referrals(&d.tid, &d.log_pages))
+                .collect();
+            (current, refs)
+        };
+        let referrals_kept =
+            remove_excluded_tids(referral_candidates.clone(), &self.cfg.exclusions);
+        let referrals = resolve::remove_invalid_addresses(referrals_kept, family);
+        let filtered_out = referral_candidates
+            .into_iter()
+            .filter(|t| !referrals.contains(t))
+            .collect();
+        let wanted = Wanted {
+            configured: configured.iter().map(|(t, _)| t.clone()).collect(),
+            referrals,
+            discovered: Vec::new(),
+            filtered_out,
+            unresponsive: Default::default(),
+        };
+        self.entries = configured.into_iter().collect();
+        let plan = core::reconcile(&wanted, &current);
+        for tid in &plan.remove {
+            self.shared.lock().dcs.remove(tid);
+            if let Some(h) = self.handles.remove(tid) {
+                let mode = StopMode {
+                    keep_connection: false,
+                    deregister: true,
+                };
+                tokio::spawn(h.stop(mode, Duration::from_secs(10)));
+            }
+        }
+        if !plan.remove.is_empty()
+            && let Err(e) = conn
+                .emit_signal(
+                    None::<()>,
+                    staslib::dbus::STAFD_PATH,
+                    staslib::dbus::STAFD_NAME,
+                    "dc_removed",
+                    &(),
+                )
+                .await
+        {
+            tracing::warn!("dc_removed signal not sent: {e}");
+        }
+        {
+            let mut state = self.shared.lock();
+            for tid in &plan.add {
+                let origin = plan.origins[tid];
+                let extras = self
+                    .entries
+                    .get(tid)
+                    .map(ControllerEntry::identity_extras)
+                    .unwrap_or_default();
+                state
+                    .dcs
+                    .insert(tid.clone(), DcState::new(tid.clone(), origin, extras));
+            }
+            for (tid, origin) in &plan.origins {
+                if let Some(dc) = state.dcs.get_mut(tid) {
+                    dc.origin = *origin;
+                }
+            }
+        }
+        // DCs restored from the last-known state have objects but no task yet.
+        let missing: Vec<TransportId> = self
+            .shared
+            .lock()
+            .dcs
+            .keys()
+            .filter(|t| !self.handles.contains_key(*t))
+            .cloned()
+            .collect();
+        for tid in &missing {
+            self.start_dc(tid);
+        }
+        self.save_state();
+    }
+
+    fn save_state(&self) {
+        let text = lkc::to_json(self.shared.lock().dcs.values());
+        if let Err(e) = lkc::save(&self.lkc_path, &text) {
+            tracing::error!("Unable to save last known config: {e}");
+        }
+    }
+
+    fn reload(&mut self) {
+        match load_config(&self.conf_file) {
+            Some(cfg) => {
+                let tron = cfg.global.tron.value;
+                self.cfg = cfg;
+                self.shared.lock().tron = tron;
+                self.log.set_tron(tron);
+            }
+            None => tracing::error!(
+                "{}: configuration has errors, keeping the previous one",
+                self.conf_file.display()
+            ),
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        let keep = self
+            .cfg
+            .stafd()
+            .is_none_or(|o| o.persistent_connections.value);
+        self.save_state();
+        let mode = StopMode {
+            keep_connection: keep,
+            deregister: true,
+        };
+        let stops: Vec<_> = self
+            .handles
+            .drain()
+            .map(|(_, h)| h.stop(mode, Duration::from_secs(5)))
+            .collect();
+        for s in stops {
+            s.await;
+        }
+    }
+}
+
+/// Runs stafd until SIGTERM/SIGINT. `cfg` is the already loaded configuration.
+pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
+    let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
+    let (sys, diags) = SysConfig::load(&sys_conf_path());
+    for d in diags {
+        tracing::warn!("{}: {}", d.file.display(), d.message);
+    }
+    let host = host_identity(&sys)?;
+    let symname = sys.resolve_symname().unwrap_or_else(|w| {
+        tracing::warn!("{w}");
+        None
+    });
+    let backend = match backend_choice(&cfg) {
+        BackendChoice::Native | BackendChoice::Auto => {
+            Backend::native(&host).map_err(|e| StartError(e.chain()))?
+        }
+        BackendChoice::Kernel => {
+            return Err(StartError(
+                "the kernel backend is not wired into stafd yet; set [Global] backend=native"
+                    .into(),
+            ));
+        }
+    };
+    tracing::info!("stafd: {} backend", backend.name());
+
+    let shared = Shared::default();
+    let lkc_path = lkc::path_in(&staslib::service::runtime_dir("stafd"));
+    {
+        let mut s = shared.lock();
+        s.tron = opts.tron || cfg.global.tron.value;
+        s.process.hostnqn = host.hostnqn.clone();
+        s.process.hostid = host.hostid.clone();
+        s.process.hostkey = host.hostkey.clone();
+        s.process.symname = symname.clone();
+        s.process.lkc_file = lkc_path.display().to_string();
+        s.process.backend = backend.name();
+        // §4.1-3: cached log pages are served at once, before any connection.
+        match lkc::load(&lkc_path) {
+            Ok(dcs) => {
+                for r in dcs {
+                    let mut dc = DcState::new(r.tid.clone(), r.origin, r.extras);
+                    dc.log_pages = r.log_pages;
+                    s.dcs.insert(r.tid, dc);
+                }
+            }
+            Err(e) => tracing::warn!("{}: ignored ({e})", lkc_path.display()),
+        }
+    }
+    opts.log.set_tron(shared.lock().tron);
+
+    let (debug_tx, mut debug_rx) = mpsc::unbounded_channel();
+    let conn = zbus::connection::Builder::system()
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            Staf {
+                shared: shared.clone(),
+            },
+        )
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            StafDebug {
+                shared: shared.clone(),
+                commands: debug_tx,
+            },
+        )
+        .name(staslib::dbus::STAFD_NAME)
+        .build()
+        .await
+        .map_err(|e| {
+            StartError(format!(
+                "D-Bus: cannot take {}: {e}",
+                staslib::dbus::STAFD_NAME
+            ))
+        })?;
+
+    let (notices_tx, mut notices_rx) = mpsc::unbounded_channel();
+    let mut d = Stafd {
+        dim: dim_entry(&host, symname),
+        hostnqn: host.hostnqn.clone(),
+        cfg,
+        conf_file: opts.conf_file.clone(),
+        shared: shared.clone(),
+        backend,
+        handles: HashMap::new(),
+        entries: BTreeMap::new(),
+        notices_tx,
+        lkc_path,
+        log: opts.log.clone(),
+    };
+
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
+    notifier.notify("READY=1");
+    let mut watchdog = watchdog_interval().map(tokio::time::interval);
+
+    // §4.1-6: the first reconcile runs one soak after start. DCs restored from the
+    // last-known state reconnect at once (that is how they are adopted).
+    let mut soak: Option<Instant> = Some(Instant::now() + core::RECONCILE_SOAK);
+    d.shared.lock().process.soak = soak;
+    let restored: Vec<TransportId> = d.shared.lock().dcs.keys().cloned().collect();
+    for tid in &restored {
+        d.start_dc(tid);
+    }
+    loop {
+        let soak_sleep = async {
+            match soak {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let watchdog_tick = async {
+            match watchdog.as_mut() {
+                Some(w) => {
+                    w.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let mut trigger = false;
+        tokio::select! {
+            () = soak_sleep => {
+                soak = None;
+                d.shared.lock().process.soak = None;
+                d.reconcile(&conn).await;
+            }
+            _ = sighup.recv() => {
+                notifier.notify("RELOADING=1");
+                d.reload();
+                trigger = true;
+                notifier.notify("READY=1");
+            }
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            () = watchdog_tick => notifier.notify("WATCHDOG=1"),
+            Some(cmd) = debug_rx.recv() => match cmd {
+                DebugCommand::SetTron(on) => d.log.set_tron(on),
+            },
+            Some(notice) = notices_rx.recv() => match notice {
+                DcNotice::LogPages { tid, device, referrals_changed } => {
+                    let r = conn.emit_signal(
+                        None::<()>,
+                        staslib::dbus::STAFD_PATH,
+                        staslib::dbus::STAFD_NAME,
+                        "log_pages_changed",
+                        &(
+                            tid.transport().as_str(), tid.traddr(), tid.trsvcid(), tid.subsysnqn(),
+                            tid.host_traddr(), tid.host_iface(), tid.host_nqn(), device.as_str(),
+                        ),
+                    ).await;
+                    if let Err(e) = r {
+                        tracing::warn!("log_pages_changed signal not sent: {e}");
+                    }
+                    trigger = referrals_changed;
+                    if !referrals_changed {
+                        d.save_state();
+                    }
+                }
+            },
+        }
+        if trigger {
+            let at = Instant::now() + core::RECONCILE_SOAK;
+            soak = Some(at);
+            d.shared.lock().process.soak = Some(at);
+        }
+    }
+    notifier.notify("STOPPING=1");
+    tracing::info!("stafd: stopping");
+    d.stop_all().await;
+    drop(conn);
+    Ok(())
+}

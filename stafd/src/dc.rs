@@ -1,0 +1,353 @@
+//! The task that drives one discovery controller: connect with the 3 s / 60 s retry
+//! schedule, register (TP8010), fetch the log page (retry every 20 s), re-fetch on each
+//! change notice, reconnect when the association is lost, and on stop deregister and
+//! disconnect as told. It reports into [`Shared`] and tells the main loop what changed.
+
+use std::time::Duration;
+
+use libnvme_rs::admin::dim::{DimHostEntry, DimOutcome};
+use libnvme_rs::controller::{Backend, ConnectParams, DcEvent, DiscoveryController};
+use libnvme_rs::spec::disclog::DiscoveryLog;
+use libnvme_rs::spec::identify::IdentifyController;
+use libnvme_rs::trid::TransportId;
+use staslib::dlpe::{self, DlpeDict};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::core;
+use crate::state::{IdentifySummary, Shared};
+
+/// How a DC is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopMode {
+    /// Leave the kernel connection in place (`persistent-connections` at shutdown).
+    pub keep_connection: bool,
+    /// Send a DIM deregistration first, where the DC was registered.
+    pub deregister: bool,
+}
+
+/// What a DC task tells the main loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DcNotice {
+    /// A log page was fetched (upstream signals every fetch, changed or not).
+    LogPages {
+        /// The DC.
+        tid: TransportId,
+        /// Its device name, `nvme?` style when there is none.
+        device: String,
+        /// The set of referrals in it changed: reconcile.
+        referrals_changed: bool,
+    },
+}
+
+/// Everything a DC task needs.
+#[derive(Debug, Clone)]
+pub struct DcContext {
+    /// The backend.
+    pub backend: Backend,
+    /// Connect parameters.
+    pub params: ConnectParams,
+    /// DIM host entry (`None`: never register).
+    pub dim: Option<DimHostEntry>,
+    /// Shared state.
+    pub shared: Shared,
+    /// Notices to the main loop.
+    pub notices: mpsc::UnboundedSender<DcNotice>,
+}
+
+/// A running DC task.
+#[derive(Debug)]
+pub struct DcHandle {
+    stop: Option<oneshot::Sender<StopMode>>,
+    task: JoinHandle<()>,
+}
+
+impl DcHandle {
+    /// Starts the task for `tid`.
+    pub fn spawn(ctx: DcContext, tid: TransportId) -> Self {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let task = tokio::spawn(run(ctx, tid, stop_rx));
+        Self {
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+
+    /// Stops the task and waits for it (bounded by `limit`).
+    pub async fn stop(mut self, mode: StopMode, limit: Duration) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(mode);
+        }
+        if tokio::time::timeout(limit, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+    }
+}
+
+fn device_of(dc: &DiscoveryController) -> String {
+    dc.device().unwrap_or("nvme?").to_owned()
+}
+
+fn summary(id: &IdentifyController) -> IdentifySummary {
+    IdentifySummary {
+        model: id.mn.clone(),
+        serial: id.sn.clone(),
+        dctype: id.dctype_name().to_owned(),
+        cntrltype: id.cntrltype_name().to_owned(),
+    }
+}
+
+/// Converts a fetched log page into the served dictionaries: wildcard addresses dropped as
+/// upstream does, entries that could alter a fabrics option string dropped with a warning.
+pub fn served_entries(tid: &TransportId, log: &DiscoveryLog) -> (Vec<DlpeDict>, u64) {
+    let mut rejected = 0;
+    let entries = log
+        .entries
+        .iter()
+        .map(dlpe::dlpe_dict)
+        .filter(dlpe::is_usable)
+        .filter(|d| match dlpe::check_fabrics_safe(d) {
+            Ok(()) => true,
+            Err(why) => {
+                rejected += 1;
+                tracing::warn!("{tid} - Discovery log entry dropped: {why}");
+                false
+            }
+        })
+        .collect();
+    (entries, rejected)
+}
+
+async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopMode>) {
+    let Some(mut dc) = connect(&ctx, &tid, &mut stop).await else {
+        return;
+    };
+    let mut registered = false;
+    loop {
+        // Freshly (re)connected: register, then fetch.
+        on_connected(&ctx, &dc);
+        registered = register(&ctx, &mut dc).await || registered;
+        let mut fetch_pending = true;
+        loop {
+            if fetch_pending {
+                fetch_pending = !fetch(&ctx, &mut dc).await;
+            }
+            let retry = tokio::time::sleep(if fetch_pending {
+                core::LOG_PAGE_RETRY
+            } else {
+                Duration::MAX / 4
+            });
+            tokio::select! {
+                mode = &mut stop => {
+                    shutdown(&ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered).await;
+                    return;
+                }
+                () = retry => {}
+                event = dc.next_event() => match event {
+                    DcEvent::LogPageChanged => {
+                        tracing::info!("{tid} | {} - Received AEN: Change of Discovery Log Page (0x70f002)", device_of(&dc));
+                        ctx.shared.with_dc(&tid, |s| s.stats.aens += 1);
+                        fetch_pending = true;
+                    }
+                    DcEvent::Aen(dw0) => {
+                        tracing::info!("{tid} | {} - Received AEN: {dw0:#x}", device_of(&dc));
+                    }
+                    DcEvent::ConnectionLost(why) => {
+                        tracing::warn!("{tid} | {} - Connection lost: {why}", device_of(&dc));
+                        ctx.shared.with_dc(&tid, |s| {
+                            s.connected = false;
+                            s.error(why);
+                        });
+                        if !reconnect(&ctx, &tid, &mut dc, &mut stop).await {
+                            return;
+                        }
+                        ctx.shared.with_dc(&tid, |s| s.stats.reconnects += 1);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Connects with the retry schedule; `None` when stopped first.
+async fn connect(
+    ctx: &DcContext,
+    tid: &TransportId,
+    stop: &mut oneshot::Receiver<StopMode>,
+) -> Option<DiscoveryController> {
+    let mut failures = 0;
+    loop {
+        ctx.shared.with_dc(tid, |s| {
+            s.connect_attempts += 1;
+            s.retry.deadline = None;
+        });
+        let attempt = DiscoveryController::connect(&ctx.backend, tid, &ctx.params);
+        let result = tokio::select! {
+            r = attempt => r,
+            _ = &mut *stop => return None,
+        };
+        match result {
+            Ok(dc) => return Some(dc),
+            Err(e) => {
+                failures += 1;
+                let delay = core::connect_retry_delay(failures);
+                if core::log_connect_failure(failures) {
+                    tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
+                } else {
+                    tracing::debug!("{tid} connect attempt failed: {}", e.chain());
+                }
+                ctx.shared.with_dc(tid, |s| {
+                    s.stats.connect_failures += 1;
+                    s.error(e.chain());
+                    s.arm_retry(delay);
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = &mut *stop => return None,
+                }
+            }
+        }
+    }
+}
+
+/// Re-establishes a lost association with the same schedule; `false` when stopped first.
+async fn reconnect(
+    ctx: &DcContext,
+    tid: &TransportId,
+    dc: &mut DiscoveryController,
+    stop: &mut oneshot::Receiver<StopMode>,
+) -> bool {
+    let mut failures = 0;
+    loop {
+        ctx.shared.with_dc(tid, |s| {
+            s.connect_attempts += 1;
+            s.retry.deadline = None;
+        });
+        let result = tokio::select! {
+            r = dc.reconnect() => r,
+            _ = &mut *stop => return false,
+        };
+        match result {
+            Ok(()) => return true,
+            Err(e) => {
+                failures += 1;
+                let delay = core::connect_retry_delay(failures);
+                if core::log_connect_failure(failures) {
+                    tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
+                }
+                ctx.shared.with_dc(tid, |s| {
+                    s.stats.connect_failures += 1;
+                    s.error(e.chain());
+                    s.arm_retry(delay);
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = &mut *stop => return false,
+                }
+            }
+        }
+    }
+}
+
+fn on_connected(ctx: &DcContext, dc: &DiscoveryController) {
+    let tid = dc.tid();
+    tracing::info!("{tid} | {} - Connection established!", device_of(dc));
+    let ident = summary(dc.identify());
+    let device = dc.device().map(str::to_owned);
+    ctx.shared.with_dc(tid, |s| {
+        s.connected = true;
+        s.device = device;
+        s.connect_attempts = 0;
+        s.retry.deadline = None;
+        s.identify = Some(ident);
+        s.stats.connects += 1;
+    });
+}
+
+/// DIM registration where the DC supports it; `true` when registered.
+async fn register(ctx: &DcContext, dc: &mut DiscoveryController) -> bool {
+    let Some(host) = &ctx.dim else { return false };
+    if !dc.identify().supports_dim() {
+        return false;
+    }
+    let tid = dc.tid().clone();
+    match dc.register(host).await {
+        Ok(DimOutcome::Completed(_)) => {
+            tracing::debug!("{tid} | {} - Registered with the DC", device_of(dc));
+            true
+        }
+        Ok(DimOutcome::NotSupported) => false,
+        Err(e) => {
+            tracing::warn!(
+                "{tid} | {} - Registration error. {}.",
+                device_of(dc),
+                e.chain()
+            );
+            ctx.shared.with_dc(&tid, |s| s.error(e.chain()));
+            false
+        }
+    }
+}
+
+/// One Get Log Page; `true` on success.
+async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController) -> bool {
+    let tid = dc.tid().clone();
+    let device = device_of(dc);
+    match dc.log_page(Default::default()).await {
+        Ok(log) => {
+            let (entries, rejected) = served_entries(&tid, &log);
+            tracing::info!(
+                "{tid} | {device} - Received discovery log pages (num records={}).",
+                entries.len()
+            );
+            let new_refs = core::referrals(&tid, &entries);
+            let referrals_changed = ctx
+                .shared
+                .with_dc(&tid, |s| {
+                    let old_refs = core::referrals(&tid, &s.log_pages);
+                    s.stats.log_page_fetches += 1;
+                    s.stats.entries = entries.len() as u64;
+                    s.stats.rejected_entries += rejected;
+                    s.log_pages = entries;
+                    old_refs != new_refs
+                })
+                .unwrap_or(false);
+            let _ = ctx.notices.send(DcNotice::LogPages {
+                tid,
+                device,
+                referrals_changed,
+            });
+            true
+        }
+        Err(e) => {
+            tracing::error!(
+                "{tid} | {device} - Failed to retrieve log pages. {}",
+                e.chain()
+            );
+            ctx.shared.with_dc(&tid, |s| s.error(e.chain()));
+            false
+        }
+    }
+}
+
+async fn shutdown(ctx: &DcContext, mut dc: DiscoveryController, mode: StopMode, registered: bool) {
+    let tid = dc.tid().clone();
+    if mode.deregister
+        && registered
+        && let Some(host) = &ctx.dim
+        && let Err(e) = dc.deregister(host).await
+    {
+        tracing::warn!(
+            "{tid} | {} - Deregistration failed. {}",
+            device_of(&dc),
+            e.chain()
+        );
+    }
+    if !mode.keep_connection {
+        tracing::info!("{tid} | {} - Disconnect initiated", device_of(&dc));
+    }
+    if let Err(e) = dc.disconnect(mode.keep_connection).await {
+        tracing::warn!("{}", e.chain());
+    }
+}

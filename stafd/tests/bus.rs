@@ -1,0 +1,510 @@
+//! Bus tier: the real `stafd` binary on the native backend against `nvme-sim` on loopback,
+//! on a private `dbus-daemon` this test starts (no host service is touched), checked by
+//! independent clients (`python3-dbus`, `busctl`) and by signals seen on the bus.
+//!
+//! Missing tools print `SKIPPED: why`; with `STAS_REQUIRE_SYSTEM_TESTS=1` that is a failure.
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use libnvme_rs::spec::disclog::subtype;
+use nvme_sim::{SimConfig, SimHandle, Simulator, referral_entry, tcp_entry};
+use zbus::{Connection, MatchRule, MessageStream};
+
+const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21";
+const HOSTID: &str = "5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21";
+const SECRET: &str = "DHHC-1:00:ia6zGodOr2SEgHfFzVCxrQm6Q7a7yTq6y4mW6Y5wqmZLWbR6:";
+const WK: &str = "nqn.2014-08.org.nvmexpress.discovery";
+
+fn require_or_skip(what: &str) -> bool {
+    if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
+        panic!("{what} and STAS_REQUIRE_SYSTEM_TESTS=1");
+    }
+    println!("SKIPPED: {what}");
+    false
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// A private system-type bus in a temporary directory.
+struct PrivateBus {
+    child: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateBus {
+    fn start() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        // Non-root clients connect too.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let conf = std::fs::read_to_string(repo().join("tests/bus/system-bus.conf.in"))
+            .unwrap()
+            .replace("@DIR@", dir.path().to_str().unwrap())
+            .replace(
+                "@POLICY_DIR@",
+                repo().join("etc/dbus-1/system.d").to_str().unwrap(),
+            );
+        let conf_path = dir.path().join("bus.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let mut child = match Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", conf_path.display()))
+            .args(["--nofork", "--print-address=1", "--nopidfile"])
+            .stdout(Stdio::piped())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                require_or_skip(&format!("dbus-daemon cannot be started: {e}"));
+                return None;
+            }
+        };
+        use std::io::BufRead;
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line.trim().to_owned();
+        assert!(
+            address.starts_with("unix:"),
+            "dbus-daemon printed {address:?}"
+        );
+        Some(Self {
+            child,
+            address,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running stafd; killed if the test fails before stopping it.
+struct Stafd {
+    child: Option<Child>,
+}
+
+impl Stafd {
+    fn start(bus: &PrivateBus, dir: &Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_stafd"))
+            .args(["-f", dir.join("stafd.conf").to_str().unwrap()])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("STAS_SYS_CONF_FILE", dir.join("sys.conf"))
+            .env("RUNTIME_DIRECTORY", dir.join("run"))
+            .env_remove("NOTIFY_SOCKET")
+            .stderr(std::fs::File::create(dir.join("stafd.log")).unwrap())
+            .spawn()
+            .expect("stafd starts");
+        Self { child: Some(child) }
+    }
+
+    /// SIGTERM, then the exit status (bounded).
+    fn stop(mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill(2) on our own child's PID.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stafd did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Stafd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn sim(entries: Vec<libnvme_rs::spec::disclog::DiscoveryLogEntry>) -> SimHandle {
+    let mut cfg = SimConfig::default();
+    cfg.discovery.log = entries;
+    Simulator::start(cfg).await.expect("simulator starts")
+}
+
+async fn call<R: serde::de::DeserializeOwned + zbus::wire::Type>(
+    conn: &Connection,
+    iface: &str,
+    method: &str,
+    body: &(impl serde::Serialize + zbus::wire::DynamicType),
+) -> R {
+    let reply = conn
+        .call_method(
+            Some("org.nvmexpress.staf"),
+            "/org/nvmexpress/staf",
+            Some(iface),
+            method,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{method}: {e}"));
+    reply.body().deserialize().unwrap()
+}
+
+type Dicts = Vec<std::collections::HashMap<String, String>>;
+
+async fn controllers(conn: &Connection) -> Dicts {
+    call(conn, "org.nvmexpress.staf", "list_controllers", &(true,)).await
+}
+
+async fn log_pages(conn: &Connection, sim: SocketAddr) -> Dicts {
+    let port = sim.port().to_string();
+    call(
+        conn,
+        "org.nvmexpress.staf",
+        "get_log_pages",
+        &("tcp", "127.0.0.1", port.as_str(), WK, "", "", HOSTNQN),
+    )
+    .await
+}
+
+/// Waits for a signal of stafd's main interface.
+async fn next_signal(stream: &mut MessageStream, member: &str, within: Duration) -> zbus::Message {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let msg = tokio::time::timeout_at(deadline, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {member} signal within {within:?}"))
+            .expect("bus stream open")
+            .expect("message");
+        if msg.header().member().is_some_and(|m| m.as_str() == member) {
+            return msg;
+        }
+    }
+}
+
+async fn until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    within: Duration,
+    mut cond: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + within;
+    while !cond().await {
+        assert!(
+            Instant::now() < deadline,
+            "not reached within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn run_blocking(mut cmd: Command) -> std::process::Output {
+    cmd.output().expect("command runs")
+}
+
+#[tokio::test]
+async fn stafd_native_on_a_private_bus() {
+    let Some(bus) = PrivateBus::start() else {
+        return;
+    };
+    if Command::new("/usr/bin/python3")
+        .args(["-c", "import dbus"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        require_or_skip("python3-dbus (Debian python3-dbus) is not installed");
+        return;
+    }
+    tokio::time::timeout(Duration::from_secs(120), scenario(&bus))
+        .await
+        .expect("bus tier scenario hung");
+}
+
+async fn scenario(bus: &PrivateBus) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim1 = sim(Vec::new()).await;
+    let a1 = sim1.addr();
+    sim1.set_discovery_log(vec![tcp_entry(
+        a1,
+        subtype::NVME,
+        "nqn.2024-01.io.example:disk1",
+    )])
+    .unwrap();
+    std::fs::write(
+        d.join("stafd.conf"),
+        format!(
+            "[Global]\nbackend=native\n\n[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid={};dhchap-secret={SECRET}\n",
+            a1.port()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+
+    let conn = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .expect("test client on the private bus");
+    let rule = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.nvmexpress.staf")
+        .build()
+        .unwrap();
+    let mut signals = MessageStream::for_match_rule(rule, &conn, NonZeroUsize::new(256))
+        .await
+        .unwrap();
+
+    // Start → first log page on D-Bus.
+    let t0 = Instant::now();
+    let stafd = Stafd::start(bus, d);
+    let msg = next_signal(&mut signals, "log_pages_changed", Duration::from_secs(15)).await;
+    println!("stafd start -> first log_pages_changed: {:?}", t0.elapsed());
+    let args: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    ) = msg.body().deserialize().unwrap();
+    assert_eq!(
+        args,
+        (
+            "tcp".into(),
+            "127.0.0.1".into(),
+            a1.port().to_string(),
+            WK.into(),
+            "".into(),
+            "".into(),
+            HOSTNQN.into(),
+            "nvme?".into()
+        )
+    );
+    let pages = log_pages(&conn, a1).await;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0]["subnqn"], "nqn.2024-01.io.example:disk1");
+    assert_eq!(pages[0]["trsvcid"], a1.port().to_string());
+
+    // Independent clients: python3-dbus as root (and as nobody when we are root).
+    let script = repo().join("tests/bus/check_stafd.py");
+    let mut cmd = Command::new("/usr/bin/python3");
+    cmd.arg(&script)
+        .args(["root", SECRET])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
+    let am_root = staslib::testing::euid() == 0;
+    if am_root {
+        let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "python3-dbus check as root failed:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(&script)
+            .args(["nonroot", SECRET])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .uid(65534)
+            .gid(65534);
+        let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "python3-dbus check as nobody failed:\n{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        println!(
+            "SKIPPED: root/non-root split of the python3-dbus check needs root (ran the non-root half only)"
+        );
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(&script)
+            .args(["nonroot", SECRET])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
+        let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python3-dbus check failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    // busctl's view of the object matches the committed snapshot (names and signatures).
+    let mut cmd = Command::new("busctl");
+    cmd.arg(format!("--address={}", bus.address)).args([
+        "introspect",
+        "--no-pager",
+        "org.nvmexpress.staf",
+        "/org/nvmexpress/staf",
+    ]);
+    let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "busctl introspect: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = String::from_utf8_lossy(&out.stdout).into_owned();
+    let snapshot = repo().join("tests/bus/stafd.introspect");
+    if std::env::var_os("STAS_BLESS").is_some() {
+        std::fs::write(&snapshot, &got).unwrap();
+    }
+    assert_eq!(
+        got,
+        std::fs::read_to_string(&snapshot).unwrap(),
+        "busctl introspect differs from {}",
+        snapshot.display()
+    );
+
+    // A subsystem added → AEN → a new fetch with the new content, signalled within 2 s.
+    let t = Instant::now();
+    let mut entries = sim1.discovery_log().entries;
+    entries.push(tcp_entry(a1, subtype::NVME, "nqn.2024-01.io.example:disk2"));
+    sim1.set_discovery_log(entries).unwrap();
+    next_signal(&mut signals, "log_pages_changed", Duration::from_secs(2)).await;
+    println!("log page change -> log_pages_changed: {:?}", t.elapsed());
+    let pages = log_pages(&conn, a1).await;
+    assert_eq!(pages.len(), 2);
+    assert_eq!(pages[1]["subnqn"], "nqn.2024-01.io.example:disk2");
+
+    // A DLPE that would inject fabrics options is dropped, the rest still served.
+    let mut entries = sim1.discovery_log().entries;
+    entries.push(tcp_entry(a1, subtype::NVME, "nqn.evil,hostnqn=nqn.x"));
+    sim1.set_discovery_log(entries).unwrap();
+    next_signal(&mut signals, "log_pages_changed", Duration::from_secs(2)).await;
+    assert_eq!(
+        log_pages(&conn, a1).await.len(),
+        2,
+        "the injecting entry is not served"
+    );
+
+    // A referral to a second DC is followed; removing it drops that DC (dc_removed).
+    let sim2 = sim(vec![tcp_entry(
+        SocketAddr::from(([127, 0, 0, 1], 4420)),
+        subtype::NVME,
+        "nqn.2024-01.io.example:behind-referral",
+    )])
+    .await;
+    let a2 = sim2.addr();
+    let mut entries = sim1.discovery_log().entries;
+    entries.retain(|e| !e.subnqn.starts_with("nqn.evil"));
+    let without_referral = entries.clone();
+    entries.push(referral_entry(a2));
+    sim1.set_discovery_log(entries).unwrap();
+    until(
+        "the referred DC is connected",
+        Duration::from_secs(10),
+        || async {
+            controllers(&conn).await.iter().any(|c| {
+                c["trsvcid"] == a2.port().to_string()
+                    && c["origin"] == "referral"
+                    && c["connected"] == "True"
+            })
+        },
+    )
+    .await;
+    until(
+        "the referred DC's log page is served",
+        Duration::from_secs(5),
+        || async {
+            log_pages(&conn, a2)
+                .await
+                .iter()
+                .any(|p| p["subnqn"] == "nqn.2024-01.io.example:behind-referral")
+        },
+    )
+    .await;
+    sim1.set_discovery_log(without_referral).unwrap();
+    next_signal(&mut signals, "dc_removed", Duration::from_secs(6)).await;
+    let dcs = controllers(&conn).await;
+    assert_eq!(dcs.len(), 1, "{dcs:?}");
+    until(
+        "the referred DC's connection is closed",
+        Duration::from_secs(5),
+        || async { sim2.connections().is_empty() },
+    )
+    .await;
+
+    // SIGTERM: clean exit, last-known state written.
+    let status = stafd.stop();
+    assert!(status.success(), "stafd exit status {status}");
+    let lkc = std::fs::read_to_string(d.join("run/last-known-config.json"))
+        .expect("last-known state written");
+    assert!(lkc.contains("nqn.2024-01.io.example:disk2"), "{lkc}");
+    until(
+        "the native DC connection is closed at stop",
+        Duration::from_secs(5),
+        || async { sim1.connections().is_empty() },
+    )
+    .await;
+
+    // Restart with the DC unreachable: the cached log page is served at once.
+    sim1.shutdown().await;
+    let stafd = Stafd::start(bus, d);
+    until(
+        "stafd is back on the bus with its cached log page",
+        Duration::from_secs(10),
+        || async {
+            conn.call_method(
+                Some("org.nvmexpress.staf"),
+                "/org/nvmexpress/staf",
+                Some("org.nvmexpress.staf"),
+                "get_log_pages",
+                &(
+                    "tcp",
+                    "127.0.0.1",
+                    a1.port().to_string().as_str(),
+                    WK,
+                    "",
+                    "",
+                    HOSTNQN,
+                ),
+            )
+            .await
+            .ok()
+            .and_then(|r| r.body().deserialize::<Dicts>().ok())
+            .is_some_and(|p| p.len() == 2)
+        },
+    )
+    .await;
+    let dcs = controllers(&conn).await;
+    assert_eq!(
+        dcs[0]["connected"], "False",
+        "the DC is unreachable, the cache is served anyway"
+    );
+    assert!(stafd.stop().success());
+    sim2.shutdown().await;
+}

@@ -1,0 +1,30 @@
+//! What the daemons and their clients share on D-Bus: names, paths and interfaces (compat
+//! §2.1), the string dictionaries of controllers (§2.3) and timers (§2.6), and the caller
+//! checks that keep secrets and writes to root.
+
+mod caller;
+mod controller_dict;
+mod timer;
+
+pub use caller::caller_uid;
+pub use controller_dict::{ControllerDict, DictEntry, id_dict, redact_secrets};
+pub use timer::{TimerView, render_timer};
+
+/// stafd's well-known name, object path and main interface.
+pub const STAFD_NAME: &str = "org.nvmexpress.staf";
+/// stafd's object path (the only one it exports).
+pub const STAFD_PATH: &str = "/org/nvmexpress/staf";
+/// stafd's debug interface.
+pub const STAFD_DEBUG_IFACE: &str = "org.nvmexpress.staf.debug";
+/// stacd's well-known name and main interface.
+pub const STACD_NAME: &str = "org.nvmexpress.stac";
+/// stacd's object path.
+pub const STACD_PATH: &str = "/org/nvmexpress/stac";
+/// stacd's debug interface.
+pub const STACD_DEBUG_IFACE: &str = "org.nvmexpress.stac.debug";
+
+/// Keys whose values are DH-HMAC-CHAP secrets: shown to root only (deliberate fix 6).
+pub const SECRET_KEYS: [&str; 3] = ["dhchap-secret", "dhchap-ctrl-secret", "hostkey"];
+
+/// What a caller that is not root sees instead of a secret.
+pub const REDACTED: &str = "(redacted)";
