@@ -11,7 +11,7 @@ need_root() {
     else "$@"; fi
 }
 
-APT_PKGS=(dbus avahi-daemon avahi-utils libudev-dev pkg-config qemu-system-x86 busybox-static
+APT_PKGS=(dbus systemd avahi-daemon avahi-utils libudev-dev pkg-config qemu-system-x86 busybox-static
           nvme-cli tshark mandoc iproute2 kmod udev python3-dbus fio)
 
 missing=()
