@@ -508,3 +508,156 @@ async fn scenario(bus: &PrivateBus) {
     assert!(stafd.stop().success());
     sim2.shutdown().await;
 }
+
+fn vm_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+async fn info(conn: &Connection, port: u16) -> std::collections::HashMap<String, String> {
+    let port = port.to_string();
+    let text: String = call(
+        conn,
+        "org.nvmexpress.staf.debug",
+        "controller_info",
+        &("tcp", "127.0.0.1", port.as_str(), WK, "", "", HOSTNQN),
+    )
+    .await;
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Acceptance 5 on the native backend: an unreachable DC is retried on the 3 s / 60 s
+/// schedule; a DC that drops the connection is reconnected; 1,000 entries in one log page;
+/// 50 change notices in a second; 20 SIGHUPs in a second. stafd stays up, its memory stays
+/// bounded and the state afterwards is right.
+#[tokio::test]
+async fn stafd_native_faults() {
+    let Some(bus) = PrivateBus::start() else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(120), faults(&bus))
+        .await
+        .expect("fault scenario hung");
+}
+
+async fn faults(bus: &PrivateBus) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let big: Vec<_> = (0..1000)
+        .map(|i| {
+            let a = SocketAddr::from(([192, 0, 2, (i % 250 + 1) as u8], 4420));
+            tcp_entry(a, subtype::NVME, &format!("nqn.2024-01.io.example:sub{i}"))
+        })
+        .collect();
+    let sim1 = sim(big.clone()).await;
+    let a1 = sim1.addr();
+    // A port nothing listens on: bind, learn the port, close.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    std::fs::write(
+        d.join("stafd.conf"),
+        format!(
+            "[Global]\nbackend=native\n\n[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid={}\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid={}\n",
+            a1.port(),
+            dead.port()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let conn = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .unwrap();
+    let rule = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.nvmexpress.staf")
+        .build()
+        .unwrap();
+    let mut signals = MessageStream::for_match_rule(rule, &conn, NonZeroUsize::new(1024))
+        .await
+        .unwrap();
+    let stafd = Stafd::start(bus, d);
+    let pid = stafd.child.as_ref().unwrap().id();
+
+    // 1,000 entries in one log page.
+    next_signal(&mut signals, "log_pages_changed", Duration::from_secs(15)).await;
+    assert_eq!(log_pages(&conn, a1).await.len(), 1000);
+    let rss_start = vm_rss_kib(pid);
+
+    // Unreachable DC: first retry after 3 s, then the period becomes 60 s.
+    let i = info(&conn, dead.port()).await;
+    assert_eq!(i["connect attempts"], "1", "{i:?}");
+    assert!(i["retry connect timer"].starts_with("3.0s ["), "{i:?}");
+    until(
+        "the second attempt failed and the period is 60 s",
+        Duration::from_secs(6),
+        || async {
+            let i = info(&conn, dead.port()).await;
+            i["connect attempts"] == "2" && i["retry connect timer"].starts_with("60.0s [")
+        },
+    )
+    .await;
+
+    // 50 change notices within a second: the last content wins, nothing is lost for good.
+    for n in 0..50 {
+        let mut entries = big.clone();
+        entries.truncate(950 + n);
+        sim1.set_discovery_log(entries).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    until(
+        "the last log page is served",
+        Duration::from_secs(10),
+        || async { log_pages(&conn, a1).await.len() == 999 },
+    )
+    .await;
+
+    // The DC drops the connection: stafd reconnects and re-reads.
+    sim1.disconnect_all();
+    until(
+        "reconnected after the DC dropped the connection",
+        Duration::from_secs(8),
+        || async {
+            controllers(&conn)
+                .await
+                .iter()
+                .any(|c| c["trsvcid"] == a1.port().to_string() && c["connected"] == "True")
+                && !sim1.connections().is_empty()
+        },
+    )
+    .await;
+
+    // 20 SIGHUPs within a second.
+    for _ in 0..20 {
+        // SAFETY: kill(2) on our own child's PID.
+        unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    until(
+        "stafd answers after the SIGHUP storm",
+        Duration::from_secs(5),
+        || async { controllers(&conn).await.len() == 2 },
+    )
+    .await;
+    assert_eq!(log_pages(&conn, a1).await.len(), 999);
+    let rss_end = vm_rss_kib(pid);
+    println!(
+        "stafd VmRSS: {rss_start} KiB after the first 1,000-entry page, {rss_end} KiB after the faults"
+    );
+    assert!(
+        rss_end < rss_start + 16 * 1024,
+        "memory grew from {rss_start} to {rss_end} KiB"
+    );
+    assert!(stafd.stop().success());
+    sim1.shutdown().await;
+}
