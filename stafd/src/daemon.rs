@@ -399,9 +399,11 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     notifier.notify("READY=1");
     let mut watchdog = watchdog_interval().map(tokio::time::interval);
 
-    // §4.1-6: the first reconcile runs one soak after start. DCs restored from the
-    // last-known state reconnect at once (that is how they are adopted).
-    let mut soak: Option<Instant> = Some(Instant::now() + core::RECONCILE_SOAK);
+    // Upstream (§4.1-6) runs the first reconcile one soak (1.5 s) after start. The soak
+    // batches triggers; at start there is nothing to batch, so the configuration loaded
+    // above is acted on at once. DCs restored from the last-known state reconnect at once
+    // too (that is how they are adopted).
+    let mut soak: Option<Instant> = Some(Instant::now());
     d.shared.lock().process.soak = soak;
     let restored: Vec<TransportId> = d.shared.lock().dcs.keys().cloned().collect();
     for tid in &restored {
