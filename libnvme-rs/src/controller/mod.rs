@@ -54,9 +54,7 @@ use crate::spec::disclog::DiscoveryLog;
 use crate::spec::identify::IdentifyController;
 use crate::trid::TransportId;
 
-/// The Discovery Log Page Change notice as it appears in an AEN's DW0 (and as the kernel
-/// reports it in `NVME_AEN`).
-pub const AEN_DISCOVERY_LOG_CHANGE: u32 = 0x0070_f002;
+pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 
 /// Which host implementation carries the connections.
 #[derive(Debug, Clone)]

@@ -21,8 +21,7 @@ use nix::sys::socket::{
 /// Largest uevent we accept; the kernel's own buffer (UEVENT_BUFFER_SIZE) is 2048 bytes.
 pub const MAX_UEVENT_LEN: usize = 8192;
 
-/// The AEN value of a Discovery Log Page Change notice as the kernel reports it.
-pub const AEN_DISCOVERY_LOG_CHANGE: u32 = 0x70f002;
+pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 
 /// What happened to the device.
 #[derive(Debug, Clone, PartialEq, Eq)]

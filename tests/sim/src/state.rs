@@ -17,7 +17,7 @@ use crate::fault::{CmdKey, FaultSet};
 /// AEN bit of Discovery Log Page Change notices (Set Features AEC / OAES bit 31).
 pub(crate) const AEN_BIT_DISC_CHANGE: u32 = 31;
 /// AER completion DW0 for a Discovery Log Page Change notice.
-pub const AEN_DISC_LOG_CHANGE: u32 = 0x0070_f002;
+pub const AEN_DISC_LOG_CHANGE: u32 = libnvme_rs::spec::AEN_DISCOVERY_LOG_CHANGE;
 /// History entries kept for DIM commands and received TermReqs.
 const HISTORY_MAX: usize = 1024;
 /// Namespace storage granule.

@@ -33,8 +33,7 @@ pub mod fid {
     pub const KEEP_ALIVE_TIMER: u8 = 0x0f;
 }
 
-/// AEN DW0 of a Discovery Log Page Change notice.
-pub const AEN_DISCOVERY_LOG_CHANGE: u32 = 0x0070_f002;
+pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 
 /// An admin queue as an [`AdminTransport`]. Cheap to clone; commands may run concurrently.
 #[derive(Debug, Clone)]
