@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use libnvme_rs::admin::dim::{DimHostEntry, DimOutcome};
-use libnvme_rs::controller::{Backend, ConnectParams, DcEvent, DiscoveryController};
+use libnvme_rs::controller::{
+    Backend, ConnectParams, ControllerError, DcEvent, DiscoveryController,
+};
 use libnvme_rs::spec::disclog::DiscoveryLog;
 use libnvme_rs::spec::identify::IdentifyController;
 use libnvme_rs::trid::TransportId;
@@ -170,45 +172,59 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
     }
 }
 
+/// Counts one connect attempt in the DC's record.
+fn begin_attempt(ctx: &DcContext, tid: &TransportId) {
+    ctx.shared.with_dc(tid, |s| {
+        s.connect_attempts += 1;
+        s.retry.deadline = None;
+    });
+}
+
+/// After the `failures`-th failure in a row: log as upstream (§4.2-4), record it, and wait
+/// out the 3 s / 60 s schedule; `false` when stopped while waiting.
+async fn after_failure(
+    ctx: &DcContext,
+    tid: &TransportId,
+    failures: u32,
+    e: &ControllerError,
+    stop: &mut oneshot::Receiver<StopMode>,
+) -> bool {
+    let delay = core::connect_retry_delay(failures);
+    if core::log_connect_failure(failures) {
+        tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
+    } else {
+        tracing::debug!("{tid} connect attempt failed: {}", e.chain());
+    }
+    ctx.shared.with_dc(tid, |s| {
+        s.stats.connect_failures += 1;
+        s.error(e.chain());
+        s.arm_retry(delay);
+    });
+    tokio::select! {
+        () = tokio::time::sleep(delay) => true,
+        _ = &mut *stop => false,
+    }
+}
+
 /// Connects with the retry schedule; `None` when stopped first.
 async fn connect(
     ctx: &DcContext,
     tid: &TransportId,
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> Option<DiscoveryController> {
-    let mut failures = 0;
-    loop {
-        ctx.shared.with_dc(tid, |s| {
-            s.connect_attempts += 1;
-            s.retry.deadline = None;
-        });
-        let attempt = DiscoveryController::connect(&ctx.backend, tid, &ctx.params);
+    for failures in 1.. {
+        begin_attempt(ctx, tid);
         let result = tokio::select! {
-            r = attempt => r,
+            r = DiscoveryController::connect(&ctx.backend, tid, &ctx.params) => r,
             _ = &mut *stop => return None,
         };
         match result {
             Ok(dc) => return Some(dc),
-            Err(e) => {
-                failures += 1;
-                let delay = core::connect_retry_delay(failures);
-                if core::log_connect_failure(failures) {
-                    tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
-                } else {
-                    tracing::debug!("{tid} connect attempt failed: {}", e.chain());
-                }
-                ctx.shared.with_dc(tid, |s| {
-                    s.stats.connect_failures += 1;
-                    s.error(e.chain());
-                    s.arm_retry(delay);
-                });
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    _ = &mut *stop => return None,
-                }
-            }
+            Err(e) if after_failure(ctx, tid, failures, &e, stop).await => {}
+            Err(_) => return None,
         }
     }
+    None
 }
 
 /// Re-establishes a lost association with the same schedule; `false` when stopped first.
@@ -218,36 +234,19 @@ async fn reconnect(
     dc: &mut DiscoveryController,
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> bool {
-    let mut failures = 0;
-    loop {
-        ctx.shared.with_dc(tid, |s| {
-            s.connect_attempts += 1;
-            s.retry.deadline = None;
-        });
+    for failures in 1.. {
+        begin_attempt(ctx, tid);
         let result = tokio::select! {
             r = dc.reconnect() => r,
             _ = &mut *stop => return false,
         };
         match result {
             Ok(()) => return true,
-            Err(e) => {
-                failures += 1;
-                let delay = core::connect_retry_delay(failures);
-                if core::log_connect_failure(failures) {
-                    tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
-                }
-                ctx.shared.with_dc(tid, |s| {
-                    s.stats.connect_failures += 1;
-                    s.error(e.chain());
-                    s.arm_retry(delay);
-                });
-                tokio::select! {
-                    () = tokio::time::sleep(delay) => {}
-                    _ = &mut *stop => return false,
-                }
-            }
+            Err(e) if after_failure(ctx, tid, failures, &e, stop).await => {}
+            Err(_) => return false,
         }
     }
+    false
 }
 
 fn on_connected(ctx: &DcContext, dc: &DiscoveryController) {

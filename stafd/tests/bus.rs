@@ -187,6 +187,23 @@ async fn log_pages(conn: &Connection, sim: SocketAddr) -> Dicts {
     .await
 }
 
+/// A test client on the private bus, subscribed to stafd's signals.
+async fn client(bus: &PrivateBus) -> (Connection, MessageStream) {
+    let conn = zbus::connection::Builder::address(bus.address.as_str())
+        .build()
+        .await
+        .expect("test client on the private bus");
+    let rule = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface("org.nvmexpress.staf")
+        .build()
+        .unwrap();
+    let signals = MessageStream::for_match_rule(rule, &conn, NonZeroUsize::new(1024))
+        .await
+        .unwrap();
+    (conn, signals)
+}
+
 /// Waits for a signal of stafd's main interface.
 async fn next_signal(stream: &mut MessageStream, member: &str, within: Duration) -> zbus::Message {
     let deadline = tokio::time::Instant::now() + within;
@@ -265,18 +282,7 @@ async fn scenario(bus: &PrivateBus) {
     )
     .unwrap();
 
-    let conn = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .expect("test client on the private bus");
-    let rule = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface("org.nvmexpress.staf")
-        .build()
-        .unwrap();
-    let mut signals = MessageStream::for_match_rule(rule, &conn, NonZeroUsize::new(256))
-        .await
-        .unwrap();
+    let (conn, mut signals) = client(bus).await;
 
     // Start → first log page on D-Bus.
     let t0 = Instant::now();
@@ -574,18 +580,7 @@ async fn faults(bus: &PrivateBus) {
         format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
     )
     .unwrap();
-    let conn = zbus::connection::Builder::address(bus.address.as_str())
-        .build()
-        .await
-        .unwrap();
-    let rule = MatchRule::builder()
-        .msg_type(zbus::message::Type::Signal)
-        .interface("org.nvmexpress.staf")
-        .build()
-        .unwrap();
-    let mut signals = MessageStream::for_match_rule(rule, &conn, NonZeroUsize::new(1024))
-        .await
-        .unwrap();
+    let (conn, mut signals) = client(bus).await;
     let stafd = Stafd::start(bus, d);
     let pid = stafd.child.as_ref().unwrap().id();
 
