@@ -319,12 +319,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         BackendChoice::Native | BackendChoice::Auto => {
             Backend::native(&host).map_err(|e| StartError(e.chain()))?
         }
-        BackendChoice::Kernel => {
-            return Err(StartError(
-                "the kernel backend is not wired into stafd yet; set [Global] backend=native"
-                    .into(),
-            ));
-        }
+        BackendChoice::Kernel => Backend::kernel(&host)
+            .await
+            .map_err(|e| StartError(e.chain()))?,
     };
     tracing::info!("stafd: {} backend", backend.name());
 

@@ -154,6 +154,13 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
                     DcEvent::Aen(dw0) => {
                         tracing::info!("{tid} | {} - Received AEN: {dw0:#x}", device_of(&dc));
                     }
+                    DcEvent::Resync => {
+                        // §4.5-6: the kernel reconnected (or events were lost): register
+                        // again, then re-read.
+                        tracing::info!("{tid} | {} - Resync: registering and re-reading the log page", device_of(&dc));
+                        registered = register(&ctx, &mut dc).await || registered;
+                        fetch_pending = true;
+                    }
                     DcEvent::ConnectionLost(why) => {
                         tracing::warn!("{tid} | {} - Connection lost: {why}", device_of(&dc));
                         ctx.shared.with_dc(&tid, |s| {
@@ -251,6 +258,12 @@ async fn reconnect(
 
 fn on_connected(ctx: &DcContext, dc: &DiscoveryController) {
     let tid = dc.tid();
+    if dc.adopted() {
+        tracing::info!(
+            "{tid} | {} - Adopted the existing kernel connection",
+            device_of(dc)
+        );
+    }
     tracing::info!("{tid} | {} - Connection established!", device_of(dc));
     let ident = summary(dc.identify());
     let device = dc.device().map(str::to_owned);

@@ -8,12 +8,13 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use libnvme_rs::spec::disclog::subtype;
 use nvme_sim::{SimConfig, SimHandle, Simulator, referral_entry, tcp_entry};
+use staslib::testing::PrivateBus;
 use zbus::{Connection, MatchRule, MessageStream};
 
 const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21";
@@ -36,65 +37,27 @@ fn repo() -> PathBuf {
         .to_owned()
 }
 
-/// A private system-type bus in a temporary directory.
-struct PrivateBus {
-    child: Child,
-    address: String,
+/// The private bus and the directory it lives in.
+struct TestBus {
+    bus: PrivateBus,
     _dir: tempfile::TempDir,
 }
 
-impl PrivateBus {
-    fn start() -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        // Non-root clients connect too.
-        std::fs::set_permissions(
-            dir.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let conf = std::fs::read_to_string(repo().join("tests/bus/system-bus.conf.in"))
-            .unwrap()
-            .replace("@DIR@", dir.path().to_str().unwrap())
-            .replace(
-                "@POLICY_DIR@",
-                repo().join("etc/dbus-1/system.d").to_str().unwrap(),
-            );
-        let conf_path = dir.path().join("bus.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let mut child = match Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", conf_path.display()))
-            .args(["--nofork", "--print-address=1", "--nopidfile"])
-            .stdout(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) => {
-                require_or_skip(&format!("dbus-daemon cannot be started: {e}"));
-                return None;
-            }
-        };
-        use std::io::BufRead;
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line.trim().to_owned();
-        assert!(
-            address.starts_with("unix:"),
-            "dbus-daemon printed {address:?}"
-        );
-        Some(Self {
-            child,
-            address,
-            _dir: dir,
-        })
+impl std::ops::Deref for TestBus {
+    type Target = PrivateBus;
+    fn deref(&self) -> &PrivateBus {
+        &self.bus
     }
 }
 
-impl Drop for PrivateBus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+fn private_bus() -> Option<TestBus> {
+    let dir = tempfile::tempdir().unwrap();
+    match PrivateBus::start(dir.path(), &repo()) {
+        Ok(bus) => Some(TestBus { bus, _dir: dir }),
+        Err(e) => {
+            require_or_skip(&e);
+            None
+        }
     }
 }
 
@@ -240,7 +203,7 @@ fn run_blocking(mut cmd: Command) -> std::process::Output {
 
 #[tokio::test]
 async fn stafd_native_on_a_private_bus() {
-    let Some(bus) = PrivateBus::start() else {
+    let Some(bus) = private_bus() else {
         return;
     };
     if Command::new("/usr/bin/python3")
@@ -257,7 +220,7 @@ async fn stafd_native_on_a_private_bus() {
         .expect("bus tier scenario hung");
 }
 
-async fn scenario(bus: &PrivateBus) {
+async fn scenario(bus: &TestBus) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let sim1 = sim(Vec::new()).await;
@@ -542,7 +505,7 @@ async fn info(conn: &Connection, port: u16) -> std::collections::HashMap<String,
 /// bounded and the state afterwards is right.
 #[tokio::test]
 async fn stafd_native_faults() {
-    let Some(bus) = PrivateBus::start() else {
+    let Some(bus) = private_bus() else {
         return;
     };
     tokio::time::timeout(Duration::from_secs(120), faults(&bus))
@@ -550,7 +513,7 @@ async fn stafd_native_faults() {
         .expect("fault scenario hung");
 }
 
-async fn faults(bus: &PrivateBus) {
+async fn faults(bus: &TestBus) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let big: Vec<_> = (0..1000)

@@ -173,3 +173,59 @@ macro_rules! daemon_stub_tests {
         }
     };
 }
+
+/// A private `dbus-daemon` of type system in `dir` (no host service is touched), with the
+/// repository's bus configuration and the bus policy we ship. Killed on drop.
+#[derive(Debug)]
+pub struct PrivateBus {
+    child: std::process::Child,
+    /// The address clients use (`DBUS_SYSTEM_BUS_ADDRESS`).
+    pub address: String,
+}
+
+impl PrivateBus {
+    /// Starts the bus; `repo` is the repository root (for `tests/bus/system-bus.conf.in` and
+    /// `etc/dbus-1/system.d`). `Err` says why it could not start (e.g. no `dbus-daemon`).
+    pub fn start(dir: &std::path::Path, repo: &std::path::Path) -> Result<Self, String> {
+        use std::io::BufRead;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // Unprivileged clients connect too.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| e.to_string())?;
+        let template = repo.join("tests/bus/system-bus.conf.in");
+        let conf = std::fs::read_to_string(&template)
+            .map_err(|e| format!("{}: {e}", template.display()))?
+            .replace("@DIR@", &dir.display().to_string())
+            .replace(
+                "@POLICY_DIR@",
+                &repo.join("etc/dbus-1/system.d").display().to_string(),
+            );
+        let conf_path = dir.join("bus.conf");
+        std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
+        let mut child = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", conf_path.display()))
+            .args(["--nofork", "--print-address=1", "--nopidfile"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("dbus-daemon cannot be started: {e}"))?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let address = line.trim().to_owned();
+        if !address.starts_with("unix:") {
+            let _ = child.kill();
+            return Err(format!("dbus-daemon printed {address:?}"));
+        }
+        Ok(Self { child, address })
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

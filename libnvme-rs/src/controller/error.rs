@@ -41,6 +41,21 @@ pub enum Cause {
     /// The identity or parameters cannot be used with this backend.
     #[error("{0}")]
     InvalidArgument(String),
+    /// An admin command through the kernel failed.
+    #[error(transparent)]
+    Admin(#[from] crate::admin::AdminError),
+    /// Connecting or adopting through the kernel failed.
+    #[error(transparent)]
+    Attach(#[from] crate::kernel::adopt::AttachError),
+    /// `/dev/nvme-fabrics` or sysfs failed.
+    #[error(transparent)]
+    Fabrics(#[from] crate::kernel::fabrics::FabricsError),
+    /// The kernel's event socket failed.
+    #[error("kernel events: {0}")]
+    Uevents(crate::kernel::uevent::UeventError),
+    /// A blocking kernel call did not return in time (it goes on in its thread).
+    #[error("kernel call did not return within {0:?}")]
+    KernelTimeout(std::time::Duration),
 }
 
 impl Cause {

@@ -31,6 +31,7 @@
 //!     match dc.next_event().await {
 //!         DcEvent::LogPageChanged => continue,          // re-read on the change notice
 //!         DcEvent::Aen(other) => println!("AEN {other:#x}"),
+//!         DcEvent::Resync => {}                         // re-read (and re-register)
 //!         DcEvent::ConnectionLost(why) => {
 //!             println!("lost: {why}");
 //!             dc.reconnect().await?;
@@ -41,13 +42,17 @@
 //! ```
 
 mod error;
+mod kernel;
+mod kernel_events;
 mod native;
 mod params;
 
-pub use error::{ControllerError, Operation, error_chain};
+pub use error::{Cause, ControllerError, Operation, error_chain};
+pub use kernel::KernelBackend;
+pub use native::NativeBackend;
 pub use params::ConnectParams;
 
-use crate::admin::dim::{DimHostEntry, DimOutcome};
+use crate::admin::dim::{DimHostEntry, DimOutcome, DimTask};
 use crate::admin::discovery::DiscoveryLogOptions;
 use crate::host::HostIdentity;
 use crate::spec::disclog::DiscoveryLog;
@@ -61,6 +66,8 @@ pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 pub enum Backend {
     /// Our userspace NVMe/TCP host: needs neither root nor kernel NVMe support.
     Native(native::NativeBackend),
+    /// The Linux initiator: `/dev/nvmeN` devices that outlive this process.
+    Kernel(kernel::KernelBackend),
 }
 
 impl Backend {
@@ -69,10 +76,16 @@ impl Backend {
         Ok(Backend::Native(native::NativeBackend::new(host)?))
     }
 
+    /// The kernel backend (probes `/dev/nvme-fabrics`, opens the uevent socket).
+    pub async fn kernel(host: &HostIdentity) -> Result<Self, ControllerError> {
+        Ok(Backend::Kernel(kernel::KernelBackend::new(host).await?))
+    }
+
     /// Short name for logs and D-Bus (`native`, `kernel`).
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Native(_) => "native",
+            Backend::Kernel(_) => "kernel",
         }
     }
 }
@@ -86,6 +99,9 @@ pub enum DcEvent {
     Aen(u32),
     /// The association ended; the text says why. [`DiscoveryController::reconnect`] re-opens it.
     ConnectionLost(String),
+    /// The association was re-established underneath (the kernel reconnected) or events
+    /// may have been lost: register again and re-read the log page.
+    Resync,
 }
 
 /// A connected discovery controller.
@@ -98,6 +114,7 @@ pub struct DiscoveryController {
 #[derive(Debug)]
 enum Inner {
     Native(native::NativeDc),
+    Kernel(kernel::KernelDc),
 }
 
 impl DiscoveryController {
@@ -109,6 +126,7 @@ impl DiscoveryController {
     ) -> Result<Self, ControllerError> {
         let inner = match backend {
             Backend::Native(b) => Inner::Native(b.connect_dc(tid, params).await?),
+            Backend::Kernel(b) => Inner::Kernel(b.connect_dc(tid, params).await?),
         };
         tracing::debug!(controller = %tid, backend = backend.name(), "discovery controller connected");
         Ok(Self {
@@ -126,6 +144,15 @@ impl DiscoveryController {
     pub fn device(&self) -> Option<&str> {
         match &self.inner {
             Inner::Native(_) => None,
+            Inner::Kernel(dc) => Some(dc.device()),
+        }
+    }
+
+    /// Whether connecting adopted a connection that already existed (kernel backend).
+    pub fn adopted(&self) -> bool {
+        match &self.inner {
+            Inner::Native(_) => false,
+            Inner::Kernel(dc) => dc.adopted(),
         }
     }
 
@@ -133,6 +160,7 @@ impl DiscoveryController {
     pub fn identify(&self) -> &IdentifyController {
         match &self.inner {
             Inner::Native(dc) => dc.identify(),
+            Inner::Kernel(dc) => dc.identify(),
         }
     }
 
@@ -140,6 +168,7 @@ impl DiscoveryController {
     pub fn keep_alive_interval(&self) -> Option<std::time::Duration> {
         match &self.inner {
             Inner::Native(dc) => dc.keep_alive_interval(),
+            Inner::Kernel(dc) => dc.keep_alive_interval(),
         }
     }
 
@@ -150,6 +179,7 @@ impl DiscoveryController {
     ) -> Result<DiscoveryLog, ControllerError> {
         let r = match &mut self.inner {
             Inner::Native(dc) => dc.log_page(&opts).await,
+            Inner::Kernel(dc) => dc.log_page(&opts).await,
         };
         r.map_err(|e| e.at(&self.tid, Operation::GetLogPage))
     }
@@ -158,6 +188,7 @@ impl DiscoveryController {
     pub async fn register(&mut self, host: &DimHostEntry) -> Result<DimOutcome, ControllerError> {
         let r = match &mut self.inner {
             Inner::Native(dc) => dc.register(host).await,
+            Inner::Kernel(dc) => dc.dim(DimTask::Register, host).await,
         };
         r.map_err(|e| e.at(&self.tid, Operation::Register))
     }
@@ -166,6 +197,7 @@ impl DiscoveryController {
     pub async fn deregister(&mut self, host: &DimHostEntry) -> Result<DimOutcome, ControllerError> {
         let r = match &mut self.inner {
             Inner::Native(dc) => dc.deregister(host).await,
+            Inner::Kernel(dc) => dc.dim(DimTask::Deregister, host).await,
         };
         r.map_err(|e| e.at(&self.tid, Operation::Deregister))
     }
@@ -174,6 +206,7 @@ impl DiscoveryController {
     pub async fn next_event(&mut self) -> DcEvent {
         match &mut self.inner {
             Inner::Native(dc) => dc.next_event().await,
+            Inner::Kernel(dc) => dc.next_event().await,
         }
     }
 
@@ -181,6 +214,7 @@ impl DiscoveryController {
     pub async fn reconnect(&mut self) -> Result<(), ControllerError> {
         let r = match &mut self.inner {
             Inner::Native(dc) => dc.reconnect().await,
+            Inner::Kernel(dc) => dc.reconnect().await,
         };
         r.map_err(|e| e.at(&self.tid, Operation::Connect))
     }
@@ -190,10 +224,9 @@ impl DiscoveryController {
     pub async fn disconnect(self, keep: bool) -> Result<(), ControllerError> {
         let tid = self.tid;
         let r = match self.inner {
-            Inner::Native(dc) => {
-                let _ = keep;
-                dc.close().await
-            }
+            // A native association cannot outlive the process: it always closes.
+            Inner::Native(dc) => dc.close().await,
+            Inner::Kernel(dc) => dc.close(keep).await,
         };
         r.map_err(|e| e.at(&tid, Operation::Disconnect))
     }

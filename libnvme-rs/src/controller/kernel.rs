@@ -1,0 +1,290 @@
+//! The kernel backend: discovery controllers through the Linux initiator. Connect or adopt
+//! through `/dev/nvme-fabrics` and sysfs, admin commands through the passthru ioctl, events
+//! from uevents. Every blocking kernel call runs in `spawn_blocking` under a time limit.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::error::{Cause, ControllerError, Operation};
+use super::kernel_events::{DeviceEvent, UeventRouter};
+use super::params::{ConnectParams, DEFAULT_DISCOVERY_KATO};
+use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
+use crate::admin::dim::{DimHostEntry, DimOutcome, DimTask, dim};
+use crate::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
+use crate::admin::identify::identify_controller;
+use crate::admin::{AdminError, block_on};
+use crate::host::HostIdentity;
+use crate::kernel::adopt::{ControllerKind, connect_or_adopt};
+use crate::kernel::fabrics::Fabrics;
+use crate::kernel::options::{ConnectOptions, KernelCapabilities};
+use crate::kernel::passthru::AdminDevice;
+use crate::kernel::sysfs::SysfsRoot;
+use crate::kernel::uevent::Action;
+use crate::spec::disclog::DiscoveryLog;
+use crate::spec::identify::IdentifyController;
+use crate::trid::TransportId;
+
+/// Bound on one fabrics connect (the kernel's own connect timeout is shorter).
+const CONNECT_LIMIT: Duration = Duration::from_secs(60);
+/// Bound on one admin procedure (a log page is many commands, each under the kernel's
+/// admin timeout).
+const ADMIN_LIMIT: Duration = Duration::from_secs(120);
+
+/// The kernel initiator, its capabilities and the process's uevent router.
+#[derive(Debug, Clone)]
+pub struct KernelBackend {
+    fabrics: Fabrics,
+    sysfs: SysfsRoot,
+    caps: KernelCapabilities,
+    host: HostIdentity,
+    events: UeventRouter,
+    dev_dir: PathBuf,
+}
+
+/// Runs a blocking kernel call off the event loop, bounded by `limit`.
+async fn blocking<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> Result<T, Cause> + Send + 'static,
+) -> Result<T, Cause> {
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(join)) => Err(Cause::InvalidArgument(format!(
+            "kernel call panicked: {join}"
+        ))),
+        Err(_) => Err(Cause::KernelTimeout(limit)),
+    }
+}
+
+impl KernelBackend {
+    /// Probes `/dev/nvme-fabrics` and opens the uevent socket.
+    pub(super) async fn new(host: &HostIdentity) -> Result<Self, ControllerError> {
+        let at = |c: Cause| ControllerError {
+            controller: "kernel backend".into(),
+            op: Operation::Connect,
+            source: c,
+        };
+        let fabrics = Fabrics::new();
+        let f = fabrics.clone();
+        let caps = blocking(CONNECT_LIMIT, move || Ok(f.probe_capabilities()?))
+            .await
+            .map_err(at)?;
+        let events = UeventRouter::start().map_err(|e| at(Cause::Uevents(e)))?;
+        Ok(Self {
+            fabrics,
+            sysfs: SysfsRoot::default(),
+            caps,
+            host: host.clone(),
+            events,
+            dev_dir: PathBuf::from("/dev"),
+        })
+    }
+
+    /// What the kernel's fabrics module accepts.
+    pub fn capabilities(&self) -> &KernelCapabilities {
+        &self.caps
+    }
+
+    fn options(&self, tid: &TransportId, params: &ConnectParams) -> ConnectOptions {
+        let kato = params.kato.unwrap_or(DEFAULT_DISCOVERY_KATO);
+        ConnectOptions {
+            traddr: tid.traddr().to_owned(),
+            trsvcid: tid.trsvcid().to_owned(),
+            host_traddr: tid.host_traddr().to_owned(),
+            host_iface: if self.caps.host_iface() {
+                tid.host_iface().to_owned()
+            } else {
+                String::new()
+            },
+            hostnqn: if tid.host_nqn().is_empty() {
+                self.host.hostnqn.clone()
+            } else {
+                tid.host_nqn().to_owned()
+            },
+            hostid: self.host.hostid.clone(),
+            discovery: true,
+            keep_alive_tmo: u32::try_from(kato.as_secs()).ok(),
+            hdr_digest: params.hdr_digest,
+            data_digest: params.data_digest,
+            ..ConnectOptions::new(tid.transport(), tid.subsysnqn())
+        }
+    }
+
+    pub(super) async fn connect_dc(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<KernelDc, ControllerError> {
+        let at = |c: Cause| c.at(tid, Operation::Connect);
+        let opts = self.options(tid, params);
+        let args = opts
+            .build(&self.caps)
+            .map_err(|e| at(Cause::InvalidArgument(e.to_string())))?;
+        // Adoption compares the kernel's hostnqn: the identity must carry the one we send.
+        let key = tid.clone().with_host_nqn(&opts.hostnqn);
+        let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
+        let attached = blocking(CONNECT_LIMIT, move || {
+            Ok(connect_or_adopt(
+                &fabrics,
+                &sysfs,
+                &key,
+                ControllerKind::Discovery,
+                &args,
+            )?)
+        })
+        .await
+        .map_err(at)?;
+        let device = attached.controller.device;
+        tracing::debug!(controller = %tid, device, adopted = attached.adopted, "kernel discovery controller");
+        let events = self.events.subscribe(&device);
+        let path = self.dev_dir.join(&device);
+        let identify = blocking(ADMIN_LIMIT, move || {
+            let mut dev =
+                AdminDevice::open(&path).map_err(|e| Cause::Admin(AdminError::Transport(e)))?;
+            Ok(block_on(identify_controller(&mut dev))?)
+        })
+        .await
+        .map_err(at)?;
+        Ok(KernelDc {
+            backend: self.clone(),
+            tid: tid.clone(),
+            params: params.clone(),
+            device,
+            adopted: attached.adopted,
+            identify,
+            events,
+            lost: false,
+        })
+    }
+}
+
+/// One kernel discovery controller bound to `/dev/nvmeN`.
+#[derive(Debug)]
+pub(super) struct KernelDc {
+    backend: KernelBackend,
+    tid: TransportId,
+    params: ConnectParams,
+    device: String,
+    adopted: bool,
+    identify: IdentifyController,
+    events: mpsc::UnboundedReceiver<DeviceEvent>,
+    lost: bool,
+}
+
+impl KernelDc {
+    pub(super) fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub(super) fn adopted(&self) -> bool {
+        self.adopted
+    }
+
+    pub(super) fn identify(&self) -> &IdentifyController {
+        &self.identify
+    }
+
+    pub(super) fn keep_alive_interval(&self) -> Option<Duration> {
+        // The kernel sends keep-alives itself, at the KATO it negotiated.
+        None
+    }
+
+    async fn admin<T: Send + 'static>(
+        &self,
+        f: impl AsyncFnOnce(&mut AdminDevice) -> Result<T, AdminError> + Send + 'static,
+    ) -> Result<T, Cause> {
+        let path = self.backend.dev_dir.join(&self.device);
+        blocking(ADMIN_LIMIT, move || {
+            let mut dev =
+                AdminDevice::open(&path).map_err(|e| Cause::Admin(AdminError::Transport(e)))?;
+            Ok(block_on(f(&mut dev))?)
+        })
+        .await
+    }
+
+    pub(super) async fn log_page(
+        &mut self,
+        opts: &DiscoveryLogOptions,
+    ) -> Result<DiscoveryLog, Cause> {
+        let opts = *opts;
+        self.admin(async move |dev: &mut AdminDevice| read_discovery_log(dev, &opts).await)
+            .await
+    }
+
+    pub(super) async fn dim(
+        &mut self,
+        task: DimTask,
+        host: &DimHostEntry,
+    ) -> Result<DimOutcome, Cause> {
+        if !self.identify.supports_dim() {
+            return Ok(DimOutcome::NotSupported);
+        }
+        let payload = host
+            .payload()
+            .map_err(|e| Cause::InvalidArgument(e.to_string()))?;
+        self.admin(async move |dev: &mut AdminDevice| dim(dev, task, &payload).await)
+            .await
+    }
+
+    pub(super) async fn next_event(&mut self) -> DcEvent {
+        loop {
+            if self.lost {
+                return std::future::pending().await;
+            }
+            let Some(event) = self.events.recv().await else {
+                self.lost = true;
+                return DcEvent::ConnectionLost("uevent source closed".into());
+            };
+            let ev = match event {
+                DeviceEvent::Resync => return DcEvent::Resync,
+                DeviceEvent::Uevent(ev) => ev,
+            };
+            match &ev.action {
+                Action::Remove => {
+                    self.lost = true;
+                    return DcEvent::ConnectionLost(format!(
+                        "{} - Received \"remove\" event",
+                        self.device
+                    ));
+                }
+                Action::Change => {
+                    if let Some(aen) = ev.aen() {
+                        return if aen == AEN_DISCOVERY_LOG_CHANGE {
+                            DcEvent::LogPageChanged
+                        } else {
+                            DcEvent::Aen(aen)
+                        };
+                    }
+                    // The kernel re-established the association, or was asked to
+                    // rediscover: registration and log page must be redone (§4.5-6).
+                    if matches!(ev.nvme_event(), Some("connected" | "rediscover")) {
+                        return DcEvent::Resync;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    pub(super) async fn reconnect(&mut self) -> Result<(), Cause> {
+        // The kernel may reuse the device name: drop the old route before making a new one.
+        self.backend.events.unsubscribe(&self.device);
+        let fresh = self
+            .backend
+            .connect_dc(&self.tid, &self.params)
+            .await
+            .map_err(|e| e.source)?;
+        *self = fresh;
+        Ok(())
+    }
+
+    pub(super) async fn close(self, keep: bool) -> Result<(), Cause> {
+        self.backend.events.unsubscribe(&self.device);
+        if keep || self.lost {
+            return Ok(());
+        }
+        let (fabrics, device) = (self.backend.fabrics.clone(), self.device.clone());
+        blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&device)?)).await
+    }
+}

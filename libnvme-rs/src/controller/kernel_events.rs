@@ -1,0 +1,128 @@
+//! One netlink uevent socket per process, read by a thread that hands each nvme event to
+//! the controller that owns the device. A receive-buffer overrun (events lost, upstream
+//! #380/#261) is announced to every controller as a resync, so none waits for an event that
+//! will never come.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::kernel::uevent::{NetlinkUevents, Uevent, UeventError, UeventSource};
+
+/// What the router delivers to one device's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum DeviceEvent {
+    /// A uevent for the device.
+    Uevent(Uevent),
+    /// Events were lost: re-read whatever state matters.
+    Resync,
+}
+
+type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<DeviceEvent>>>>;
+
+/// Routes uevents to per-device channels.
+#[derive(Debug, Clone)]
+pub(super) struct UeventRouter {
+    routes: Routes,
+}
+
+impl UeventRouter {
+    /// Opens the socket and starts the reader thread.
+    pub(super) fn start() -> Result<Self, UeventError> {
+        let source = NetlinkUevents::open()?;
+        let routes: Routes = Arc::default();
+        let r = routes.clone();
+        std::thread::Builder::new()
+            .name("nvme-uevents".into())
+            .spawn(move || read_loop(source, r))
+            .map_err(UeventError::Socket)?;
+        Ok(Self { routes })
+    }
+
+    /// Events of `device` (`nvme3`) from now on; replaces an earlier subscription.
+    pub(super) fn subscribe(&self, device: &str) -> mpsc::UnboundedReceiver<DeviceEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.routes).insert(device.to_owned(), tx);
+        rx
+    }
+
+    /// Stops routing `device`'s events.
+    pub(super) fn unsubscribe(&self, device: &str) {
+        lock(&self.routes).remove(device);
+    }
+}
+
+fn lock(
+    routes: &Routes,
+) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<DeviceEvent>>> {
+    routes.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read_loop(mut source: impl UeventSource, routes: Routes) {
+    loop {
+        match source.next_event(None) {
+            Ok(Some(ev)) => {
+                let name = ev.sysname().to_owned();
+                let mut map = lock(&routes);
+                if let Some(tx) = map.get(&name)
+                    && tx.send(DeviceEvent::Uevent(ev)).is_err()
+                {
+                    // The owner is gone without unsubscribing.
+                    map.remove(&name);
+                }
+            }
+            Ok(None) => {}
+            Err(UeventError::Overrun) => {
+                tracing::warn!(
+                    "uevents were lost (receive buffer overrun): resyncing every controller"
+                );
+                lock(&routes).retain(|_, tx| tx.send(DeviceEvent::Resync).is_ok());
+            }
+            Err(e) => {
+                tracing::error!("uevent socket failed, kernel events are no longer seen: {e}");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::uevent::parse_uevent;
+
+    #[test]
+    fn routes_by_device_and_resyncs_everyone_on_overrun() {
+        struct Scripted(std::vec::IntoIter<Result<Option<Uevent>, UeventError>>);
+        impl UeventSource for Scripted {
+            fn next_event(
+                &mut self,
+                _: Option<std::time::Duration>,
+            ) -> Result<Option<Uevent>, UeventError> {
+                self.0.next().unwrap_or(Err(UeventError::Closed))
+            }
+        }
+        let ev = |dev: &str| {
+            parse_uevent(format!("change@/devices/virtual/nvme-fabrics/ctl/{dev}\0ACTION=change\0DEVPATH=/devices/virtual/nvme-fabrics/ctl/{dev}\0SUBSYSTEM=nvme\0NVME_AEN=0x70f002\0").as_bytes()).unwrap()
+        };
+        let routes: Routes = Arc::default();
+        let router = UeventRouter {
+            routes: routes.clone(),
+        };
+        let mut rx1 = router.subscribe("nvme1");
+        let mut rx2 = router.subscribe("nvme2");
+        let script = vec![
+            Ok(Some(ev("nvme1"))),
+            Ok(Some(ev("nvme9"))),
+            Err(UeventError::Overrun),
+            Ok(Some(ev("nvme2"))),
+        ];
+        read_loop(Scripted(script.into_iter()), routes);
+        assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
+        assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Resync);
+        assert!(rx1.try_recv().is_err());
+        assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Resync);
+        assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme2")));
+    }
+}
