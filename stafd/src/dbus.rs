@@ -69,11 +69,13 @@ pub fn info_of(dc: &DcState, now: Instant) -> ControllerDict {
 }
 
 /// The details dictionary (`list_controllers(true)`).
-pub fn details_of(dc: &DcState, now: Instant) -> ControllerDict {
+/// `hostid` is the one sent at connect (what sysfs shows for the device).
+pub fn details_of(dc: &DcState, now: Instant, hostid: &str) -> ControllerDict {
     let mut d = info_of(dc, now);
     let id = dc.identify.clone().unwrap_or_default();
+    // Upstream reads these from the device's sysfs: empty while not connected.
     let (hostnqn, hostid) = if dc.connected {
-        (dc.tid.host_nqn().to_owned(), String::new())
+        (dc.tid.host_nqn().to_owned(), hostid.to_owned())
     } else {
         (String::new(), String::new())
     };
@@ -147,7 +149,7 @@ impl Staf {
             .map(|dc| {
                 wire(
                     if detailed {
-                        details_of(dc, now)
+                        details_of(dc, now, &state.process.hostid)
                     } else {
                         id_of(dc)
                     },
@@ -205,7 +207,7 @@ impl Staf {
                 .values()
                 .map(|dc| {
                     let id = if detailed {
-                        details_of(dc, now)
+                        details_of(dc, now, &state.process.hostid)
                     } else {
                         id_of(dc)
                     };

@@ -12,6 +12,7 @@ pub mod host;
 pub mod kernel_scenarios;
 pub mod native_scenarios;
 pub mod nvmet;
+pub mod stafd_scenarios;
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,7 @@ pub struct ScenarioResult {
 pub fn all_scenarios() -> Vec<Scenario> {
     let mut all = kernel_scenarios::scenarios();
     all.extend(native_scenarios::scenarios());
+    all.extend(stafd_scenarios::scenarios());
     all
 }
 

@@ -1,0 +1,366 @@
+//! stafd end to end in the guest: the real `stafd` binary on the kernel backend against Linux
+//! nvmet, on a private `dbus-daemon` started in the guest, observed with `busctl` and
+//! `dbus-monitor` (independent clients) and through sysfs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use staslib::testing::PrivateBus;
+
+use super::Scenario;
+use super::common::*;
+use super::guest::{Ctx, HOSTNQN, ensure, wait_for};
+
+pub fn scenarios() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "stafd_kernel_dc_on_dbus_aen_adoption_persistence",
+        target: || target_with(3, 0),
+        run: stafd_kernel,
+    }]
+}
+
+const WORK: &str = "/run/stafd-vm";
+const DLPE_KEYS: [&str; 12] = [
+    "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas", "portid",
+    "cntlid", "asqsz", "eflags",
+];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the repository")
+        .to_owned()
+}
+
+/// The `stafd` binary built next to this one.
+fn stafd_bin() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let bin = exe.with_file_name("stafd");
+    ensure(bin.exists(), || {
+        format!("{} not built (cargo build --workspace)", bin.display())
+    })?;
+    Ok(bin)
+}
+
+struct Daemon {
+    child: Child,
+}
+
+impl Daemon {
+    fn start(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+        let log =
+            std::fs::File::create(format!("{WORK}/stafd-{n}.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(stafd_bin()?)
+            .args(["-f", &format!("{WORK}/stafd.conf")])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("RUNTIME_DIRECTORY", format!("{WORK}/run"))
+            .env_remove("NOTIFY_SOCKET")
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("stafd: {e}"))?;
+        Ok(Self { child })
+    }
+
+    fn signal(&self, sig: &str) -> Result<(), String> {
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .map_err(|e| e.to_string())?;
+        ensure(st.success(), || format!("kill -{sig} failed"))
+    }
+
+    fn stop(mut self) -> Result<(), String> {
+        self.signal("TERM")?;
+        let status = wait_for(Duration::from_secs(20), || {
+            self.child.try_wait().ok().flatten()
+        })
+        .ok_or("stafd did not stop within 20 s of SIGTERM")?;
+        ensure(status.success(), || format!("stafd exited with {status}"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `busctl call` on the private bus; the reply's JSON `data` array.
+fn busctl(
+    bus: &PrivateBus,
+    iface: &str,
+    method: &str,
+    sig: &str,
+    args: &[&str],
+) -> Result<Value, String> {
+    let out = Command::new("busctl")
+        .arg(format!("--address={}", bus.address))
+        .args([
+            "--json=short",
+            "call",
+            "org.nvmexpress.staf",
+            "/org/nvmexpress/staf",
+            iface,
+            method,
+        ])
+        .args((!sig.is_empty()).then_some(sig))
+        .args(args)
+        .output()
+        .map_err(|e| format!("busctl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "busctl {method}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    Ok(v["data"].clone())
+}
+
+/// `get_all_log_pages(false)`, parsed.
+fn all_log_pages(bus: &PrivateBus) -> Result<Vec<Value>, String> {
+    let data = busctl(
+        bus,
+        "org.nvmexpress.staf",
+        "get_all_log_pages",
+        "b",
+        &["false"],
+    )?;
+    let text = data[0].as_str().ok_or("get_all_log_pages: not a string")?;
+    serde_json::from_str(text).map_err(|e| format!("get_all_log_pages JSON: {e}: {text}"))
+}
+
+/// The one DC's device and the subsystem NQNs of its cached log page, sorted.
+fn dc_view(bus: &PrivateBus) -> Option<(String, Vec<String>)> {
+    let all = all_log_pages(bus).ok()?;
+    let [dc] = all.as_slice() else { return None };
+    let device = dc["discovery-controller"]["device"].as_str()?.to_owned();
+    let nqns = dc["log-pages"]
+        .as_array()?
+        .iter()
+        .filter(|e| e["subtype"] == "nvme")
+        .filter_map(|e| e["subnqn"].as_str().map(str::to_owned))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Some((device, nqns))
+}
+
+/// Discovery controllers the kernel has for our port.
+fn kernel_dcs() -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/sys/class/nvme")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let read = |a: &str| std::fs::read_to_string(e.path().join(a)).unwrap_or_default();
+        if read("cntrltype").trim() == "discovery"
+            && read("address").contains(&format!("trsvcid={PORT}"))
+        {
+            out.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn conf() -> String {
+    format!(
+        "[Global]\nbackend=kernel\n\n[Controllers]\ncontroller=transport=tcp;traddr={TRADDR};trsvcid={PORT}\n"
+    )
+}
+
+fn signals_seen(file: &Path) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .matches("member=log_pages_changed")
+        .count()
+}
+
+fn expect_nqns(n: &[usize]) -> Vec<String> {
+    n.iter().map(|i| nqn(*i)).collect()
+}
+
+fn stafd_kernel(ctx: &mut Ctx) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), conf()).map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let monitor_file = PathBuf::from(WORK).join("monitor.txt");
+    let mut monitor = Command::new("dbus-monitor")
+        .args([
+            "--address",
+            &bus.address,
+            "type='signal',interface='org.nvmexpress.staf'",
+        ])
+        .stdout(std::fs::File::create(&monitor_file).map_err(|e| e.to_string())?)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("dbus-monitor: {e}"))?;
+    let result = run(ctx, &bus, &monitor_file);
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    for n in 1..=3 {
+        if let Ok(text) = std::fs::read_to_string(format!("{WORK}/stafd-{n}.log")) {
+            for l in text
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                ctx.log(format!("stafd-{n}: {l}"));
+            }
+        }
+    }
+    result
+}
+
+fn run(ctx: &mut Ctx, bus: &PrivateBus, monitor: &Path) -> Result<(), String> {
+    // Start: the configured DC connects and its log page is served with upstream's keys.
+    let t0 = Instant::now();
+    let stafd = Daemon::start(bus, 1)?;
+    let (device, nqns) = wait_for(Duration::from_secs(30), || {
+        dc_view(bus).filter(|(d, n)| d != "nvme?" && n.len() == 3)
+    })
+    .ok_or("no log page with 3 subsystems on D-Bus within 30 s")?;
+    ctx.log(format!(
+        "start -> log page on D-Bus: {} ms ({device})",
+        t0.elapsed().as_millis()
+    ));
+    ensure(nqns == expect_nqns(&[0, 1, 2]), || {
+        format!("log page lists {nqns:?}")
+    })?;
+    let all = all_log_pages(bus)?;
+    let dc = &all[0]["discovery-controller"];
+    for key in [
+        "traddr",
+        "trsvcid",
+        "transport",
+        "subsysnqn",
+        "host-iface",
+        "host-traddr",
+        "host-nqn",
+        "device",
+    ] {
+        ensure(dc[key].is_string(), || format!("id dict lacks {key}: {dc}"))?;
+    }
+    ensure(dc["host-nqn"] == HOSTNQN, || {
+        format!("host-nqn {}", dc["host-nqn"])
+    })?;
+    // serde_json sorts keys: check the order in the text as sent.
+    let data = busctl(
+        bus,
+        "org.nvmexpress.staf",
+        "get_all_log_pages",
+        "b",
+        &["false"],
+    )?;
+    let text = data[0].as_str().unwrap_or_default();
+    let first = &text[text
+        .find("\"log-pages\": [{")
+        .ok_or("no log page entries")?..];
+    // First occurrences after the opening brace all belong to the first entry.
+    let positions: Vec<Option<usize>> = DLPE_KEYS
+        .iter()
+        .map(|k| first.find(&format!("\"{k}\": ")))
+        .collect();
+    ensure(
+        positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]),
+        || format!("DLPE keys not in upstream order: {first}"),
+    )?;
+    ensure(kernel_dcs() == [device.clone()], || {
+        format!("kernel DCs {:?}", kernel_dcs())
+    })?;
+    let details = busctl(
+        bus,
+        "org.nvmexpress.staf",
+        "list_controllers",
+        "b",
+        &["true"],
+    )?;
+    ctx.log(format!("list_controllers(true): {details}"));
+
+    // Unlink / relink a subsystem: log_pages_changed with the new content within 2 s.
+    for (relink, want) in [(false, vec![1, 2]), (true, vec![0, 1, 2])] {
+        let before = signals_seen(monitor);
+        let t = Instant::now();
+        if relink {
+            ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
+        } else {
+            ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+        }
+        let what = if relink { "relink" } else { "unlink" };
+        wait_for(Duration::from_secs(2), || {
+            (signals_seen(monitor) > before
+                && dc_view(bus).is_some_and(|(_, n)| n == expect_nqns(&want)))
+            .then_some(())
+        })
+        .ok_or_else(|| format!("{what}: no log_pages_changed with the new content within 2 s"))?;
+        ctx.log(format!(
+            "{what}: log_pages_changed + new content after {} ms",
+            t.elapsed().as_millis()
+        ));
+    }
+
+    // SIGTERM with persistent-connections=true (the default): the kernel DC stays.
+    stafd.stop()?;
+    ensure(kernel_dcs() == [device.clone()], || {
+        format!("after SIGTERM, kernel DCs {:?}", kernel_dcs())
+    })?;
+    ctx.log(format!(
+        "SIGTERM with persistent-connections=true: {device} kept"
+    ));
+
+    // Restart: the connection is adopted, no new kernel controller.
+    let t = Instant::now();
+    let stafd = Daemon::start(bus, 2)?;
+    wait_for(Duration::from_secs(30), || {
+        dc_view(bus).filter(|(d, n)| *d == device && n.len() == 3)
+    })
+    .ok_or("after restart the DC is not bound to the same device")?;
+    ctx.log(format!(
+        "restart -> adopted {device} in {} ms",
+        t.elapsed().as_millis()
+    ));
+    ensure(kernel_dcs() == [device.clone()], || {
+        format!("after restart, kernel DCs {:?}", kernel_dcs())
+    })?;
+    let log2 = std::fs::read_to_string(format!("{WORK}/stafd-2.log")).unwrap_or_default();
+    ensure(
+        log2.contains("Adopted the existing kernel connection"),
+        || "stafd did not log the adoption".into(),
+    )?;
+
+    // persistent-connections=false (SIGHUP reload), then SIGTERM: the DC is disconnected.
+    std::fs::write(
+        format!("{WORK}/stafd.conf"),
+        format!(
+            "{}\n[Discovery controller connection management]\npersistent-connections=false\n",
+            conf()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    stafd.signal("HUP")?;
+    std::thread::sleep(Duration::from_millis(500));
+    ensure(kernel_dcs() == [device.clone()], || {
+        "SIGHUP alone must not disconnect".into()
+    })?;
+    stafd.stop()?;
+    wait_for(Duration::from_secs(10), || {
+        kernel_dcs().is_empty().then_some(())
+    })
+    .ok_or_else(|| {
+        format!(
+            "with persistent-connections=false the DC stayed: {:?}",
+            kernel_dcs()
+        )
+    })?;
+    ctx.log("SIGTERM with persistent-connections=false: DC disconnected");
+    Ok(())
+}
