@@ -141,14 +141,7 @@ impl Nvmet {
             write_attr(&dir, "addr_traddr", &p.traddr)?;
             write_attr(&dir, "addr_trsvcid", &p.trsvcid)?;
             for r in &p.referrals {
-                let rd = dir.join("referrals").join(&r.name);
-                mkdir(&rd)?;
-                write_attr(&rd, "addr_trtype", &r.trtype)?;
-                write_attr(&rd, "addr_adrfam", &r.adrfam)?;
-                write_attr(&rd, "addr_traddr", &r.traddr)?;
-                write_attr(&rd, "addr_trsvcid", &r.trsvcid)?;
-                write_attr(&rd, "addr_portid", &r.portid.to_string())?;
-                write_attr(&rd, "enable", "1")?;
+                self.add_referral(p.id, r)?;
             }
             for nqn in &p.subsystems {
                 self.link(p.id, nqn)?;
@@ -201,6 +194,25 @@ impl Nvmet {
     pub fn unlink(&self, port: u16, nqn: &str) -> io::Result<()> {
         fs::remove_file(self.port_dir(port).join("subsystems").join(nqn))
             .map_err(|e| io::Error::new(e.kind(), format!("unlink {nqn} from port {port}: {e}")))
+    }
+
+    /// Adds and enables a referral on `port` (a discovery log change for connected DCs).
+    pub fn add_referral(&self, port: u16, r: &Referral) -> io::Result<()> {
+        let rd = self.port_dir(port).join("referrals").join(&r.name);
+        mkdir(&rd)?;
+        write_attr(&rd, "addr_trtype", &r.trtype)?;
+        write_attr(&rd, "addr_adrfam", &r.adrfam)?;
+        write_attr(&rd, "addr_traddr", &r.traddr)?;
+        write_attr(&rd, "addr_trsvcid", &r.trsvcid)?;
+        write_attr(&rd, "addr_portid", &r.portid.to_string())?;
+        write_attr(&rd, "enable", "1")
+    }
+
+    /// Disables and removes referral `name` of `port`.
+    pub fn remove_referral(&self, port: u16, name: &str) -> io::Result<()> {
+        let rd = self.port_dir(port).join("referrals").join(name);
+        write_attr(&rd, "enable", "0")?;
+        fs::remove_dir(rd)
     }
 
     /// Removes every port, referral, subsystem, namespace and host, and the backing files.

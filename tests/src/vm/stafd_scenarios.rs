@@ -12,13 +12,45 @@ use staslib::testing::PrivateBus;
 use super::Scenario;
 use super::common::*;
 use super::guest::{Ctx, HOSTNQN, ensure, wait_for};
+use super::nvmet::{Port, Referral, Target};
 
 pub fn scenarios() -> Vec<Scenario> {
-    vec![Scenario {
-        name: "stafd_kernel_dc_on_dbus_aen_adoption_persistence",
-        target: || target_with(3, 0),
-        run: stafd_kernel,
-    }]
+    vec![
+        Scenario {
+            name: "stafd_kernel_dc_on_dbus_aen_adoption_persistence",
+            target: || target_with(3, 0),
+            run: stafd_kernel,
+        },
+        Scenario {
+            name: "stafd_native_dc_aen_referral_followed_and_dropped",
+            target: two_ports,
+            run: stafd_native,
+        },
+    ]
+}
+
+const PORT2: &str = "4421";
+
+/// Port 1 (the configured DC) with subsystems 0 and 1; port 2, which a referral will name,
+/// with subsystem 2 (a port listens only once a subsystem is linked).
+fn two_ports() -> Target {
+    let mut t = target_with(3, 0);
+    t.ports[0].subsystems.retain(|n| *n != nqn(2));
+    let mut p2 = Port::tcp(2, TRADDR, PORT2);
+    p2.subsystems = vec![nqn(2)];
+    t.ports.push(p2);
+    t
+}
+
+fn referral() -> Referral {
+    Referral {
+        name: "to-port-2".into(),
+        trtype: "tcp".into(),
+        adrfam: "ipv4".into(),
+        traddr: TRADDR.into(),
+        trsvcid: PORT2.into(),
+        portid: 2,
+    }
 }
 
 const WORK: &str = "/run/stafd-vm";
@@ -137,6 +169,20 @@ fn all_log_pages(bus: &PrivateBus) -> Result<Vec<Value>, String> {
 fn dc_view(bus: &PrivateBus) -> Option<(String, Vec<String>)> {
     let all = all_log_pages(bus).ok()?;
     let [dc] = all.as_slice() else { return None };
+    view_of(dc)
+}
+
+/// The DC on `port`: its id dictionary and its subsystem NQNs, sorted.
+fn dc_on_port(bus: &PrivateBus, port: &str) -> Option<(Value, Vec<String>)> {
+    let all = all_log_pages(bus).ok()?;
+    let dc = all
+        .iter()
+        .find(|d| d["discovery-controller"]["trsvcid"] == port)?;
+    let (_, nqns) = view_of(dc)?;
+    Some((dc["discovery-controller"].clone(), nqns))
+}
+
+fn view_of(dc: &Value) -> Option<(String, Vec<String>)> {
     let device = dc["discovery-controller"]["device"].as_str()?.to_owned();
     let nqns = dc["log-pages"]
         .as_array()?
@@ -168,10 +214,14 @@ fn kernel_dcs() -> Vec<String> {
     out
 }
 
-fn conf() -> String {
+fn conf_for(backend: &str) -> String {
     format!(
-        "[Global]\nbackend=kernel\n\n[Controllers]\ncontroller=transport=tcp;traddr={TRADDR};trsvcid={PORT}\n"
+        "[Global]\nbackend={backend}\n\n[Controllers]\ncontroller=transport=tcp;traddr={TRADDR};trsvcid={PORT}\n"
     )
+}
+
+fn conf() -> String {
+    conf_for("kernel")
 }
 
 fn signals_seen(file: &Path) -> usize {
@@ -363,4 +413,115 @@ fn run(ctx: &mut Ctx, bus: &PrivateBus, monitor: &Path) -> Result<(), String> {
     })?;
     ctx.log("SIGTERM with persistent-connections=false: DC disconnected");
     Ok(())
+}
+
+/// The native backend in the guest against the same nvmet: AENs followed by fresh log
+/// pages, a referral followed to a second DC and dropped when the referral goes.
+fn stafd_native(ctx: &mut Ctx) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), conf_for("native")).map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let result = native_run(ctx, &bus);
+    if let Ok(text) = std::fs::read_to_string(format!("{WORK}/stafd-1.log")) {
+        for l in text
+            .lines()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            ctx.log(format!("stafd-1: {l}"));
+        }
+    }
+    result
+}
+
+fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let t0 = Instant::now();
+    let stafd = Daemon::start(bus, 1)?;
+    wait_for(Duration::from_secs(30), || {
+        dc_on_port(bus, PORT).filter(|(_, n)| *n == expect_nqns(&[0, 1]))
+    })
+    .ok_or("no log page of port 1 on D-Bus within 30 s")?;
+    ctx.log(format!(
+        "native: start -> log page on D-Bus: {} ms",
+        t0.elapsed().as_millis()
+    ));
+    ensure(kernel_dcs().is_empty(), || {
+        format!(
+            "the native backend made kernel controllers: {:?}",
+            kernel_dcs()
+        )
+    })?;
+
+    // A change notice leads to a fresh log page (unlink, then relink).
+    for (relink, want) in [(false, vec![1]), (true, vec![0, 1])] {
+        let t = Instant::now();
+        if relink {
+            ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
+        } else {
+            ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+        }
+        wait_for(Duration::from_secs(2), || {
+            dc_on_port(bus, PORT).filter(|(_, n)| *n == expect_nqns(&want))
+        })
+        .ok_or("native: the change did not show within 2 s")?;
+        ctx.log(format!(
+            "native: change -> new content in {} ms",
+            t.elapsed().as_millis()
+        ));
+    }
+
+    // A referral added to port 1 is followed to port 2 (upstream #438: by AEN, at once).
+    let t = Instant::now();
+    ctx.nvmet
+        .add_referral(1, &referral())
+        .map_err(|e| e.to_string())?;
+    let (id, _) = wait_for(Duration::from_secs(10), || {
+        dc_on_port(bus, PORT2).filter(|(_, n)| *n == expect_nqns(&[2]))
+    })
+    .ok_or("the referred DC on port 2 did not show its log page within 10 s")?;
+    ensure(
+        id["subsysnqn"] == libnvme_rs::spec::WELL_KNOWN_DISC_NQN,
+        || format!("referral DC {id}"),
+    )?;
+    let details = busctl(
+        bus,
+        "org.nvmexpress.staf",
+        "list_controllers",
+        "b",
+        &["true"],
+    )?;
+    let origin_referral = details[0]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|d| d["trsvcid"] == PORT2 && d["origin"] == "referral");
+    ensure(origin_referral, || {
+        format!("no DC with origin referral: {details}")
+    })?;
+    ctx.log(format!(
+        "referral added -> DC on port 2 serving its log page in {} ms",
+        t.elapsed().as_millis()
+    ));
+
+    // The referral removed: the DC it made goes (after the 1.5 s soak).
+    let t = Instant::now();
+    ctx.nvmet
+        .remove_referral(1, "to-port-2")
+        .map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(10), || {
+        dc_on_port(bus, PORT2).is_none().then_some(())
+    })
+    .ok_or("the DC of a removed referral was not dropped within 10 s")?;
+    ctx.log(format!(
+        "referral removed -> DC dropped in {} ms",
+        t.elapsed().as_millis()
+    ));
+    ensure(dc_on_port(bus, PORT).is_some(), || {
+        "the configured DC went too".into()
+    })?;
+    stafd.stop()
 }
