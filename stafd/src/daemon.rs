@@ -111,11 +111,19 @@ fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> Conne
 }
 
 /// The configured DCs of one pass: resolved, excluded, filtered (§4.4-1, §4.3).
-async fn configured(cfg: &ServiceConfig, hostnqn: &str) -> Vec<(TransportId, ControllerEntry)> {
+async fn configured(
+    cfg: &ServiceConfig,
+    hostnqn: &str,
+    runtime: &BTreeMap<TransportId, ControllerEntry>,
+) -> Vec<(TransportId, ControllerEntry)> {
     let ignore_iface = cfg.global.ignore_iface.value;
     let family = cfg.global.ip_family.value;
     let entries = remove_excluded_entries(
-        cfg.controllers.clone(),
+        cfg.controllers
+            .iter()
+            .chain(runtime.values())
+            .cloned()
+            .collect(),
         &cfg.exclusions,
         hostnqn,
         ignore_iface,
@@ -151,6 +159,8 @@ struct Stafd {
     hostnqn: String,
     handles: HashMap<TransportId, DcHandle>,
     entries: BTreeMap<TransportId, ControllerEntry>,
+    /// DCs added over D-Bus, by identity.
+    runtime: BTreeMap<TransportId, ControllerEntry>,
     notices_tx: mpsc::UnboundedSender<DcNotice>,
     lkc_path: PathBuf,
     log: LogHandle,
@@ -171,7 +181,7 @@ impl Stafd {
     }
 
     async fn reconcile(&mut self, conn: &Connection) {
-        let configured = configured(&self.cfg, &self.hostnqn).await;
+        let configured = configured(&self.cfg, &self.hostnqn, &self.runtime).await;
         let family = self.cfg.global.ip_family.value;
         let (current, referral_candidates) = {
             let state = self.shared.lock();
@@ -242,6 +252,7 @@ impl Stafd {
             for (tid, origin) in &plan.origins {
                 if let Some(dc) = state.dcs.get_mut(tid) {
                     dc.origin = *origin;
+                    dc.runtime = self.runtime.get(tid).map(|e| e.params.clone());
                 }
             }
         }
@@ -279,6 +290,28 @@ impl Stafd {
                 "{}: configuration has errors, keeping the previous one",
                 self.conf_file.display()
             ),
+        }
+    }
+
+    /// Runtime addition (D-Bus, root): the entry joins the configured ones.
+    fn add_runtime(&mut self, entry: ControllerEntry) -> Result<(), String> {
+        let tid = entry.tid(&self.hostnqn, self.cfg.global.ignore_iface.value);
+        if self.runtime.contains_key(&tid) || self.entries.contains_key(&tid) {
+            return Err(format!("{tid} is already configured"));
+        }
+        tracing::info!("{tid} added over D-Bus");
+        self.runtime.insert(tid, entry);
+        Ok(())
+    }
+
+    /// Runtime removal: only what was added at run time.
+    fn remove_runtime(&mut self, tid: &TransportId) -> Result<(), String> {
+        match self.runtime.remove(tid) {
+            Some(_) => {
+                tracing::info!("{tid} removed over D-Bus");
+                Ok(())
+            }
+            None => Err(format!("{tid} was not added at run time")),
         }
     }
 
@@ -326,6 +359,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     tracing::info!("stafd: {} backend", backend.name());
 
     let shared = Shared::default();
+    let mut runtime = BTreeMap::new();
     let lkc_path = lkc::path_in(&staslib::service::runtime_dir("stafd"));
     {
         let mut s = shared.lock();
@@ -342,6 +376,16 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 for r in dcs {
                     let mut dc = DcState::new(r.tid.clone(), r.origin, r.extras);
                     dc.log_pages = r.log_pages;
+                    // DCs added over D-Bus survive a restart.
+                    if let Some(params) = r.runtime {
+                        match crate::dbus_typed::entry_from_pairs(params.clone()) {
+                            Ok(entry) => {
+                                runtime.insert(r.tid.clone(), entry);
+                                dc.runtime = Some(params);
+                            }
+                            Err(e) => tracing::warn!("{}: runtime entry dropped: {e}", r.tid),
+                        }
+                    }
                     s.dcs.insert(r.tid, dc);
                 }
             }
@@ -361,6 +405,13 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         .serve_at(
             staslib::dbus::STAFD_PATH,
             StafDebug {
+                shared: shared.clone(),
+                commands: debug_tx.clone(),
+            },
+        )
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            crate::dbus_typed::Controllers {
                 shared: shared.clone(),
                 commands: debug_tx,
             },
@@ -385,6 +436,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         backend,
         handles: HashMap::new(),
         entries: BTreeMap::new(),
+        runtime,
         notices_tx,
         lkc_path,
         log: opts.log.clone(),
@@ -439,6 +491,21 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             () = watchdog_tick => notifier.notify("WATCHDOG=1"),
             Some(cmd) = debug_rx.recv() => match cmd {
                 DebugCommand::SetTron(on) => d.log.set_tron(on),
+                DebugCommand::AddController(entry, reply) => {
+                    let r = d.add_runtime(*entry);
+                    if r.is_ok() {
+                        // Acted on at once, like the configuration at start.
+                        soak = Some(Instant::now());
+                    }
+                    let _ = reply.send(r);
+                }
+                DebugCommand::RemoveController(tid, reply) => {
+                    let r = d.remove_runtime(&tid);
+                    if r.is_ok() {
+                        soak = Some(Instant::now());
+                    }
+                    let _ = reply.send(r);
+                }
             },
             Some(notice) = notices_rx.recv() => match notice {
                 DcNotice::LogPages { tid, device, referrals_changed } => {

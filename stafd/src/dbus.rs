@@ -23,7 +23,7 @@ pub type WireDict = BTreeMap<String, String>;
 
 /// Looks a DC up by the 7-tuple of the D-Bus methods, with the config's defaulting
 /// (compat §2.2): exact string equality on all seven fields.
-fn lookup_tid(
+pub(crate) fn lookup_tid(
     transport: &str,
     traddr: &str,
     trsvcid: &str,
@@ -119,7 +119,7 @@ fn dlpe_wire(d: &staslib::dlpe::DlpeDict) -> WireDict {
         .collect()
 }
 
-async fn is_root(conn: &Connection, header: &Header<'_>) -> bool {
+pub(crate) async fn is_root(conn: &Connection, header: &Header<'_>) -> bool {
     caller_uid(conn, header).await == Some(0)
 }
 
@@ -250,11 +250,21 @@ impl Staf {
     pub async fn dc_removed(emitter: &SignalEmitter<'_>) -> zbus::Result<()>;
 }
 
-/// Commands the debug interface sends to the daemon.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Commands the D-Bus interfaces send to the daemon's loop.
+#[derive(Debug)]
 pub enum DebugCommand {
     /// Set the trace flag.
     SetTron(bool),
+    /// Add a DC at run time (validated entry); the reply says whether it is new.
+    AddController(
+        Box<staslib::conf::controller::ControllerEntry>,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    ),
+    /// Remove a DC added at run time.
+    RemoveController(
+        TransportId,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    ),
 }
 
 /// `org.nvmexpress.staf.debug`.

@@ -5,13 +5,15 @@
 //! * [`core`] — the decisions, pure and table-tested;
 //! * [`dc`] — the task driving one discovery controller;
 //! * [`state`] — what the D-Bus adapter reads;
-//! * [`dbus`] — the D-Bus adapter;
+//! * [`dbus`] — the D-Bus adapter (upstream's interfaces);
+//! * [`dbus_typed`] — our typed interface: statistics, runtime add/remove;
 //! * [`lkc`] — the last-known state;
 //! * [`daemon`] — the loop that ties them together.
 
 pub mod core;
 pub mod daemon;
 pub mod dbus;
+pub mod dbus_typed;
 pub mod dc;
 pub mod lkc;
 pub mod state;

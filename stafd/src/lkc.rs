@@ -36,6 +36,8 @@ pub struct Remembered {
     pub extras: Vec<(String, String)>,
     /// Cached log page.
     pub log_pages: Vec<DlpeDict>,
+    /// The `controller=` pairs of a DC added over D-Bus.
+    pub runtime: Option<Vec<(String, String)>>,
 }
 
 /// The path of the state file in `dir`.
@@ -59,6 +61,7 @@ pub fn to_json<'a>(dcs: impl IntoIterator<Item = &'a DcState>) -> String {
                 "host-nqn": t.host_nqn(),
                 "origin": dc.origin.as_str(),
                 "extras": dc.extras,
+                "runtime": dc.runtime,
                 "log-pages": dc.log_pages.iter().map(|d| {
                     d.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>()
                 }).collect::<Vec<_>>(),
@@ -114,11 +117,16 @@ fn remembered(v: &Value) -> Result<Remembered, String> {
         .into_iter()
         .filter(|d| staslib::dlpe::check_fabrics_safe(d).is_ok())
         .collect();
+    let runtime = match v.get("runtime") {
+        None | Some(Value::Null) => None,
+        Some(r) => Some(serde_json::from_value(r.clone()).map_err(|e| e.to_string())?),
+    };
     Ok(Remembered {
         tid,
         origin,
         extras,
         log_pages,
+        runtime,
     })
 }
 
@@ -180,6 +188,7 @@ mod tests {
                 origin: Origin::Referral,
                 extras: vec![("kato".into(), "30".into())],
                 log_pages: dc.log_pages.clone(),
+                runtime: None,
             }]
         );
         for bad in [

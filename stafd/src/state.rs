@@ -54,6 +54,8 @@ pub struct DcState {
     pub origin: Origin,
     /// Extra keys of the `controller=` line, shown in the identity dictionary.
     pub extras: Vec<(String, String)>,
+    /// Added over D-Bus at run time (its `controller=` pairs), not from a file.
+    pub runtime: Option<Vec<(String, String)>>,
     /// Kernel device, when bound to one.
     pub device: Option<String>,
     /// An association is up.
@@ -77,6 +79,7 @@ impl DcState {
             tid,
             origin,
             extras,
+            runtime: None,
             device: None,
             connected: false,
             connect_attempts: 0,

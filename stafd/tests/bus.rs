@@ -135,6 +135,62 @@ async fn call<R: serde::de::DeserializeOwned + zbus::wire::Type>(
 
 type Dicts = Vec<std::collections::HashMap<String, String>>;
 
+/// A typed value as the test compares it.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Str(String),
+    Bool(bool),
+    U64(u64),
+    U32(u32),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Str(s)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<u64> for Value {
+    fn from(n: u64) -> Self {
+        Value::U64(n)
+    }
+}
+
+/// `org.nvmexpress.staf.Controllers1.List`, values decoded by their D-Bus type.
+async fn typed_list(conn: &Connection) -> Vec<std::collections::HashMap<String, Value>> {
+    let raw: Vec<std::collections::HashMap<String, zbus::OwnedVariant>> =
+        call(conn, "org.nvmexpress.staf.Controllers1", "List", &()).await;
+    raw.into_iter()
+        .map(|d| {
+            d.into_iter()
+                .map(|(k, v)| {
+                    let v = if let Ok(s) = String::try_from(v.clone()) {
+                        Value::Str(s)
+                    } else if let Ok(b) = bool::try_from(&*v) {
+                        Value::Bool(b)
+                    } else if let Ok(n) = u64::try_from(&*v) {
+                        Value::U64(n)
+                    } else if let Ok(n) = u32::try_from(&*v) {
+                        Value::U32(n)
+                    } else {
+                        panic!("{k}: unexpected type {}", v.value_signature());
+                    };
+                    (k, v)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 async fn controllers(conn: &Connection) -> Dicts {
     call(conn, "org.nvmexpress.staf", "list_controllers", &(true,)).await
 }
@@ -358,6 +414,48 @@ async fn scenario(bus: &TestBus) {
         snapshot.display()
     );
 
+    // The introspection XML of each of our interfaces is installed under
+    // /usr/share/dbus-1/interfaces (upstream #40): the committed files are what the daemon serves.
+    let xml: String = conn
+        .call_method(
+            Some("org.nvmexpress.staf"),
+            "/org/nvmexpress/staf",
+            Some("org.freedesktop.DBus.Introspectable"),
+            "Introspect",
+            &(),
+        )
+        .await
+        .unwrap()
+        .body()
+        .deserialize()
+        .unwrap();
+    for iface in [
+        "org.nvmexpress.staf",
+        "org.nvmexpress.staf.debug",
+        "org.nvmexpress.staf.Controllers1",
+    ] {
+        let open = format!("<interface name=\"{iface}\">");
+        let start = xml
+            .find(&open)
+            .unwrap_or_else(|| panic!("{iface} not introspected"));
+        let end = start + xml[start..].find("</interface>").unwrap() + "</interface>".len();
+        let doc = format!(
+            "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n<node>\n {}\n</node>\n",
+            &xml[start..end]
+        );
+        let file = repo().join(format!("etc/dbus-1/interfaces/{iface}.xml"));
+        if std::env::var_os("STAS_BLESS").is_some() {
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(&file, &doc).unwrap();
+        }
+        assert_eq!(
+            doc,
+            std::fs::read_to_string(&file).unwrap_or_default(),
+            "{} is stale",
+            file.display()
+        );
+    }
+
     // A subsystem added → AEN → a new fetch with the new content, signalled within 2 s.
     let t = Instant::now();
     let mut entries = sim1.discovery_log().entries;
@@ -426,6 +524,106 @@ async fn scenario(bus: &TestBus) {
         || async { sim2.connections().is_empty() },
     )
     .await;
+
+    // Our typed interface: statistics without JSON, root-only runtime add/remove.
+    let typed = typed_list(&conn).await;
+    let dc1 = typed
+        .iter()
+        .find(|d| d["trsvcid"] == Value::from(a1.port().to_string()))
+        .expect("configured DC in Controllers1.List");
+    assert_eq!(dc1["connected"], Value::from(true));
+    assert_eq!(dc1["entries"], Value::from(2u64));
+    assert!(matches!(dc1["aens"], Value::U64(n) if n >= 3), "{dc1:?}");
+    assert!(
+        matches!(dc1["log-page-fetches"], Value::U64(n) if n >= 4),
+        "{dc1:?}"
+    );
+    assert!(
+        matches!(dc1["rejected-entries"], Value::U64(n) if n >= 1),
+        "{dc1:?}"
+    );
+    if staslib::testing::euid() == 0 {
+        let mut cmd = Command::new("busctl");
+        cmd.arg(format!("--address={}", bus.address))
+            .args(["call", "org.nvmexpress.staf", "/org/nvmexpress/staf"])
+            .args(["org.nvmexpress.staf.Controllers1", "Add", "a{ss}", "2"])
+            .args(["transport", "tcp", "traddr", "127.0.0.1"])
+            .uid(65534)
+            .gid(65534);
+        let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "nobody added a DC");
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(
+            err.contains("access denied") || err.contains("accessdenied"),
+            "{err}"
+        );
+    }
+    let add = |params: Vec<(&'static str, String)>| {
+        let conn = conn.clone();
+        async move {
+            let params: std::collections::HashMap<&str, String> = params.into_iter().collect();
+            conn.call_method(
+                Some("org.nvmexpress.staf"),
+                "/org/nvmexpress/staf",
+                Some("org.nvmexpress.staf.Controllers1"),
+                "Add",
+                &(params,),
+            )
+            .await
+        }
+    };
+    let err = add(vec![
+        ("transport", "tcp".into()),
+        ("traddr", "127.0.0.1,hostnqn=x".into()),
+    ])
+    .await
+    .expect_err("an injecting traddr is refused");
+    assert!(err.to_string().contains("not allowed"), "{err}");
+    add(vec![
+        ("transport", "tcp".into()),
+        ("traddr", "127.0.0.1".into()),
+        ("trsvcid", a2.port().to_string()),
+    ])
+    .await
+    .expect("root adds a DC");
+    until(
+        "the runtime DC serves its log page",
+        Duration::from_secs(5),
+        || async {
+            log_pages(&conn, a2)
+                .await
+                .iter()
+                .any(|p| p["subnqn"] == "nqn.2024-01.io.example:behind-referral")
+        },
+    )
+    .await;
+    let runtime_dc = typed_list(&conn)
+        .await
+        .into_iter()
+        .find(|d| d["trsvcid"] == Value::from(a2.port().to_string()))
+        .unwrap();
+    assert_eq!(runtime_dc["runtime"], Value::from(true));
+    assert_eq!(runtime_dc["origin"], Value::from("configured"));
+    let port2 = a2.port().to_string();
+    let remove_args = ("tcp", "127.0.0.1", port2.as_str(), WK, "", "", HOSTNQN);
+    let remove = || {
+        conn.call_method(
+            Some("org.nvmexpress.staf"),
+            "/org/nvmexpress/staf",
+            Some("org.nvmexpress.staf.Controllers1"),
+            "Remove",
+            &remove_args,
+        )
+    };
+    remove().await.expect("root removes the runtime DC");
+    next_signal(&mut signals, "dc_removed", Duration::from_secs(3)).await;
+    assert!(
+        remove().await.is_err(),
+        "a DC that is not a runtime one cannot be removed"
+    );
+    assert_eq!(controllers(&conn).await.len(), 1);
 
     // SIGTERM: clean exit, last-known state written.
     let status = stafd.stop();
