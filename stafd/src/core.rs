@@ -132,6 +132,8 @@ pub const LATER_RETRY: Duration = Duration::from_secs(60);
 pub const LOG_PAGE_RETRY: Duration = Duration::from_secs(20);
 /// DIM registration retry period after a transport failure (§4.5-2).
 pub const REGISTER_RETRY: Duration = Duration::from_secs(5);
+/// `zeroconf-connections-persistence` default: 72 hours.
+pub const DEFAULT_PERSISTENCE: f64 = 259_200.0;
 /// The reconcile soak (§4.4): every trigger restarts it.
 pub const RECONCILE_SOAK: Duration = Duration::from_millis(1500);
 
@@ -147,6 +149,38 @@ pub fn connect_retry_delay(failures: u32) -> Duration {
 /// Whether a failure is logged at ERROR: upstream logs the second one only (§4.2-4).
 pub fn log_connect_failure(failures: u32) -> bool {
     failures == 2
+}
+
+/// What the zeroconf aging (§4.8) does to a discovered DC in one evaluation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Aging {
+    /// Nothing changes.
+    Unchanged,
+    /// Reported again or connected again: the loss is forgotten.
+    Clear,
+    /// Lost: remove it after this long unless restored.
+    Arm(Duration),
+    /// Lost, but persistence is −1: never removed, retried forever.
+    Forever,
+}
+
+/// §4.8 for one DC of origin `discovered`. A DC is lost when Avahi does not report it and
+/// either it is not connected or its service said goodbye (upstream #378: a goodbye starts
+/// the removal even while the connection is up). `armed` says a loss is already recorded.
+pub fn aging(
+    reported: bool,
+    connected: bool,
+    goodbye: bool,
+    persistence_secs: f64,
+    armed: bool,
+) -> Aging {
+    let lost = !reported && (!connected || goodbye);
+    match (lost, armed) {
+        (false, true) => Aging::Clear,
+        (false, false) | (true, true) => Aging::Unchanged,
+        (true, false) if persistence_secs < 0.0 => Aging::Forever,
+        (true, false) => Aging::Arm(Duration::from_secs_f64(persistence_secs)),
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +352,42 @@ mod tests {
                 .with_host_nqn("nqn.host"),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn aging_table() {
+        let h72 = 259_200.0;
+        for (reported, connected, goodbye, persistence, armed, want) in [
+            (true, true, false, h72, false, Aging::Unchanged),
+            (true, false, false, h72, true, Aging::Clear),
+            (false, true, false, h72, false, Aging::Unchanged), // Avahi restart: kept
+            (
+                false,
+                true,
+                true,
+                h72,
+                false,
+                Aging::Arm(Duration::from_secs(259_200)),
+            ), // #378
+            (
+                false,
+                false,
+                false,
+                2.0,
+                false,
+                Aging::Arm(Duration::from_secs(2)),
+            ),
+            (false, false, false, 0.0, false, Aging::Arm(Duration::ZERO)),
+            (false, false, false, -1.0, false, Aging::Forever),
+            (false, false, false, 2.0, true, Aging::Unchanged),
+            (false, true, false, 2.0, true, Aging::Clear), // connected again
+        ] {
+            assert_eq!(
+                aging(reported, connected, goodbye, persistence, armed),
+                want,
+                "{reported} {connected} {goodbye} {persistence} {armed}"
+            );
+        }
     }
 
     #[test]

@@ -24,6 +24,8 @@ use crate::dbus::{DebugCommand, Staf, StafDebug};
 use crate::dc::{DcContext, DcHandle, DcNotice, StopMode};
 use crate::lkc;
 use crate::state::{DcState, Shared};
+use crate::zeroconf::Zeroconf;
+use staslib::avahi::{AvahiEvent, ServiceKey};
 
 /// Where the system configuration is read from (`$STAS_SYS_CONF_FILE` overrides it, for
 /// unprivileged runs and tests).
@@ -164,6 +166,13 @@ struct Stafd {
     notices_tx: mpsc::UnboundedSender<DcNotice>,
     lkc_path: PathBuf,
     log: LogHandle,
+    /// mDNS services and their candidates.
+    zeroconf: Zeroconf,
+    /// The running Avahi browser and the service types it browses.
+    avahi: Option<(tokio::sync::oneshot::Sender<()>, Vec<String>)>,
+    avahi_tx: mpsc::UnboundedSender<AvahiEvent>,
+    /// When the next discovered DC's persistence runs out.
+    next_aging: Option<Instant>,
 }
 
 impl Stafd {
@@ -180,9 +189,124 @@ impl Stafd {
             .insert(tid.clone(), DcHandle::spawn(ctx, tid.clone()));
     }
 
+    /// Starts, restarts or stops browsing as `[Service Discovery] zeroconf` says.
+    fn configure_avahi(&mut self, conn: &Connection) {
+        let stypes: Vec<String> = self
+            .cfg
+            .stafd()
+            .map(|o| o.stypes().iter().map(|s| (*s).to_owned()).collect())
+            .unwrap_or_default();
+        if self.avahi.as_ref().is_some_and(|(_, s)| *s == stypes) {
+            return;
+        }
+        if let Some((stop, _)) = self.avahi.take() {
+            let _ = stop.send(());
+            self.zeroconf.forget_all();
+        }
+        if stypes.is_empty() {
+            return;
+        }
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(staslib::avahi::browse(
+            conn.clone(),
+            stypes.clone(),
+            self.avahi_tx.clone(),
+            stop_rx,
+        ));
+        self.avahi = Some((stop_tx, stypes));
+    }
+
+    /// An Avahi event; `true` when the reconcile should run.
+    fn avahi_event(
+        &mut self,
+        ev: AvahiEvent,
+        reachable_tx: &mpsc::UnboundedSender<ServiceKey>,
+    ) -> bool {
+        match ev {
+            AvahiEvent::Available => false,
+            AvahiEvent::Gone => {
+                self.zeroconf.forget_all();
+                true
+            }
+            AvahiEvent::Resolved(r) => {
+                let unique = self.backend.supports_unique_discovery_nqn();
+                self.zeroconf
+                    .resolved(r, &self.hostnqn, unique, reachable_tx)
+            }
+            AvahiEvent::Removed(key) => self.zeroconf.removed(&key),
+        }
+    }
+
+    /// §4.8 over every discovered DC; returns those whose persistence ran out.
+    fn age(&mut self, reported: &[TransportId]) -> std::collections::BTreeSet<TransportId> {
+        let persistence = self
+            .cfg
+            .stafd()
+            .map_or(crate::core::DEFAULT_PERSISTENCE, |o| {
+                o.zeroconf_connections_persistence.value
+            });
+        let now = Instant::now();
+        let mut expired = std::collections::BTreeSet::new();
+        let mut next: Option<Instant> = None;
+        let mut state = self.shared.lock();
+        for dc in state
+            .dcs
+            .values_mut()
+            .filter(|d| d.origin == Origin::Discovered)
+        {
+            let goodbye = self.zeroconf.said_goodbye(&dc.tid);
+            let device = dc.device.clone().unwrap_or_else(|| "nvme?".into());
+            match core::aging(
+                reported.contains(&dc.tid),
+                dc.connected,
+                goodbye,
+                persistence,
+                dc.lost,
+            ) {
+                core::Aging::Unchanged => {}
+                core::Aging::Clear => {
+                    dc.lost = false;
+                    dc.unresponsive_deadline = None;
+                }
+                core::Aging::Forever => {
+                    dc.lost = true;
+                    tracing::info!(
+                        "{} | {device} - Controller not responding. Retrying...",
+                        dc.tid
+                    );
+                }
+                core::Aging::Arm(after) => {
+                    dc.lost = true;
+                    dc.unresponsive_deadline = Some(now + after);
+                    let when = std::time::SystemTime::now() + after;
+                    tracing::info!(
+                        "{} | {device} - Controller is not responding. Will be removed by {} unless restored",
+                        dc.tid,
+                        staslib::service::ctime(when)
+                    );
+                }
+            }
+            match dc.unresponsive_deadline {
+                Some(d) if d <= now => {
+                    expired.insert(dc.tid.clone());
+                }
+                Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                None => {}
+            }
+        }
+        self.next_aging = next;
+        expired
+    }
+
     async fn reconcile(&mut self, conn: &Connection) {
         let configured = configured(&self.cfg, &self.hostnqn, &self.runtime).await;
         let family = self.cfg.global.ip_family.value;
+        let mdns = self.zeroconf.discovered();
+        let discovered = resolve::remove_invalid_addresses(
+            remove_excluded_tids(mdns.clone(), &self.cfg.exclusions),
+            family,
+        );
+        let unresponsive = self.age(&mdns);
         let (current, referral_candidates) = {
             let state = self.shared.lock();
             let current: BTreeMap<TransportId, Origin> = state
@@ -203,18 +327,20 @@ impl Stafd {
         let filtered_out = referral_candidates
             .into_iter()
             .filter(|t| !referrals.contains(t))
+            .chain(mdns.into_iter().filter(|t| !discovered.contains(t)))
             .collect();
         let wanted = Wanted {
             configured: configured.iter().map(|(t, _)| t.clone()).collect(),
             referrals,
-            discovered: Vec::new(),
+            discovered,
             filtered_out,
-            unresponsive: Default::default(),
+            unresponsive,
         };
         self.entries = configured.into_iter().collect();
         let plan = core::reconcile(&wanted, &current);
         for tid in &plan.remove {
             self.shared.lock().dcs.remove(tid);
+            self.zeroconf.dc_removed(tid);
             if let Some(h) = self.handles.remove(tid) {
                 let mode = StopMode {
                     keep_connection: false,
@@ -427,6 +553,8 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         })?;
 
     let (notices_tx, mut notices_rx) = mpsc::unbounded_channel();
+    let (avahi_tx, mut avahi_rx) = mpsc::unbounded_channel();
+    let (reachable_tx, mut reachable_rx) = mpsc::unbounded_channel();
     let mut d = Stafd {
         dim: dim_entry(&host, symname),
         hostnqn: host.hostnqn.clone(),
@@ -440,7 +568,12 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         notices_tx,
         lkc_path,
         log: opts.log.clone(),
+        zeroconf: Zeroconf::default(),
+        avahi: None,
+        avahi_tx,
+        next_aging: None,
     };
+    d.configure_avahi(&conn);
 
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
@@ -473,6 +606,12 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 None => std::future::pending().await,
             }
         };
+        let aging_sleep = async {
+            match d.next_aging {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         let mut trigger = false;
         tokio::select! {
             () = soak_sleep => {
@@ -483,12 +622,20 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             _ = sighup.recv() => {
                 notifier.notify("RELOADING=1");
                 d.reload();
+                d.configure_avahi(&conn);
                 trigger = true;
                 notifier.notify("READY=1");
             }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
             () = watchdog_tick => notifier.notify("WATCHDOG=1"),
+            Some(ev) = avahi_rx.recv() => trigger = d.avahi_event(ev, &reachable_tx),
+            Some(key) = reachable_rx.recv() => trigger = d.zeroconf.reachable(&key),
+            () = aging_sleep => {
+                // Fired once; the reconcile computes the next deadline.
+                d.next_aging = None;
+                trigger = true;
+            }
             Some(cmd) = debug_rx.recv() => match cmd {
                 DebugCommand::SetTron(on) => d.log.set_tron(on),
                 DebugCommand::AddController(entry, reply) => {
@@ -528,6 +675,11 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                     }
                 }
             },
+        }
+        {
+            let mut s = d.shared.lock();
+            s.process.avahi_stypes = d.avahi.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+            s.process.avahi_services = d.zeroconf.services_view();
         }
         if trigger {
             let at = Instant::now() + core::RECONCILE_SOAK;

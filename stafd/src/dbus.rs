@@ -356,6 +356,36 @@ impl StafDebug {
                 "terminator.audit timer".into(),
                 PyJson::Str("30.0s [off]".into()),
             ),
+            (
+                "avahi".into(),
+                PyJson::Obj(vec![
+                    (
+                        "service types".into(),
+                        PyJson::Arr(
+                            p.avahi_stypes
+                                .iter()
+                                .map(|s| PyJson::Str(s.clone()))
+                                .collect(),
+                        ),
+                    ),
+                    (
+                        "services".into(),
+                        PyJson::Obj(
+                            p.avahi_services
+                                .iter()
+                                .map(|(k, d)| {
+                                    (
+                                        k.clone(),
+                                        PyJson::str_dict(
+                                            d.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+                                        ),
+                                    )
+                                })
+                                .collect(),
+                        ),
+                    ),
+                ]),
+            ),
             ("backend".into(), PyJson::Str(p.backend.into())),
         ])
         .dumps()

@@ -8,6 +8,7 @@
 //! * [`dbus`] — the D-Bus adapter (upstream's interfaces);
 //! * [`dbus_typed`] — our typed interface: statistics, runtime add/remove;
 //! * [`lkc`] — the last-known state;
+//! * [`zeroconf`] — DCs found with mDNS (Avahi);
 //! * [`daemon`] — the loop that ties them together.
 
 pub mod core;
@@ -17,6 +18,7 @@ pub mod dbus_typed;
 pub mod dc;
 pub mod lkc;
 pub mod state;
+pub mod zeroconf;
 
 use std::process::ExitCode;
 

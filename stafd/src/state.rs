@@ -70,6 +70,10 @@ pub struct DcState {
     pub identify: Option<IdentifySummary>,
     /// Counters.
     pub stats: DcStats,
+    /// Discovered DC no longer reported (zeroconf aging, §4.8).
+    pub lost: bool,
+    /// When a lost discovered DC is removed unless restored.
+    pub unresponsive_deadline: Option<Instant>,
 }
 
 impl DcState {
@@ -87,6 +91,8 @@ impl DcState {
             log_pages: Vec::new(),
             identify: None,
             stats: DcStats::default(),
+            lost: false,
+            unresponsive_deadline: None,
         }
     }
 
@@ -121,6 +127,10 @@ pub struct ProcessView {
     pub backend: &'static str,
     /// The reconcile soak timer.
     pub soak: Option<Instant>,
+    /// DNS-SD service types browsed (empty: zeroconf off).
+    pub avahi_stypes: Vec<String>,
+    /// Known mDNS services: upstream's key text and data.
+    pub avahi_services: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// Everything the adapters share.

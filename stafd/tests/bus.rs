@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -815,5 +815,253 @@ async fn faults(bus: &TestBus) {
         "memory grew from {rss_start} to {rss_end} KiB"
     );
     assert!(stafd.stop().success());
+    sim1.shutdown().await;
+}
+
+/// A real avahi-daemon on the private bus (loopback only). Needs root.
+struct Avahi {
+    child: Child,
+}
+
+const AVAHI_PID: &str = "/run/avahi-daemon/pid";
+
+impl Avahi {
+    fn start(bus: &PrivateBus) -> Self {
+        let child = Command::new("/usr/sbin/avahi-daemon")
+            .args(["--no-drop-root", "--no-chroot", "--no-rlimits", "-f"])
+            .arg(repo().join("tests/bus/avahi-daemon.conf"))
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("avahi-daemon starts");
+        Self { child }
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // SIGKILL leaves its pid file behind; a new daemon must not trip over it.
+        let _ = std::fs::remove_file(AVAHI_PID);
+    }
+}
+
+impl Drop for Avahi {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's PID.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+/// `avahi-publish -s NAME _nvme-disc._tcp PORT TXT...`; unpublished (a goodbye) on drop.
+struct Published {
+    child: Child,
+}
+
+impl Published {
+    fn new(bus: &PrivateBus, name: &str, port: u16, txt: &[&str]) -> Self {
+        let child = Command::new("avahi-publish")
+            .args(["-s", name, "_nvme-disc._tcp", &port.to_string()])
+            .args(txt)
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("avahi-publish starts");
+        Self { child }
+    }
+}
+
+impl Drop for Published {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own child's PID; SIGTERM makes it withdraw the service.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+async fn name_has_owner(conn: &Connection, name: &str) -> bool {
+    conn.call_method(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        Some("org.freedesktop.DBus"),
+        "NameHasOwner",
+        &(name,),
+    )
+    .await
+    .ok()
+    .and_then(|r| r.body().deserialize::<bool>().ok())
+    .unwrap_or(false)
+}
+
+fn log_has(dir: &Path, text: &str) -> bool {
+    std::fs::read_to_string(dir.join("stafd.log")).is_ok_and(|l| l.contains(text))
+}
+
+fn log_count(dir: &Path, text: &str) -> usize {
+    std::fs::read_to_string(dir.join("stafd.log")).map_or(0, |l| l.matches(text).count())
+}
+
+/// Acceptance 3: mDNS with a real avahi-daemon on the private bus.
+#[tokio::test]
+async fn stafd_mdns_with_avahi() {
+    if staslib::testing::euid() != 0 {
+        require_or_skip("avahi-daemon on a private bus needs root");
+        return;
+    }
+    if !Path::new("/usr/sbin/avahi-daemon").exists()
+        || Command::new("avahi-publish")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        require_or_skip("avahi-daemon / avahi-utils are not installed");
+        return;
+    }
+    if let Ok(pid) = std::fs::read_to_string(AVAHI_PID)
+        && Path::new(&format!("/proc/{}", pid.trim())).exists()
+    {
+        require_or_skip("an avahi-daemon already runs on this host (its pid file is in use)");
+        return;
+    }
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    tokio::time::timeout(Duration::from_secs(120), mdns(&bus))
+        .await
+        .expect("mDNS scenario hung");
+}
+
+async fn mdns(bus: &TestBus) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim1 = sim(Vec::new()).await;
+    let a1 = sim1.addr();
+    sim1.set_discovery_log(vec![tcp_entry(
+        a1,
+        subtype::NVME,
+        "nqn.2024-01.io.example:mdns",
+    )])
+    .unwrap();
+    std::fs::write(
+        d.join("stafd.conf"),
+        "[Global]\nbackend=native\n\n[Discovery controller connection management]\nzeroconf-connections-persistence=3s\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let (conn, mut signals) = client(bus).await;
+    let avahi = Avahi::start(bus);
+    until(
+        "avahi-daemon is on the bus",
+        Duration::from_secs(10),
+        || name_has_owner(&conn, "org.freedesktop.Avahi"),
+    )
+    .await;
+    let stafd = Stafd::start(bus, d);
+    until("stafd is on the bus", Duration::from_secs(10), || {
+        name_has_owner(&conn, "org.nvmexpress.staf")
+    })
+    .await;
+
+    // A published DC is found, checked for reachability, connected, and its page served.
+    let dc1 = Published::new(bus, "dc1", a1.port(), &["p=tcp"]);
+    until(
+        "the mDNS DC is connected",
+        Duration::from_secs(20),
+        || async {
+            controllers(&conn).await.iter().any(|c| {
+                c["origin"] == "discovered"
+                    && c["host-iface"] == "lo"
+                    && c["traddr"] == "127.0.0.1"
+                    && c["trsvcid"] == a1.port().to_string()
+                    && c["connected"] == "True"
+            })
+        },
+    )
+    .await;
+    let port = a1.port().to_string();
+    until(
+        "the mDNS DC's log page is served",
+        Duration::from_secs(5),
+        || async {
+            let pages: Dicts = call(
+                &conn,
+                "org.nvmexpress.staf",
+                "get_log_pages",
+                &("tcp", "127.0.0.1", port.as_str(), WK, "", "lo", HOSTNQN),
+            )
+            .await;
+            pages
+                .iter()
+                .any(|p| p["subnqn"] == "nqn.2024-01.io.example:mdns")
+        },
+    )
+    .await;
+
+    // Bad TXT records are refused with upstream's log text; no DC comes of them.
+    let bad = [
+        Published::new(bus, "bad1", a1.port(), &["p=walmart"]),
+        Published::new(bus, "bad2", a1.port(), &["nqn=nqn.x"]),
+        Published::new(bus, "bad3", a1.port(), &["p=t\u{1}cp"]),
+    ];
+    for shown in ["{'p': 'walmart'}", "{'nqn': 'nqn.x'}", "TXT={}"] {
+        until(&format!("the bad TXT {shown} is reported"), Duration::from_secs(10), || async {
+            log_has(d, "Received invalid/undefined protocol in mDNS TXT field: address=127.0.0.1, iface=lo, TXT=")
+                && log_has(d, shown)
+        })
+        .await;
+    }
+    drop(bad);
+    assert_eq!(controllers(&conn).await.len(), 1);
+
+    // avahi-daemon killed: stafd stays up and keeps the connected DC; restarted: re-browsed.
+    avahi.kill9();
+    drop(dc1);
+    until("stafd saw Avahi leave", Duration::from_secs(5), || async {
+        log_has(d, "avahi-daemon left the bus")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let dcs = controllers(&conn).await;
+    assert!(dcs.len() == 1 && dcs[0]["connected"] == "True", "{dcs:?}");
+    let avahi = Avahi::start(bus);
+    until(
+        "stafd browses the new avahi-daemon",
+        Duration::from_secs(15),
+        || async { log_count(d, "avahi-daemon service available, zeroconf supported.") == 2 },
+    )
+    .await;
+    let dc1 = Published::new(bus, "dc1", a1.port(), &["p=tcp"]);
+    until(
+        "the service is known again",
+        Duration::from_secs(15),
+        || async {
+            let info: String = call(&conn, "org.nvmexpress.staf.debug", "process_info", &()).await;
+            info.contains("(lo, IPv4, dc1.local, _nvme-disc._tcp)")
+                && info.contains("\"reachable\": \"True\"")
+        },
+    )
+    .await;
+    assert_eq!(
+        controllers(&conn).await.len(),
+        1,
+        "the same DC, not a second one"
+    );
+
+    // Unpublished (goodbye) + aging (3 s here): the DC is removed although still connected.
+    drop(dc1);
+    next_signal(&mut signals, "dc_removed", Duration::from_secs(15)).await;
+    assert!(controllers(&conn).await.is_empty());
+    assert!(log_has(
+        d,
+        "Controller is not responding. Will be removed by"
+    ));
+    assert!(stafd.stop().success());
+    drop(avahi);
     sim1.shutdown().await;
 }

@@ -273,16 +273,21 @@ pub fn check_fabrics_safe(d: &DlpeDict) -> Result<(), String> {
         ("trsvcid", MAX_TRSVCID),
         ("subnqn", MAX_NQN),
     ] {
-        let v = get(d, key).unwrap_or("");
-        if v.len() > max {
-            return Err(format!("{key} is {} bytes long (at most {max})", v.len()));
-        }
-        if let Some(c) = v
-            .chars()
-            .find(|c| matches!(c, ',' | '=') || !c.is_ascii_graphic())
-        {
-            return Err(format!("{key} {v:?} contains {c:?}"));
-        }
+        check_field(key, get(d, key).unwrap_or(""), max)?;
+    }
+    Ok(())
+}
+
+/// The check of [`check_fabrics_safe`] for one value from outside (mDNS, D-Bus).
+pub fn check_field(key: &str, v: &str, max: usize) -> Result<(), String> {
+    if v.len() > max {
+        return Err(format!("{key} is {} bytes long (at most {max})", v.len()));
+    }
+    if let Some(c) = v
+        .chars()
+        .find(|c| matches!(c, ',' | '=') || !c.is_ascii_graphic())
+    {
+        return Err(format!("{key} {v:?} contains {c:?}"));
     }
     Ok(())
 }

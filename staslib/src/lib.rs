@@ -228,6 +228,7 @@ mod cli_support_tests {
     }
 }
 
+pub mod avahi;
 pub mod cli;
 pub mod conf;
 pub mod daemon_cli;

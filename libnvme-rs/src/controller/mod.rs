@@ -81,6 +81,15 @@ impl Backend {
         Ok(Backend::Kernel(kernel::KernelBackend::new(host).await?))
     }
 
+    /// Whether a discovery controller can be reached by its unique NQN (TP8013): always on
+    /// the native host, on the kernel when it knows the `discovery` option.
+    pub fn supports_unique_discovery_nqn(&self) -> bool {
+        match self {
+            Backend::Native(_) => true,
+            Backend::Kernel(k) => k.capabilities().discovery(),
+        }
+    }
+
     /// Short name for logs and D-Bus (`native`, `kernel`).
     pub fn name(&self) -> &'static str {
         match self {
