@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use libnvme_rs::spec::disclog::subtype;
-use nvme_sim::{SimConfig, SimHandle, Simulator, referral_entry, tcp_entry};
+use nvme_sim::{
+    CmdMatch, Fault, FaultRule, MalformedPdu, SimConfig, SimHandle, Simulator, referral_entry,
+    tcp_entry,
+};
 use staslib::testing::PrivateBus;
 use zbus::{Connection, MatchRule, MessageStream};
 
@@ -790,6 +793,52 @@ async fn faults(bus: &TestBus) {
                 .any(|c| c["trsvcid"] == a1.port().to_string() && c["connected"] == "True")
                 && !sim1.connections().is_empty()
         },
+    )
+    .await;
+
+    // Garbage and truncated PDUs in answer to Get Log Page: the association is dropped
+    // (the host answers with H2CTermReq), re-established, and the page read again.
+    for (i, kind) in [
+        MalformedPdu::PlenTooLarge,
+        MalformedPdu::BadHlen,
+        MalformedPdu::UnknownType,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        sim1.inject(
+            FaultRule::global(Fault::Malformed {
+                cmd: CmdMatch::Admin(0x02),
+                kind,
+            })
+            .times(1),
+        );
+        let mut entries = big.clone();
+        entries.truncate(900 + i);
+        sim1.set_discovery_log(entries).unwrap();
+        until(
+            &format!("recovered from {kind:?}"),
+            Duration::from_secs(15),
+            || async { log_pages(&conn, a1).await.len() == 900 + i },
+        )
+        .await;
+    }
+    let reconnects = typed_list(&conn)
+        .await
+        .into_iter()
+        .find(|c| c["trsvcid"] == Value::from(a1.port().to_string()))
+        .map(|c| c["reconnects"].clone());
+    assert!(
+        matches!(reconnects, Some(Value::U64(n)) if n >= 3),
+        "{reconnects:?}"
+    );
+    let mut entries = big.clone();
+    entries.truncate(999);
+    sim1.set_discovery_log(entries).unwrap();
+    until(
+        "the last page is served",
+        Duration::from_secs(10),
+        || async { log_pages(&conn, a1).await.len() == 999 },
     )
     .await;
 
