@@ -50,5 +50,7 @@ pub fn all_scenarios() -> Vec<Scenario> {
 /// Benchmarks run in the VM (`stas-vmtest --bench`): measurements, not tests; their evidence
 /// holds the figures.
 pub fn bench_scenarios() -> Vec<Scenario> {
-    native_scenarios::benchmarks()
+    let mut all = native_scenarios::benchmarks();
+    all.extend(stafd_scenarios::benchmarks());
+    all
 }

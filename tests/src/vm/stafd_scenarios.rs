@@ -525,3 +525,134 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     })?;
     stafd.stop()
 }
+
+/// Benchmarks of stafd in the guest (kernel backend, Linux nvmet): measurements printed as
+/// evidence, not tests. Uses `target/release/stafd` when it exists (build it first with
+/// `cargo build --release -p stafd`), else the debug binary, and says which.
+pub fn benchmarks() -> Vec<Scenario> {
+    vec![Scenario {
+        name: "bench_stafd_start_rss_idle_cpu",
+        target: || ports_with_one_subsystem(100),
+        run: bench_stafd,
+    }]
+}
+
+/// `n` tcp ports 4420.. on loopback, each with the same one subsystem: `n` discovery
+/// controllers.
+fn ports_with_one_subsystem(n: u16) -> Target {
+    let mut t = target_with(1, 0);
+    for i in 1..n {
+        let mut p = Port::tcp(i + 1, TRADDR, &(4420 + i).to_string());
+        p.subsystems = vec![nqn(0)];
+        t.ports.push(p);
+    }
+    t
+}
+
+fn bench_conf(dcs: u16) -> String {
+    let mut c = String::from("[Global]\nbackend=kernel\n\n[Controllers]\n");
+    for i in 0..dcs {
+        c.push_str(&format!(
+            "controller=transport=tcp;traddr={TRADDR};trsvcid={}\n",
+            4420 + i
+        ));
+    }
+    c
+}
+
+fn proc_status(pid: u32, key: &str) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// utime + stime of `pid`, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
+fn bench_stafd(ctx: &mut Ctx) -> Result<(), String> {
+    let release = stafd_bin()?.with_file_name("..").join("release/stafd");
+    let (bin, build) = if release.exists() {
+        (release, "release")
+    } else {
+        (stafd_bin()?, "debug")
+    };
+    ctx.log(format!("stafd binary: {} ({build} build)", bin.display()));
+    for dcs in [1u16, 10, 100] {
+        let _ = std::fs::remove_dir_all(WORK);
+        std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+        std::fs::write(format!("{WORK}/stafd.conf"), bench_conf(dcs)).map_err(|e| e.to_string())?;
+        let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+        let monitor_file = PathBuf::from(WORK).join("monitor.txt");
+        let mut monitor = Command::new("dbus-monitor")
+            .args([
+                "--address",
+                &bus.address,
+                "type='signal',interface='org.nvmexpress.staf'",
+            ])
+            .stdout(std::fs::File::create(&monitor_file).map_err(|e| e.to_string())?)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("dbus-monitor: {e}"))?;
+        std::thread::sleep(Duration::from_millis(500));
+        let t0 = Instant::now();
+        let mut child = Command::new(&bin)
+            .args(["-f", &format!("{WORK}/stafd.conf")])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("RUNTIME_DIRECTORY", format!("{WORK}/run"))
+            .stderr(std::fs::File::create(format!("{WORK}/stafd.log")).map_err(|e| e.to_string())?)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let pid = child.id();
+        let first = wait_for(Duration::from_secs(60), || {
+            (signals_seen(&monitor_file) >= 1).then(|| t0.elapsed())
+        });
+        let all = wait_for(Duration::from_secs(300), || {
+            (signals_seen(&monitor_file) >= usize::from(dcs)).then(|| t0.elapsed())
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let rss = proc_status(pid, "VmRSS:");
+        let hwm = proc_status(pid, "VmHWM:");
+        ctx.log(format!(
+            "{dcs} DCs: start -> first log_pages_changed {first:?}, -> all {dcs} {all:?}; VmRSS {rss:?} KiB, VmHWM {hwm:?} KiB"
+        ));
+        if dcs == 10 {
+            let before = cpu_ticks(pid);
+            std::thread::sleep(Duration::from_secs(60));
+            let after = cpu_ticks(pid);
+            // SAFETY: sysconf has no preconditions.
+            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+            ctx.log(format!(
+                "10 DCs idle 60 s: CPU {:?} ms (the kernel carries the keep-alives)",
+                before.zip(after).map(|(b, a)| (a - b) * 1000 / hz)
+            ));
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        let _ = wait_for(Duration::from_secs(30), || child.try_wait().ok().flatten());
+        let _ = child.kill();
+        let _ = monitor.kill();
+        let _ = monitor.wait();
+        // Disconnect what persistent-connections left, before the next round.
+        for e in std::fs::read_dir("/sys/class/nvme")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = std::fs::write(e.path().join("delete_controller"), "1");
+        }
+        wait_for(Duration::from_secs(60), || {
+            std::fs::read_dir("/sys/class/nvme")
+                .map_or(true, |mut d| d.next().is_none())
+                .then_some(())
+        });
+    }
+    Ok(())
+}
