@@ -552,6 +552,15 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             ))
         })?;
 
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
+    // §4.16, once nothing can fail before the loop: on the kernel backend, shadow
+    // nvme-cli's auto-connect rule while we run.
+    let interop = match &backend {
+        Backend::Kernel(k) => Some(crate::udev_rule::Interop::start(k)),
+        Backend::Native(_) => None,
+    };
     let (notices_tx, mut notices_rx) = mpsc::unbounded_channel();
     let (avahi_tx, mut avahi_rx) = mpsc::unbounded_channel();
     let (reachable_tx, mut reachable_rx) = mpsc::unbounded_channel();
@@ -575,9 +584,6 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     };
     d.configure_avahi(&conn);
 
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
     notifier.notify("READY=1");
     let mut watchdog = watchdog_interval().map(tokio::time::interval);
 
@@ -690,6 +696,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     notifier.notify("STOPPING=1");
     tracing::info!("stafd: stopping");
     d.stop_all().await;
+    if let Some(i) = interop {
+        i.stop();
+    }
     drop(conn);
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! * [`dbus`] — the D-Bus adapter (upstream's interfaces);
 //! * [`dbus_typed`] — our typed interface: statistics, runtime add/remove;
 //! * [`lkc`] — the last-known state;
+//! * [`udev_rule`] — nvme-cli interoperability on the kernel backend;
 //! * [`zeroconf`] — DCs found with mDNS (Avahi);
 //! * [`daemon`] — the loop that ties them together.
 
@@ -18,6 +19,7 @@ pub mod dbus_typed;
 pub mod dc;
 pub mod lkc;
 pub mod state;
+pub mod udev_rule;
 pub mod zeroconf;
 
 use std::process::ExitCode;

@@ -81,6 +81,12 @@ impl KernelBackend {
         })
     }
 
+    /// Uevents of nvme devices no controller of this backend owns (nvme-cli's, other
+    /// daemons'); replaces an earlier receiver.
+    pub fn unmanaged_events(&self) -> mpsc::UnboundedReceiver<crate::kernel::uevent::Uevent> {
+        self.events.unrouted()
+    }
+
     /// What the kernel's fabrics module accepts.
     pub fn capabilities(&self) -> &KernelCapabilities {
         &self.caps

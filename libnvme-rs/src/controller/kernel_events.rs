@@ -20,11 +20,14 @@ pub(super) enum DeviceEvent {
 }
 
 type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<DeviceEvent>>>>;
+type Unrouted = Arc<Mutex<Option<mpsc::UnboundedSender<Uevent>>>>;
 
-/// Routes uevents to per-device channels.
+/// Routes uevents to per-device channels; events of other devices go to one optional
+/// "unmanaged" channel.
 #[derive(Debug, Clone)]
 pub(super) struct UeventRouter {
     routes: Routes,
+    unrouted: Unrouted,
 }
 
 impl UeventRouter {
@@ -32,12 +35,20 @@ impl UeventRouter {
     pub(super) fn start() -> Result<Self, UeventError> {
         let source = NetlinkUevents::open()?;
         let routes: Routes = Arc::default();
-        let r = routes.clone();
+        let unrouted: Unrouted = Arc::default();
+        let (r, u) = (routes.clone(), unrouted.clone());
         std::thread::Builder::new()
             .name("nvme-uevents".into())
-            .spawn(move || read_loop(source, r))
+            .spawn(move || read_loop(source, r, u))
             .map_err(UeventError::Socket)?;
-        Ok(Self { routes })
+        Ok(Self { routes, unrouted })
+    }
+
+    /// Events of devices nobody subscribed to, from now on (replaces an earlier taker).
+    pub(super) fn unrouted(&self) -> mpsc::UnboundedReceiver<Uevent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.unrouted.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        rx
     }
 
     /// Events of `device` (`nvme3`) from now on; replaces an earlier subscription.
@@ -59,17 +70,26 @@ fn lock(
     routes.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn read_loop(mut source: impl UeventSource, routes: Routes) {
+fn read_loop(mut source: impl UeventSource, routes: Routes, unrouted: Unrouted) {
     loop {
         match source.next_event(None) {
             Ok(Some(ev)) => {
                 let name = ev.sysname().to_owned();
                 let mut map = lock(&routes);
-                if let Some(tx) = map.get(&name)
-                    && tx.send(DeviceEvent::Uevent(ev)).is_err()
-                {
-                    // The owner is gone without unsubscribing.
-                    map.remove(&name);
+                match map.get(&name) {
+                    Some(tx) => {
+                        if tx.send(DeviceEvent::Uevent(ev)).is_err() {
+                            // The owner is gone without unsubscribing.
+                            map.remove(&name);
+                        }
+                    }
+                    None => {
+                        if let Some(tx) =
+                            unrouted.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+                        {
+                            let _ = tx.send(ev);
+                        }
+                    }
                 }
             }
             Ok(None) => {}
@@ -107,18 +127,23 @@ mod tests {
             parse_uevent(format!("change@/devices/virtual/nvme-fabrics/ctl/{dev}\0ACTION=change\0DEVPATH=/devices/virtual/nvme-fabrics/ctl/{dev}\0SUBSYSTEM=nvme\0NVME_AEN=0x70f002\0").as_bytes()).unwrap()
         };
         let routes: Routes = Arc::default();
+        let unrouted: Unrouted = Arc::default();
         let router = UeventRouter {
             routes: routes.clone(),
+            unrouted: unrouted.clone(),
         };
         let mut rx1 = router.subscribe("nvme1");
         let mut rx2 = router.subscribe("nvme2");
+        let mut other = router.unrouted();
         let script = vec![
             Ok(Some(ev("nvme1"))),
             Ok(Some(ev("nvme9"))),
             Err(UeventError::Overrun),
             Ok(Some(ev("nvme2"))),
         ];
-        read_loop(Scripted(script.into_iter()), routes);
+        read_loop(Scripted(script.into_iter()), routes, unrouted);
+        assert_eq!(other.try_recv().unwrap(), ev("nvme9"));
+        assert!(other.try_recv().is_err());
         assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
         assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Resync);
         assert!(rx1.try_recv().is_err());

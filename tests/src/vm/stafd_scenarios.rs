@@ -26,6 +26,16 @@ pub fn scenarios() -> Vec<Scenario> {
             target: two_ports,
             run: stafd_native,
         },
+        Scenario {
+            name: "stafd_kernel_nvme_cli_interop_udev_rule",
+            target: || {
+                // Port 2 keeps a subsystem when one is unlinked, so it keeps listening.
+                let mut t = two_ports();
+                t.ports[1].subsystems.push(nqn(1));
+                t
+            },
+            run: stafd_interop,
+        },
     ]
 }
 
@@ -82,9 +92,14 @@ struct Daemon {
 
 impl Daemon {
     fn start(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+        Self::start_with_path(bus, n, &std::env::var("PATH").unwrap_or_default())
+    }
+
+    fn start_with_path(bus: &PrivateBus, n: usize, path: &str) -> Result<Self, String> {
         let log =
             std::fs::File::create(format!("{WORK}/stafd-{n}.log")).map_err(|e| e.to_string())?;
         let child = Command::new(stafd_bin()?)
+            .env("PATH", path)
             .args(["-f", &format!("{WORK}/stafd.conf")])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env("RUNTIME_DIRECTORY", format!("{WORK}/run"))
@@ -654,5 +669,144 @@ fn bench_stafd(ctx: &mut Ctx) -> Result<(), String> {
                 .then_some(())
         });
     }
+    Ok(())
+}
+
+const RULE: &str = "/run/udev/rules.d/70-nvmf-autoconnect.rules";
+
+/// nvme-cli interoperability (compat §4.16) on the kernel backend: the shadowing udev rule
+/// (ours removed at stop, taken over after a crash, an administrator's left alone) and
+/// `nvmf-connect@` started for a DC that nvme-cli made, never for ours. systemctl is a stub
+/// on PATH that records its arguments (no systemd runs in the guest).
+fn stafd_interop(ctx: &mut Ctx) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    let bin = PathBuf::from(WORK).join("bin");
+    std::fs::create_dir_all(&bin).map_err(|e| e.to_string())?;
+    let calls = PathBuf::from(WORK).join("systemctl.calls");
+    std::fs::write(
+        bin.join("systemctl"),
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", calls.display()),
+    )
+    .map_err(|e| e.to_string())?;
+    ctx.sh(&format!("chmod +x {}/systemctl", bin.display()))?;
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::fs::write(format!("{WORK}/stafd.conf"), conf()).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(RULE);
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let result = interop_run(ctx, &bus, &path, &calls);
+    for n in 1..=4 {
+        if let Ok(text) = std::fs::read_to_string(format!("{WORK}/stafd-{n}.log")) {
+            for l in text
+                .lines()
+                .rev()
+                .take(8)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                ctx.log(format!("stafd-{n}: {l}"));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(RULE);
+    result
+}
+
+fn interop_run(ctx: &mut Ctx, bus: &PrivateBus, path: &str, calls: &Path) -> Result<(), String> {
+    let stafd = Daemon::start_with_path(bus, 1, path)?;
+    let (device, _) = wait_for(Duration::from_secs(30), || {
+        dc_view(bus).filter(|(d, _)| d != "nvme?")
+    })
+    .ok_or("stafd's DC did not connect")?;
+    let rule = std::fs::read_to_string(RULE).map_err(|e| format!("{RULE}: {e}"))?;
+    let stub = format!(
+        "{WORK}/bin/systemctl --no-block restart nvmf-connect@--device\\x3dnone\\x09--transport\\x3dfc"
+    );
+    ensure(
+        rule.starts_with("# Written by stafd") && rule.contains(&stub),
+        || format!("rule file: {rule}"),
+    )?;
+
+    // nvme-cli's own persistent DC on port 2: its change notice starts nvmf-connect@ for it.
+    ctx.sh(&format!(
+        "nvme discover -t tcp -a {TRADDR} -s {PORT2} --persistent -q {HOSTNQN} >/dev/null"
+    ))?;
+    let theirs = wait_for(Duration::from_secs(10), || {
+        std::fs::read_dir("/sys/class/nvme")
+            .ok()?
+            .flatten()
+            .find_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let addr = std::fs::read_to_string(e.path().join("address")).unwrap_or_default();
+                (addr.contains(&format!("trsvcid={PORT2}"))).then_some(name)
+            })
+    })
+    .ok_or("nvme discover --persistent made no controller")?;
+    ctx.log(format!("ours {device}, nvme-cli's {theirs}"));
+    ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+    ctx.nvmet.unlink(2, &nqn(2)).map_err(|e| e.to_string())?;
+    let want = format!("--quiet --no-block restart nvmf-connect@--device\\x3d{theirs}.service");
+    let got = wait_for(Duration::from_secs(10), || {
+        std::fs::read_to_string(calls)
+            .ok()
+            .filter(|c| c.contains(&want))
+    })
+    .ok_or_else(|| {
+        format!(
+            "no `systemctl {want}`: {:?}",
+            std::fs::read_to_string(calls)
+        )
+    })?;
+    ensure(!got.contains(&format!("x3d{device}.service")), || {
+        format!("nvmf-connect@ started for stafd's own DC: {got}")
+    })?;
+    let log = std::fs::read_to_string(format!("{WORK}/stafd-1.log")).unwrap_or_default();
+    ensure(
+        log.contains(&format!(
+            "{theirs} - Received AEN: Change of Discovery Log Page (0x70f002)"
+        )),
+        || "the unmanaged DC's AEN was not logged".into(),
+    )?;
+    stafd.stop()?;
+    ensure(!Path::new(RULE).exists(), || {
+        "the rule file outlived stafd".into()
+    })?;
+
+    // A crash leaves the rule; the next start takes it over and its stop removes it.
+    let crashed = Daemon::start_with_path(bus, 2, path)?;
+    wait_for(Duration::from_secs(20), || {
+        Path::new(RULE).exists().then_some(())
+    })
+    .ok_or("no rule file at the second start")?;
+    drop(crashed); // SIGKILL
+    ensure(Path::new(RULE).exists(), || {
+        "SIGKILL cannot remove the rule".into()
+    })?;
+    let again = Daemon::start_with_path(bus, 3, path)?;
+    wait_for(Duration::from_secs(20), || {
+        dc_view(bus).filter(|(d, _)| d != "nvme?")
+    })
+    .ok_or("stafd did not come back")?;
+    again.stop()?;
+    ensure(!Path::new(RULE).exists(), || {
+        "a stale rule of ours survived the next stop".into()
+    })?;
+
+    // An administrator's file is neither replaced nor removed.
+    std::fs::write(RULE, "# the administrator's\n").map_err(|e| e.to_string())?;
+    let admin = Daemon::start_with_path(bus, 4, path)?;
+    wait_for(Duration::from_secs(20), || {
+        dc_view(bus).filter(|(d, _)| d != "nvme?")
+    })
+    .ok_or("stafd did not come back")?;
+    admin.stop()?;
+    let text = std::fs::read_to_string(RULE).unwrap_or_default();
+    ensure(text == "# the administrator's\n", || {
+        format!("administrator's rule changed: {text:?}")
+    })?;
     Ok(())
 }
