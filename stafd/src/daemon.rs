@@ -75,6 +75,20 @@ fn host_identity(sys: &SysConfig) -> Result<HostIdentity, StartError> {
         .map_err(|e| StartError(libnvme_rs::controller::error_chain(&e)))
 }
 
+/// sys.conf and the identity it points to (read at start and, deliberate fix 9, on SIGHUP).
+fn load_host() -> Result<(HostIdentity, Option<String>), StartError> {
+    let (sys, diags) = SysConfig::load(&sys_conf_path());
+    for d in diags {
+        tracing::warn!("{}: {}", d.file.display(), d.message);
+    }
+    let host = host_identity(&sys)?;
+    let symname = sys.resolve_symname().unwrap_or_else(|w| {
+        tracing::warn!("{w}");
+        None
+    });
+    Ok((host, symname))
+}
+
 fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntry> {
     let mut name = [0u8; 256];
     // SAFETY: the buffer is valid for its whole length, which is what we pass.
@@ -158,7 +172,8 @@ struct Stafd {
     shared: Shared,
     backend: Backend,
     dim: Option<DimHostEntry>,
-    hostnqn: String,
+    host: HostIdentity,
+    symname: Option<String>,
     handles: HashMap<TransportId, DcHandle>,
     entries: BTreeMap<TransportId, ControllerEntry>,
     /// DCs added over D-Bus, by identity.
@@ -231,7 +246,7 @@ impl Stafd {
             AvahiEvent::Resolved(r) => {
                 let unique = self.backend.supports_unique_discovery_nqn();
                 self.zeroconf
-                    .resolved(r, &self.hostnqn, unique, reachable_tx)
+                    .resolved(r, &self.host.hostnqn, unique, reachable_tx)
             }
             AvahiEvent::Removed(key) => self.zeroconf.removed(&key),
         }
@@ -299,7 +314,7 @@ impl Stafd {
     }
 
     async fn reconcile(&mut self, conn: &Connection) {
-        let configured = configured(&self.cfg, &self.hostnqn, &self.runtime).await;
+        let configured = configured(&self.cfg, &self.host.hostnqn, &self.runtime).await;
         let family = self.cfg.global.ip_family.value;
         let mdns = self.zeroconf.discovered();
         let discovered = resolve::remove_invalid_addresses(
@@ -405,6 +420,33 @@ impl Stafd {
     }
 
     fn reload(&mut self) {
+        // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
+        match load_host() {
+            Ok((host, symname)) if (&host, &symname) != (&self.host, &self.symname) => {
+                match self.backend.set_host(&host) {
+                    Ok(()) => {
+                        tracing::info!("host identity changed: {}", host.hostnqn);
+                        self.dim = dim_entry(&host, symname.clone());
+                        let mut s = self.shared.lock();
+                        s.process.hostnqn = host.hostnqn.clone();
+                        s.process.hostid = host.hostid.clone();
+                        s.process.hostkey = host.hostkey.clone();
+                        s.process.symname = symname.clone();
+                        drop(s);
+                        self.host = host;
+                        self.symname = symname;
+                    }
+                    Err(e) => tracing::error!(
+                        "new host identity not usable, keeping the old one: {}",
+                        e.chain()
+                    ),
+                }
+            }
+            Ok(_) => {}
+            Err(StartError(e)) => {
+                tracing::error!("sys.conf: {e}; keeping the previous host identity")
+            }
+        }
         match load_config(&self.conf_file) {
             Some(cfg) => {
                 let tron = cfg.global.tron.value;
@@ -421,7 +463,7 @@ impl Stafd {
 
     /// Runtime addition (D-Bus, root): the entry joins the configured ones.
     fn add_runtime(&mut self, entry: ControllerEntry) -> Result<(), String> {
-        let tid = entry.tid(&self.hostnqn, self.cfg.global.ignore_iface.value);
+        let tid = entry.tid(&self.host.hostnqn, self.cfg.global.ignore_iface.value);
         if self.runtime.contains_key(&tid) || self.entries.contains_key(&tid) {
             return Err(format!("{tid} is already configured"));
         }
@@ -465,15 +507,7 @@ impl Stafd {
 /// Runs stafd until SIGTERM/SIGINT. `cfg` is the already loaded configuration.
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (sys, diags) = SysConfig::load(&sys_conf_path());
-    for d in diags {
-        tracing::warn!("{}: {}", d.file.display(), d.message);
-    }
-    let host = host_identity(&sys)?;
-    let symname = sys.resolve_symname().unwrap_or_else(|w| {
-        tracing::warn!("{w}");
-        None
-    });
+    let (host, symname) = load_host()?;
     let backend = match backend_choice(&cfg) {
         BackendChoice::Native | BackendChoice::Auto => {
             Backend::native(&host).map_err(|e| StartError(e.chain()))?
@@ -565,8 +599,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let (avahi_tx, mut avahi_rx) = mpsc::unbounded_channel();
     let (reachable_tx, mut reachable_rx) = mpsc::unbounded_channel();
     let mut d = Stafd {
-        dim: dim_entry(&host, symname),
-        hostnqn: host.hostnqn.clone(),
+        dim: dim_entry(&host, symname.clone()),
+        host: host.clone(),
+        symname,
         cfg,
         conf_file: opts.conf_file.clone(),
         shared: shared.clone(),

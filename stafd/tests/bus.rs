@@ -71,16 +71,23 @@ struct Stafd {
 
 impl Stafd {
     fn start(bus: &PrivateBus, dir: &Path) -> Self {
-        let child = Command::new(env!("CARGO_BIN_EXE_stafd"))
-            .args(["-f", dir.join("stafd.conf").to_str().unwrap()])
+        Self::start_with(bus, dir, &[])
+    }
+
+    /// With extra environment (`NOTIFY_SOCKET`, `WATCHDOG_USEC`).
+    fn start_with(bus: &PrivateBus, dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stafd"));
+        cmd.args(["-f", dir.join("stafd.conf").to_str().unwrap()])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env("STAS_SYS_CONF_FILE", dir.join("sys.conf"))
             .env("RUNTIME_DIRECTORY", dir.join("run"))
             .env_remove("NOTIFY_SOCKET")
-            .stderr(std::fs::File::create(dir.join("stafd.log")).unwrap())
-            .spawn()
-            .expect("stafd starts");
-        Self { child: Some(child) }
+            .env_remove("WATCHDOG_USEC")
+            .stderr(std::fs::File::create(dir.join("stafd.log")).unwrap());
+        cmd.envs(env.iter().copied());
+        Self {
+            child: Some(cmd.spawn().expect("stafd starts")),
+        }
     }
 
     /// SIGTERM, then the exit status (bounded).
@@ -863,6 +870,33 @@ async fn faults(bus: &TestBus) {
         rss_end < rss_start + 16 * 1024,
         "memory grew from {rss_start} to {rss_end} KiB"
     );
+
+    // SIGHUP re-reads sys.conf too (deliberate fix 9): a new host NQN gives new identities.
+    let new_nqn = "nqn.2014-08.org.nvmexpress:uuid:0f5c3b4e-9a8d-4c1b-8e2f-3a4b5c6d7e8f";
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={new_nqn}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(pid as i32, libc::SIGHUP) };
+    until(
+        "the DC is reconnected with the new host NQN",
+        Duration::from_secs(10),
+        || async {
+            controllers(&conn).await.iter().any(|c| {
+                c["trsvcid"] == a1.port().to_string()
+                    && c["host-nqn"] == new_nqn
+                    && c["connected"] == "True"
+            })
+        },
+    )
+    .await;
+    let info: String = call(&conn, "org.nvmexpress.staf.debug", "process_info", &()).await;
+    assert!(
+        info.contains(&format!("\"hostnqn\": \"{new_nqn}\"")),
+        "{info}"
+    );
     assert!(stafd.stop().success());
     sim1.shutdown().await;
 }
@@ -1113,4 +1147,70 @@ async fn mdns(bus: &TestBus) {
     assert!(stafd.stop().success());
     drop(avahi);
     sim1.shutdown().await;
+}
+
+/// systemd integration: READY=1 once the bus name is taken, WATCHDOG=1 at half
+/// `WATCHDOG_USEC`, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 at SIGTERM.
+#[tokio::test]
+async fn stafd_notifies_systemd() {
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("stafd.conf"), "[Global]\nbackend=native\n").unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let sock_path = d.join("notify");
+    let sock = tokio::net::UnixDatagram::bind(&sock_path).unwrap();
+    let (conn, _signals) = client(&bus).await;
+    let stafd = Stafd::start_with(
+        &bus,
+        d,
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "1000000"),
+        ],
+    );
+    let mut buf = [0u8; 256];
+    let mut next = async || {
+        let n = tokio::time::timeout(Duration::from_secs(10), sock.recv(&mut buf))
+            .await
+            .expect("a notification within 10 s")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(next().await, "READY=1");
+    assert!(
+        name_has_owner(&conn, "org.nvmexpress.staf").await,
+        "READY=1 before the bus name"
+    );
+    assert_eq!(next().await, "WATCHDOG=1");
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(stafd.child.as_ref().unwrap().id() as i32, libc::SIGHUP) };
+    let mut seen = Vec::new();
+    while seen.len() < 4 && !seen.contains(&"READY=1".to_owned()) {
+        let m = next().await;
+        if m != "WATCHDOG=1" {
+            seen.push(m);
+        }
+    }
+    assert_eq!(seen, ["RELOADING=1", "READY=1"]);
+    let stopping = tokio::spawn(async move {
+        let mut buf = [0u8; 256];
+        loop {
+            let n = sock.recv(&mut buf).await.unwrap();
+            if &buf[..n] == b"STOPPING=1" {
+                return;
+            }
+        }
+    });
+    assert!(stafd.stop().success());
+    tokio::time::timeout(Duration::from_secs(5), stopping)
+        .await
+        .expect("STOPPING=1")
+        .unwrap();
 }

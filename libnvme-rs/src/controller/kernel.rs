@@ -87,6 +87,10 @@ impl KernelBackend {
         self.events.unrouted()
     }
 
+    pub(super) fn set_host(&mut self, host: &HostIdentity) {
+        self.host = host.clone();
+    }
+
     /// What the kernel's fabrics module accepts.
     pub fn capabilities(&self) -> &KernelCapabilities {
         &self.caps

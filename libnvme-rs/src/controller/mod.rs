@@ -90,6 +90,16 @@ impl Backend {
         }
     }
 
+    /// Changes the host identity for connections made from now on (existing ones keep
+    /// theirs).
+    pub fn set_host(&mut self, host: &HostIdentity) -> Result<(), ControllerError> {
+        match self {
+            Backend::Native(n) => *n = native::NativeBackend::new(host)?,
+            Backend::Kernel(k) => k.set_host(host),
+        }
+        Ok(())
+    }
+
     /// Short name for logs and D-Bus (`native`, `kernel`).
     pub fn name(&self) -> &'static str {
         match self {
