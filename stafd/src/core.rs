@@ -151,6 +151,21 @@ pub fn log_connect_failure(failures: u32) -> bool {
     failures == 2
 }
 
+/// §4.5-3: PLEO is considered when enabled and the DC is not a CDC (DDC or not reported).
+pub fn wants_pleo(pleo_enabled: bool, dctype: u8) -> bool {
+    pleo_enabled && dctype != libnvme_rs::spec::identify::dctype::CDC
+}
+
+/// The LSP for Get Discovery Log Page from the LID-specific bits of LID 0x70 in Supported
+/// Log Pages (bit 1: PLEOS).
+pub fn lsp_from_support(lid_specific: u16) -> u8 {
+    if lid_specific & 0x2 != 0 {
+        libnvme_rs::spec::disclog::lsp::PLEO
+    } else {
+        0
+    }
+}
+
 /// What the zeroconf aging (§4.8) does to a discovered DC in one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Aging {
@@ -352,6 +367,22 @@ mod tests {
                 .with_host_nqn("nqn.host"),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn pleo_table() {
+        use libnvme_rs::spec::identify::dctype::{CDC, DDC, NOT_REPORTED};
+        for (enabled, dctype, want) in [
+            (true, DDC, true),
+            (true, NOT_REPORTED, true),
+            (true, CDC, false),
+            (false, DDC, false),
+        ] {
+            assert_eq!(wants_pleo(enabled, dctype), want, "{enabled} {dctype}");
+        }
+        assert_eq!(lsp_from_support(0b010), 2);
+        assert_eq!(lsp_from_support(0b101), 0);
+        assert_eq!(lsp_from_support(0), 0);
     }
 
     #[test]

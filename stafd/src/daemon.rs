@@ -197,6 +197,7 @@ impl Stafd {
             backend: self.backend.clone(),
             params,
             dim: self.dim.clone(),
+            pleo: self.cfg.global.pleo.value,
             shared: self.shared.clone(),
             notices: self.notices_tx.clone(),
         };

@@ -51,6 +51,8 @@ pub struct DcContext {
     pub params: ConnectParams,
     /// DIM host entry (`None`: never register).
     pub dim: Option<DimHostEntry>,
+    /// `[Global] pleo`: ask DDCs for port-local entries only where they support it.
+    pub pleo: bool,
     /// Shared state.
     pub shared: Shared,
     /// Notices to the main loop.
@@ -129,10 +131,11 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
         // Freshly (re)connected: register, then fetch.
         on_connected(&ctx, &dc);
         registered = register(&ctx, &mut dc).await || registered;
+        let mut lsp = log_page_lsp(&ctx, &mut dc).await;
         let mut fetch_pending = true;
         loop {
             if fetch_pending {
-                fetch_pending = !fetch(&ctx, &mut dc).await;
+                fetch_pending = !fetch(&ctx, &mut dc, lsp).await;
             }
             let retry = tokio::time::sleep(if fetch_pending {
                 core::LOG_PAGE_RETRY
@@ -159,6 +162,7 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
                         // again, then re-read.
                         tracing::info!("{tid} | {} - Resync: registering and re-reading the log page", device_of(&dc));
                         registered = register(&ctx, &mut dc).await || registered;
+                        lsp = log_page_lsp(&ctx, &mut dc).await;
                         fetch_pending = true;
                     }
                     DcEvent::ConnectionLost(why) => {
@@ -303,10 +307,35 @@ async fn register(ctx: &DcContext, dc: &mut DiscoveryController) -> bool {
 }
 
 /// One Get Log Page; `true` on success.
-async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController) -> bool {
+/// The LSP of this DC's Get Discovery Log Page (§4.5-3): PLEO where it is wanted and the
+/// Supported Log Pages log says the DC takes it, else 0. A DC that cannot tell (nvmet has no
+/// LID 0) is read without PLEO rather than not at all.
+async fn log_page_lsp(ctx: &DcContext, dc: &mut DiscoveryController) -> u8 {
+    if !core::wants_pleo(ctx.pleo, dc.identify().dctype) {
+        return 0;
+    }
+    match dc.supported_log_pages().await {
+        Ok(s) => core::lsp_from_support(s.lid_specific(libnvme_rs::spec::disclog::LID_DISCOVERY)),
+        Err(e) => {
+            tracing::debug!(
+                "{} | {} - Supported Log Pages not available, reading without PLEO: {}",
+                dc.tid(),
+                device_of(dc),
+                e.chain()
+            );
+            0
+        }
+    }
+}
+
+async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> bool {
     let tid = dc.tid().clone();
     let device = device_of(dc);
-    match dc.log_page(Default::default()).await {
+    let opts = libnvme_rs::admin::discovery::DiscoveryLogOptions {
+        lsp,
+        ..Default::default()
+    };
+    match dc.log_page(opts).await {
         Ok(log) => {
             let (entries, rejected) = served_entries(&tid, &log);
             tracing::info!(

@@ -1214,3 +1214,55 @@ async fn stafd_notifies_systemd() {
         .expect("STOPPING=1")
         .unwrap();
 }
+
+/// TP8010 PLEO (§4.5-3): with `pleo=enabled` (the default) a DC that reports PLEOS is read
+/// with LSP=2; with `pleo=disabled`, or a DC without PLEOS, with LSP=0.
+#[tokio::test]
+async fn stafd_pleo() {
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let (conn, mut signals) = client(&bus).await;
+    for (pleos, conf, want) in [
+        (true, "", 2u8),
+        (true, "pleo=disabled\n", 0),
+        (false, "", 0),
+    ] {
+        let mut cfg = SimConfig::default();
+        cfg.discovery.pleo_supported = pleos;
+        let sim1 = Simulator::start(cfg).await.unwrap();
+        let a1 = sim1.addr();
+        sim1.set_discovery_log(vec![tcp_entry(
+            a1,
+            subtype::NVME,
+            "nqn.2024-01.io.example:p",
+        )])
+        .unwrap();
+        std::fs::write(
+            d.join("stafd.conf"),
+            format!(
+                "[Global]\nbackend=native\n{conf}\n[Controllers]\ncontroller=transport=tcp;traddr=127.0.0.1;trsvcid={}\n",
+                a1.port()
+            ),
+        )
+        .unwrap();
+        let _ = std::fs::remove_dir_all(d.join("run"));
+        let stafd = Stafd::start(&bus, d);
+        next_signal(&mut signals, "log_pages_changed", Duration::from_secs(15)).await;
+        assert_eq!(
+            sim1.counters().last_discovery_lsp,
+            Some(want),
+            "PLEOS {pleos}, {conf:?}"
+        );
+        assert_eq!(log_pages(&conn, a1).await.len(), 1);
+        assert!(stafd.stop().success());
+        sim1.shutdown().await;
+    }
+}

@@ -13,7 +13,7 @@ use super::params::{ConnectParams, DEFAULT_DISCOVERY_KATO};
 use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
 use crate::admin::dim::{DimHostEntry, DimOutcome, DimTask, dim};
 use crate::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
-use crate::admin::identify::identify_controller;
+use crate::admin::identify::{SupportedLogPages, identify_controller, supported_log_pages};
 use crate::admin::{AdminError, block_on};
 use crate::host::HostIdentity;
 use crate::kernel::adopt::{ControllerKind, connect_or_adopt};
@@ -219,6 +219,11 @@ impl KernelDc {
     ) -> Result<DiscoveryLog, Cause> {
         let opts = *opts;
         self.admin(async move |dev: &mut AdminDevice| read_discovery_log(dev, &opts).await)
+            .await
+    }
+
+    pub(super) async fn supported_log_pages(&mut self) -> Result<SupportedLogPages, Cause> {
+        self.admin(async move |dev: &mut AdminDevice| supported_log_pages(dev).await)
             .await
     }
 

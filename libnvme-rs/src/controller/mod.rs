@@ -203,6 +203,17 @@ impl DiscoveryController {
         r.map_err(|e| e.at(&self.tid, Operation::GetLogPage))
     }
 
+    /// The Supported Log Pages log (LID 0x00), e.g. to learn whether the DC takes PLEO.
+    pub async fn supported_log_pages(
+        &mut self,
+    ) -> Result<crate::admin::identify::SupportedLogPages, ControllerError> {
+        let r = match &mut self.inner {
+            Inner::Native(dc) => dc.supported_log_pages().await,
+            Inner::Kernel(dc) => dc.supported_log_pages().await,
+        };
+        r.map_err(|e| e.at(&self.tid, Operation::GetLogPage))
+    }
+
     /// TP8010 DIM registration; [`DimOutcome::NotSupported`] when the DC does not do DIM.
     pub async fn register(&mut self, host: &DimHostEntry) -> Result<DimOutcome, ControllerError> {
         let r = match &mut self.inner {

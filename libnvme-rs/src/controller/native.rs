@@ -10,6 +10,7 @@ use super::params::{ConnectParams, DEFAULT_DISCOVERY_KATO};
 use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
 use crate::admin::dim::{DimHostEntry, DimOutcome};
 use crate::admin::discovery::DiscoveryLogOptions;
+use crate::admin::identify::{SupportedLogPages, supported_log_pages};
 use crate::host::{HostIdentity, parse_uuid};
 use crate::spec::disclog::DiscoveryLog;
 use crate::spec::identify::IdentifyController;
@@ -163,6 +164,14 @@ impl NativeDc {
         opts: &DiscoveryLogOptions,
     ) -> Result<DiscoveryLog, Cause> {
         Ok(self.session.log_page(opts).await?)
+    }
+
+    pub(super) async fn supported_log_pages(&mut self) -> Result<SupportedLogPages, Cause> {
+        let ctrl = self
+            .session
+            .controller()
+            .ok_or(Cause::Tcp(TcpError::Closed))?;
+        Ok(supported_log_pages(ctrl).await.map_err(TcpError::from)?)
     }
 
     pub(super) async fn register(&mut self, host: &DimHostEntry) -> Result<DimOutcome, Cause> {

@@ -140,6 +140,8 @@ impl Conn {
                 let mut guard = self.shared.lock();
                 let st = &mut *guard;
                 st.counters.log_page_reads += 1;
+                // LSP: CDW10 bits 14:08.
+                st.counters.last_discovery_lsp = Some(((cdw10 >> 8) & 0x7f) as u8);
                 if !rae && let Some(c) = st.controllers.get_mut(&cntlid) {
                     c.aen_masked &= !(1 << AEN_BIT_DISC_CHANGE);
                 }
@@ -156,11 +158,12 @@ impl Conn {
                 } else {
                     &[LID_SUPPORTED]
                 };
-                log_slice(
-                    &Bytes::from(identify::supported_log_pages(lids)),
-                    offset,
-                    len,
-                )
+                let mut image = identify::supported_log_pages(lids);
+                if discovery && cfg.discovery.pleo_supported {
+                    // LID-specific bits 31:16 of LID 0x70's dword: bit 1 is PLEOS.
+                    image[usize::from(LID_DISCOVERY) * 4 + 2] |= 0x2;
+                }
+                log_slice(&Bytes::from(image), offset, len)
             }
             _ => Status::INVALID_FIELD.into(),
         }

@@ -99,6 +99,8 @@ pub struct DiscoveryConfig {
     pub aen_supported: bool,
     /// Answer Get Log Page LID 0x00 (Supported Log Pages).
     pub supported_log_pages: bool,
+    /// Report PLEOS (port-local entries only) for LID 0x70 in Supported Log Pages (TP8010).
+    pub pleo_supported: bool,
     /// Initial log entries (referrals included: subtype 1).
     pub log: Vec<DiscoveryLogEntry>,
     /// Add one subtype-2 entry per configured subsystem, pointing at the bound address.
@@ -119,6 +121,7 @@ impl Default for DiscoveryConfig {
             dim: DimMode::Auto,
             aen_supported: true,
             supported_log_pages: true,
+            pleo_supported: false,
             log: Vec::new(),
             advertise_subsystems: false,
             current_discovery_entry: false,

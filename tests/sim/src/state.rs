@@ -56,6 +56,8 @@ pub struct Counters {
     pub term_reqs_received: u64,
     /// Discovery Get Log Page (LID 0x70) commands answered.
     pub log_page_reads: u64,
+    /// LSP of the last discovery Get Log Page.
+    pub last_discovery_lsp: Option<u8>,
     pub r2ts_sent: u64,
     /// Commands that arrived with a bad data digest.
     pub data_digest_errors: u64,
