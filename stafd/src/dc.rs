@@ -392,3 +392,39 @@ async fn shutdown(ctx: &DcContext, mut dc: DiscoveryController, mode: StopMode, 
         tracing::warn!("{}", e.chain());
     }
 }
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn dc_task_future_stays_small() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _g = rt.enter();
+        let host = libnvme_rs::host::HostIdentity {
+            hostnqn: "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
+            hostid: "5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
+            hostkey: None,
+        };
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let ctx = super::DcContext {
+            backend: libnvme_rs::controller::Backend::native(&host).unwrap(),
+            params: Default::default(),
+            dim: None,
+            pleo: true,
+            shared: Default::default(),
+            notices: tx,
+        };
+        let (_s, r) = tokio::sync::oneshot::channel();
+        let tid = libnvme_rs::trid::TransportId::new_discovery(
+            libnvme_rs::trid::Transport::Tcp,
+            "127.0.0.1",
+            "",
+            "",
+        );
+        let f = super::run(ctx, tid, r);
+        // One of these per DC: hundreds of DCs must stay cheap.
+        let size = std::mem::size_of_val(&f);
+        assert!(size < 32 * 1024, "DC task future is {size} bytes");
+    }
+}
