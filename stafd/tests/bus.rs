@@ -569,6 +569,22 @@ async fn scenario(bus: &TestBus) {
             err.contains("access denied") || err.contains("accessdenied"),
             "{err}"
         );
+        let port = a1.port().to_string();
+        let mut cmd = Command::new("busctl");
+        cmd.arg(format!("--address={}", bus.address))
+            .args(["call", "org.nvmexpress.staf", "/org/nvmexpress/staf"])
+            .args(["org.nvmexpress.staf.Controllers1", "Remove", "sssssss"])
+            .args(["tcp", "127.0.0.1", port.as_str(), WK, "", "", HOSTNQN])
+            .uid(65534)
+            .gid(65534);
+        let out = tokio::task::spawn_blocking(move || run_blocking(cmd))
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(
+            !out.status.success() && err.contains("access denied"),
+            "nobody removed a DC: {err}"
+        );
     }
     let add = |params: Vec<(&'static str, String)>| {
         let conn = conn.clone();

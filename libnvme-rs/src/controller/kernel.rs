@@ -252,7 +252,17 @@ impl KernelDc {
                 return DcEvent::ConnectionLost("uevent source closed".into());
             };
             let ev = match event {
-                DeviceEvent::Resync => return DcEvent::Resync,
+                DeviceEvent::Resync => {
+                    // A lost "remove" would leave us bound to nothing: look at sysfs.
+                    if !self.backend.sysfs.controller_dir(&self.device).exists() {
+                        self.lost = true;
+                        return DcEvent::ConnectionLost(format!(
+                            "{} is gone (found after lost uevents)",
+                            self.device
+                        ));
+                    }
+                    return DcEvent::Resync;
+                }
                 DeviceEvent::Uevent(ev) => ev,
             };
             match &ev.action {

@@ -402,6 +402,45 @@ fn run(ctx: &mut Ctx, bus: &PrivateBus, monitor: &Path) -> Result<(), String> {
         || "stafd did not log the adoption".into(),
     )?;
 
+    // The cache is served before the first new fetch: with the kernel DC gone and the port
+    // not listening (no subsystem linked), a restarted stafd serves the cached page at once
+    // and fetches only once the port is back.
+    stafd.stop()?;
+    std::fs::write(format!("/sys/class/nvme/{device}/delete_controller"), "1")
+        .map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(10), || {
+        kernel_dcs().is_empty().then_some(())
+    })
+    .ok_or("the kernel DC did not go")?;
+    for i in 0..3 {
+        ctx.nvmet.unlink(1, &nqn(i)).map_err(|e| e.to_string())?;
+    }
+    let before = signals_seen(monitor);
+    let stafd = Daemon::start(bus, 3)?;
+    let (first_device, first_nqns) = wait_for(Duration::from_secs(30), || dc_view(bus))
+        .ok_or("stafd did not come back on the bus")?;
+    ensure(
+        first_device == "nvme?"
+            && first_nqns == expect_nqns(&[0, 1, 2])
+            && signals_seen(monitor) == before,
+        || format!("not the cached page: {first_device} {first_nqns:?}"),
+    )?;
+    for i in 0..3 {
+        ctx.nvmet.link(1, &nqn(i)).map_err(|e| e.to_string())?;
+    }
+    let t = Instant::now();
+    let (device, _) = wait_for(Duration::from_secs(20), || {
+        dc_view(bus).filter(|(d, n)| d != "nvme?" && n.len() == 3)
+    })
+    .ok_or("stafd did not reconnect once the port listened again")?;
+    ensure(signals_seen(monitor) > before, || {
+        "no log_pages_changed after the reconnect".into()
+    })?;
+    ctx.log(format!(
+        "cache served while the DC was unreachable; reconnected as {device} {} ms after the port came back",
+        t.elapsed().as_millis()
+    ));
+
     // persistent-connections=false (SIGHUP reload), then SIGTERM: the DC is disconnected.
     std::fs::write(
         format!("{WORK}/stafd.conf"),
