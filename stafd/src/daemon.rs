@@ -75,6 +75,55 @@ fn host_identity(sys: &SysConfig) -> Result<HostIdentity, StartError> {
         .map_err(|e| StartError(libnvme_rs::controller::error_chain(&e)))
 }
 
+/// Where NBFT tables are looked for (`$STAS_NBFT_DIR` overrides it, for tests).
+pub fn nbft_dir() -> PathBuf {
+    std::env::var_os("STAS_NBFT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(libnvme_rs::nbft::DEFAULT_ACPI_TABLES_DIR))
+}
+
+/// The NBFT's discovery controllers as configured entries (§4.15): read once per process;
+/// corrupt tables yield nothing (logged).
+pub fn nbft_entries(dir: &Path) -> Vec<ControllerEntry> {
+    let tables = libnvme_rs::nbft::read_dir(dir);
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    let paths: Vec<String> = tables
+        .iter()
+        .map(|(p, _)| format!("'{}'", p.display()))
+        .collect();
+    tracing::info!("NBFT location(s): [{}]", paths.join(", "));
+    let by_mac = |mac: &[u8; 6]| libnvme_rs::nbft::iface_by_mac(Path::new("/sys/class/net"), mac);
+    let mut out = Vec::new();
+    for (path, table) in tables {
+        let table = match table {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("{}", libnvme_rs::controller::error_chain(&e));
+                continue;
+            }
+        };
+        for c in table.discovery_controllers(&by_mac) {
+            let mut pairs = vec![
+                ("transport".to_owned(), c.transport.clone()),
+                ("traddr".to_owned(), c.traddr.clone()),
+                ("nqn".to_owned(), c.subsysnqn.clone()),
+            ];
+            pairs.extend(c.trsvcid.clone().map(|p| ("trsvcid".to_owned(), p)));
+            pairs.extend(c.host_iface.clone().map(|i| ("host-iface".to_owned(), i)));
+            pairs.extend(c.host_nqn.clone().map(|n| ("host-nqn".to_owned(), n)));
+            // Firmware data is outside input too: the same checks as a D-Bus addition.
+            let checked = crate::dbus_typed::check_pairs(&pairs.iter().cloned().collect());
+            match checked.and_then(crate::dbus_typed::entry_from_pairs) {
+                Ok(e) => out.push(e),
+                Err(why) => tracing::error!("{}: discovery entry ignored: {why}", path.display()),
+            }
+        }
+    }
+    out
+}
+
 /// sys.conf and the identity it points to (read at start and, deliberate fix 9, on SIGHUP).
 fn load_host() -> Result<(HostIdentity, Option<String>), StartError> {
     let (sys, diags) = SysConfig::load(&sys_conf_path());
@@ -131,12 +180,14 @@ async fn configured(
     cfg: &ServiceConfig,
     hostnqn: &str,
     runtime: &BTreeMap<TransportId, ControllerEntry>,
+    nbft: &[ControllerEntry],
 ) -> Vec<(TransportId, ControllerEntry)> {
     let ignore_iface = cfg.global.ignore_iface.value;
     let family = cfg.global.ip_family.value;
     let entries = remove_excluded_entries(
         cfg.controllers
             .iter()
+            .chain(nbft)
             .chain(runtime.values())
             .cloned()
             .collect(),
@@ -178,6 +229,8 @@ struct Stafd {
     entries: BTreeMap<TransportId, ControllerEntry>,
     /// DCs added over D-Bus, by identity.
     runtime: BTreeMap<TransportId, ControllerEntry>,
+    /// The NBFT's discovery controllers (read once at start).
+    nbft: Vec<ControllerEntry>,
     notices_tx: mpsc::UnboundedSender<DcNotice>,
     lkc_path: PathBuf,
     log: LogHandle,
@@ -315,7 +368,7 @@ impl Stafd {
     }
 
     async fn reconcile(&mut self, conn: &Connection) {
-        let configured = configured(&self.cfg, &self.host.hostnqn, &self.runtime).await;
+        let configured = configured(&self.cfg, &self.host.hostnqn, &self.runtime, &self.nbft).await;
         let family = self.cfg.global.ip_family.value;
         let mdns = self.zeroconf.discovered();
         let discovered = resolve::remove_invalid_addresses(
@@ -610,6 +663,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         handles: HashMap::new(),
         entries: BTreeMap::new(),
         runtime,
+        nbft: nbft_entries(&nbft_dir()),
         notices_tx,
         lkc_path,
         log: opts.log.clone(),

@@ -1282,3 +1282,97 @@ async fn stafd_pleo() {
         sim1.shutdown().await;
     }
 }
+
+/// NBFT (§4.15): a discovery descriptor of the firmware table is a configured DC, read once
+/// at start from `$STAS_NBFT_DIR`; the table's host NQN (administratively set) is its host NQN.
+#[tokio::test]
+async fn stafd_nbft_discovery_controller() {
+    use libnvme_rs::nbft::{Nbft, NbftDiscovery, NbftHfi, NbftHfiTcp, NbftHost};
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim1 = sim(Vec::new()).await;
+    let a1 = sim1.addr();
+    sim1.set_discovery_log(vec![tcp_entry(
+        a1,
+        subtype::NVME,
+        "nqn.2024-01.io.example:boot",
+    )])
+    .unwrap();
+    let table = Nbft {
+        major_revision: 1,
+        minor_revision: 0,
+        oem_id: "STASRS".into(),
+        oem_table_id: "BUSTIER".into(),
+        host: Some(NbftHost {
+            id: libnvme_rs::host::parse_uuid(HOSTID).unwrap(),
+            nqn: HOSTNQN.into(),
+            id_configured: true,
+            nqn_configured: true,
+            primary_admin: 0,
+        }),
+        hfis: vec![NbftHfi {
+            index: 1,
+            tcp: NbftHfiTcp {
+                pci_sbdf: 0x0300,
+                // A MAC no interface here has: no host-iface.
+                mac: [0x02, 0x00, 0x5e, 0x10, 0x20, 0x30],
+                vlan: 0,
+                ip_origin: 3,
+                ipaddr: "127.0.0.1".parse().unwrap(),
+                subnet_mask_prefix: 8,
+                gateway: None,
+                route_metric: 0,
+                primary_dns: None,
+                secondary_dns: None,
+                dhcp_server: None,
+                host_name: None,
+                dhcp_override: false,
+                default_route: false,
+            },
+        }],
+        security_count: 0,
+        discovery: vec![NbftDiscovery {
+            index: 1,
+            hfi_index: 1,
+            security_index: 0,
+            uri: format!("nvme+tcp://127.0.0.1:{}/", a1.port()),
+            nqn: WK.into(),
+            transport: "tcp".into(),
+            traddr: "127.0.0.1".into(),
+            trsvcid: Some(a1.port().to_string()),
+        }],
+        subsystems: vec![],
+        skipped: vec![],
+    };
+    let tables = d.join("acpi-tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    std::fs::write(tables.join("NBFT"), table.to_bytes()).unwrap();
+    std::fs::write(tables.join("NBFT1"), b"NBFT garbage").unwrap();
+    std::fs::write(d.join("stafd.conf"), "[Global]\nbackend=native\n").unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let (conn, mut signals) = client(&bus).await;
+    let stafd = Stafd::start_with(&bus, d, &[("STAS_NBFT_DIR", tables.to_str().unwrap())]);
+    next_signal(&mut signals, "log_pages_changed", Duration::from_secs(15)).await;
+    let dcs = controllers(&conn).await;
+    assert_eq!(dcs.len(), 1, "{dcs:?}");
+    assert_eq!(dcs[0]["origin"], "configured");
+    assert_eq!(dcs[0]["trsvcid"], a1.port().to_string());
+    assert_eq!(
+        log_pages(&conn, a1).await[0]["subnqn"],
+        "nqn.2024-01.io.example:boot"
+    );
+    assert!(
+        log_has(d, "NBFT location(s): ["),
+        "the tables found are logged"
+    );
+    assert!(log_has(d, "NBFT1"), "the corrupt table is reported");
+    assert!(stafd.stop().success());
+    sim1.shutdown().await;
+}
