@@ -351,16 +351,8 @@ pub fn check_sys_config(path: &Path, etc_nvme: &Path) -> CheckReport {
     }
 }
 
-/// `error: source: source...`, as upstream prints `<message>: <OS error>`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let _ = write!(s, ": {c}");
-        cur = c.source();
-    }
-    s
-}
+// `error: source: source...`, as upstream prints `<message>: <OS error>`.
+use libnvme_rs::controller::error_chain;
 
 #[cfg(test)]
 mod tests;

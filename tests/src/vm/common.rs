@@ -87,16 +87,7 @@ pub(crate) fn connect(ctx: &mut Ctx, opts: &ConnectOptions) -> Result<Connected,
 }
 
 /// An error and its sources on one line.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
+pub(crate) use libnvme_rs::controller::error_chain as chain;
 
 /// The comparable part of a record, spelled as nvme-cli prints it.
 pub(crate) type Record = (String, String, String, u64, String, String, String);
