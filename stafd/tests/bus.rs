@@ -1376,3 +1376,81 @@ async fn stafd_nbft_discovery_controller() {
     assert!(stafd.stop().success());
     sim1.shutdown().await;
 }
+
+/// TP8010 DIM and TP8013 against a DDC that has a unique NQN: the DC is reached by its
+/// unique NQN, the host registers after connecting, and deregisters when the DC is removed
+/// from the configuration (SIGHUP) — deliberate fix 9; upstream never deregisters.
+#[tokio::test]
+async fn stafd_dim_and_unique_nqn() {
+    use libnvme_rs::admin::dim::DimTask;
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let unique = "nqn.2024-01.io.nvme-sim:ddc-1";
+    let mut cfg = SimConfig::default();
+    cfg.discovery.dctype = nvme_sim::DcType::Ddc;
+    cfg.discovery.unique_nqn = Some(unique.into());
+    let sim1 = Simulator::start(cfg).await.unwrap();
+    let a1 = sim1.addr();
+    sim1.set_discovery_log(vec![tcp_entry(
+        a1,
+        subtype::NVME,
+        "nqn.2024-01.io.example:d",
+    )])
+    .unwrap();
+    let conf = |with_dc: bool| {
+        let line = format!(
+            "controller=transport=tcp;traddr=127.0.0.1;trsvcid={};nqn={unique}\n",
+            a1.port()
+        );
+        format!(
+            "[Global]\nbackend=native\n\n[Controllers]\n{}",
+            if with_dc { line.as_str() } else { "" }
+        )
+    };
+    std::fs::write(d.join("stafd.conf"), conf(true)).unwrap();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let (conn, mut signals) = client(&bus).await;
+    let stafd = Stafd::start(&bus, d);
+    next_signal(&mut signals, "log_pages_changed", Duration::from_secs(15)).await;
+    let dcs = controllers(&conn).await;
+    assert_eq!(dcs[0]["subsysnqn"], unique);
+    assert_eq!(dcs[0]["dctype"], "ddc");
+    assert!(
+        sim1.controllers().iter().any(|c| c.subnqn == unique),
+        "the DC was reached by its unique NQN"
+    );
+    until("registered", Duration::from_secs(5), || async {
+        sim1.registrations()
+            .iter()
+            .any(|r| r.eid == HOSTNQN && r.task == DimTask::Register)
+    })
+    .await;
+    std::fs::write(d.join("stafd.conf"), conf(false)).unwrap();
+    // SAFETY: kill(2) on our own child's PID.
+    unsafe { libc::kill(stafd.child.as_ref().unwrap().id() as i32, libc::SIGHUP) };
+    next_signal(&mut signals, "dc_removed", Duration::from_secs(10)).await;
+    until(
+        "deregistered when the DC was removed",
+        Duration::from_secs(5),
+        || async {
+            sim1.dim_history()
+                .iter()
+                .any(|r| r.task == DimTask::Deregister && r.eid == HOSTNQN)
+        },
+    )
+    .await;
+    assert!(
+        sim1.registrations().is_empty(),
+        "{:?}",
+        sim1.registrations()
+    );
+    assert!(stafd.stop().success());
+    sim1.shutdown().await;
+}
