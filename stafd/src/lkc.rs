@@ -132,30 +132,16 @@ fn remembered(v: &Value) -> Result<Remembered, String> {
 
 /// Reads the state; `Ok(empty)` when there is none.
 pub fn load(path: &Path) -> Result<Vec<Remembered>, String> {
-    use std::io::Read;
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.to_string()),
-    };
-    let mut text = String::new();
-    file.take(MAX_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
+    match staslib::service::state_file::read_bounded(path, MAX_BYTES) {
+        Ok(Some(text)) => from_json(&text),
+        Ok(None) => Ok(Vec::new()),
+        Err(e) => Err(e.to_string()),
     }
-    from_json(&text)
 }
 
-/// Writes the state atomically (temporary file, then rename); creates the directory.
+/// Writes the state atomically; creates the directory.
 pub fn save(path: &Path, text: &str) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    staslib::service::state_file::write_atomic(path, text)
 }
 
 #[cfg(test)]
