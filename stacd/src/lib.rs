@@ -1,5 +1,8 @@
-//! `stacd`: only the command line exists so far (upstream's parser plus `--check-config`);
-//! the daemon itself is not built yet, so [`run`] fails loudly after the pre-flight checks.
+//! `stacd`: the command line (upstream's parser plus `--check-config`) and the decisions of
+//! the connection daemon ([`core`]); the daemon itself is not built yet, so [`run`] fails
+//! loudly after the pre-flight checks.
+
+pub mod core;
 
 pub use staslib::daemon_cli::{DaemonCli as Cli, STACD as SPEC};
 
