@@ -90,11 +90,12 @@ pub fn reconcile(
                 LogPages::Unknown => false,
             }
     };
+    // Fix 7: while the log pages are unknown, a discovered IOC stays.
+    let kept_while_unknown =
+        |source: &Source| *source == Source::Discovered && *discovered == LogPages::Unknown;
     let remove = current
         .iter()
-        .filter(|(tid, source)| {
-            !wanted(tid) && !(**source == Source::Discovered && *discovered == LogPages::Unknown)
-        })
+        .filter(|(tid, source)| !(wanted(tid) || kept_while_unknown(source)))
         .map(|(tid, _)| (tid.clone(), keep_on_removal(tid.transport())))
         .collect();
     let mut add: Vec<TransportId> = configured
