@@ -19,12 +19,6 @@ const FORMAT: &str = "stafd-last-known-state-1";
 /// Upper bound on the file size we read (a corrupt or hostile file cannot exhaust memory).
 const MAX_BYTES: u64 = 64 << 20;
 
-/// The DLPE keys upstream serves, in order; restored dictionaries keep only these.
-const DLPE_KEYS: [&str; 12] = [
-    "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas", "portid",
-    "cntlid", "asqsz", "eflags",
-];
-
 /// One DC as remembered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remembered {
@@ -102,14 +96,9 @@ fn remembered(v: &Value) -> Result<Remembered, String> {
         .iter()
         .map(|d| {
             let d = d.as_object().ok_or("log page entry is not an object")?;
-            Ok(DLPE_KEYS
-                .iter()
-                .filter_map(|k| {
-                    d.get(*k)
-                        .and_then(Value::as_str)
-                        .map(|v| (*k, v.to_owned()))
-                })
-                .collect())
+            Ok(staslib::dlpe::from_pairs(|k| {
+                d.get(k).and_then(Value::as_str)
+            }))
         })
         .collect::<Result<Vec<DlpeDict>, String>>()?;
     // Cached entries are served again: they pass the same check as fresh ones.

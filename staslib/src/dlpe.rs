@@ -6,6 +6,20 @@ use libnvme_rs::spec::disclog::DiscoveryLogEntry;
 /// A DLPE dictionary: upstream's keys in upstream's order, every value a string.
 pub type DlpeDict = Vec<(&'static str, String)>;
 
+/// Every key a DLPE dictionary may have, in upstream's order (`tsas` only for tcp/rdma).
+pub const KEYS: [&str; 12] = [
+    "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas", "portid",
+    "cntlid", "asqsz", "eflags",
+];
+
+/// A dictionary read back from outside (JSON from stafd or a state file): only the known
+/// keys are kept, in upstream's order; values must be strings.
+pub fn from_pairs<'a>(lookup: impl Fn(&str) -> Option<&'a str>) -> DlpeDict {
+    KEYS.iter()
+        .filter_map(|k| lookup(k).map(|v| (*k, v.to_owned())))
+        .collect()
+}
+
 fn named(value: u8, names: &[(u8, &str)]) -> String {
     names
         .iter()
