@@ -14,6 +14,8 @@
 //! Every call into the kernel is **blocking** (a fabrics connect can take seconds); async
 //! callers run them in `spawn_blocking`.
 
+#![warn(missing_docs)]
+
 pub mod admin;
 pub mod controller;
 pub mod host;

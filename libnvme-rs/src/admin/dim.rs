@@ -43,11 +43,17 @@ pub const EXATTYPE_SYMNAME: u16 = 2;
 
 /// Command-specific (SCT 1) DIM status codes.
 pub mod sc {
+    /// 0x2F Invalid Discovery Information.
     pub const INVALID_DISCOVERY_INFORMATION: u8 = 0x2f;
+    /// 0x30 Zoning Data Structure Locked.
     pub const ZONING_DATA_STRUCTURE_LOCKED: u8 = 0x30;
+    /// 0x31 Zoning Data Structure Not Found.
     pub const ZONING_DATA_STRUCTURE_NOT_FOUND: u8 = 0x31;
+    /// 0x32 Insufficient Discovery Resources.
     pub const INSUFFICIENT_DISCOVERY_RESOURCES: u8 = 0x32;
+    /// 0x33 Requested Function Disabled.
     pub const REQUESTED_FUNCTION_DISABLED: u8 = 0x33;
+    /// 0x34 ZoneGroup Originator Invalid.
     pub const ZONEGROUP_ORIGINATOR_INVALID: u8 = 0x34;
 }
 
@@ -71,17 +77,29 @@ pub fn dim_status_name(status: &NvmeStatus) -> Option<&'static str> {
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawDimHeader {
+    /// TDL: total data length in bytes, header and all entries (bytes 0-3).
     pub tdl: U32,
+    /// Bytes 4-7, reserved.
     pub rsvd4: [u8; 4],
+    /// NUMENT: number of entries that follow (bytes 8-15).
     pub nument: U64,
+    /// ENTFMT: entry format, 1 basic, 2 extended (bytes 16-17).
     pub entfmt: U16,
+    /// ETYPE: entity type, 1 host, 2 DDC, 3 CDC (bytes 18-19).
     pub etype: U16,
+    /// PORTLCL: port local (byte 20).
     pub portlcl: u8,
+    /// Byte 21, reserved.
     pub rsvd21: u8,
+    /// EKTYPE: entry key type; 0x5F for hosts (bytes 22-23).
     pub ektype: U16,
+    /// EID: entity identifier, the host NQN, NUL padded (bytes 24-279).
     pub eid: [u8; 256],
+    /// ENAME: entity name, the host name (bytes 280-535).
     pub ename: [u8; ENAME_SIZE],
+    /// EVER: entity version, e.g. an OS/kernel string (bytes 536-599).
     pub ever: [u8; EVER_SIZE],
+    /// Bytes 600-1023, reserved.
     pub rsvd600: [u8; 424],
 }
 
@@ -93,8 +111,11 @@ const _: () = assert!(size_of::<RawDimHeader>() == DIM_HEADER_SIZE);
 pub struct RawExtDie {
     /// Laid out like a discovery log entry (NQN in `subnqn`).
     pub entry: RawDiscoveryLogEntry,
+    /// TEL: total entry length in bytes, extended attributes included (bytes 1024-1027).
     pub tel: U32,
+    /// NUMEXAT: number of extended attributes (bytes 1028-1029).
     pub numexat: U16,
+    /// Bytes 1030-1031, reserved.
     pub rsvd1030: [u8; 2],
 }
 
@@ -104,7 +125,9 @@ const _: () = assert!(size_of::<RawExtDie>() == EXT_DIE_FIXED_SIZE);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawExat {
+    /// EXATTYPE: extended attribute type, 1 HOSTID, 2 SYMNAME.
     pub exattype: U16,
+    /// EXATLEN: length of the value in bytes, before padding to a multiple of 4.
     pub exatlen: U16,
 }
 
@@ -113,8 +136,11 @@ const _: () = assert!(size_of::<RawExat>() == EXAT_HEADER_SIZE);
 /// TAS field of CDW10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DimTask {
+    /// TAS 0: register the host with the discovery controller.
     Register = 0,
+    /// TAS 1: remove the host's registration.
     Deregister = 1,
+    /// TAS 2: update the host's registration.
     Update = 2,
 }
 
@@ -123,6 +149,7 @@ pub enum DimTask {
 pub struct DimHostEntry {
     /// EID and the DIE's NQN.
     pub hostnqn: String,
+    /// HOSTID: the host identifier (16-byte UUID), sent as a HOSTID EXAT.
     pub hostid: [u8; HOSTID_LEN],
     /// ENAME: the host name (`gethostname()`).
     pub entity_name: String,
@@ -137,16 +164,26 @@ pub struct DimHostEntry {
 /// Why a DIM payload could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DimError {
+    /// A string does not fit its field or our bound.
     #[error("DIM {field} is {len} bytes, at most {max} allowed")]
     TooLong {
+        /// Name of the field.
         field: &'static str,
+        /// Length of the string, in bytes.
         len: usize,
+        /// Largest length allowed, in bytes.
         max: usize,
     },
+    /// A string holds a byte that is not printable ASCII.
     #[error("DIM {field} must be printable ASCII")]
-    NotPrintable { field: &'static str },
+    NotPrintable {
+        /// Name of the field.
+        field: &'static str,
+    },
+    /// The host NQN is empty.
     #[error("DIM host NQN is empty")]
     EmptyHostNqn,
+    /// The address family is neither IPv4 (1) nor IPv6 (2).
     #[error("DIM address family {0} is neither IPv4 nor IPv6")]
     BadAdrfam(u8),
 }

@@ -12,31 +12,47 @@ use crate::spec::status::NvmeStatus;
 
 /// Admin opcodes used by the host (NVMe base spec; protocol reference §3.1).
 pub mod opcode {
+    /// Get Log Page (0x02).
     pub const GET_LOG_PAGE: u8 = 0x02;
+    /// Identify (0x06).
     pub const IDENTIFY: u8 = 0x06;
+    /// Set Features (0x09).
     pub const SET_FEATURES: u8 = 0x09;
+    /// Get Features (0x0A).
     pub const GET_FEATURES: u8 = 0x0A;
+    /// Asynchronous Event Request (0x0C).
     pub const ASYNC_EVENT_REQUEST: u8 = 0x0C;
+    /// Keep Alive (0x18).
     pub const KEEP_ALIVE: u8 = 0x18;
+    /// Discovery Information Management (0x21, TP8010).
     pub const DISCOVERY_INFO_MGMT: u8 = 0x21;
 }
 
 /// One admin submission: the fields a host sets (the transport builds the SGL).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AdminCommand {
+    /// OPC: admin command opcode, see [`opcode`].
     pub opcode: u8,
+    /// NSID: namespace ID (0 when the command does not use one).
     pub nsid: u32,
+    /// CDW10: command specific dword 10.
     pub cdw10: u32,
+    /// CDW11: command specific dword 11.
     pub cdw11: u32,
+    /// CDW12: command specific dword 12.
     pub cdw12: u32,
+    /// CDW13: command specific dword 13.
     pub cdw13: u32,
+    /// CDW14: command specific dword 14.
     pub cdw14: u32,
+    /// CDW15: command specific dword 15.
     pub cdw15: u32,
 }
 
 /// Data phase of an admin command.
 #[derive(Debug)]
 pub enum DataPhase<'a> {
+    /// No data transfer.
     None,
     /// Controller to host (e.g. Get Log Page): the buffer's length is the transfer length.
     FromController(&'a mut [u8]),
@@ -64,7 +80,12 @@ pub enum AdminError {
     GenerationUnstable(u32),
     /// The generation counter stayed but the number of records changed (libnvme: EBADSLT).
     #[error("discovery log record count changed from {before} to {after} without a new generation")]
-    NumrecChanged { before: u64, after: u64 },
+    NumrecChanged {
+        /// NUMREC of the first header read.
+        before: u64,
+        /// NUMREC of the second header read.
+        after: u64,
+    },
 }
 
 /// A way to submit admin commands to one controller.

@@ -15,7 +15,9 @@ use crate::trid::{InterfaceAddrs, TransportId, is_candidate_device, matches_exis
 /// Which kind of controller a search is for (§4.12 step 2 device-type filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControllerKind {
+    /// A discovery controller (admin queue only).
     Discovery,
+    /// An I/O controller.
     Io,
 }
 
@@ -67,6 +69,7 @@ pub fn find_existing(
 /// Result of [`connect_or_adopt`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
+    /// The controller: instance, CNTLID and device name.
     pub controller: Connected,
     /// True when an existing controller was adopted (no write to `/dev/nvme-fabrics`).
     pub adopted: bool,
@@ -75,10 +78,13 @@ pub struct Attached {
 /// Why [`connect_or_adopt`] failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AttachError {
+    /// Reading the existing controllers from sysfs failed.
     #[error("cannot list existing controllers")]
     Sysfs(#[from] SysfsError),
+    /// Listing the host's network interfaces failed.
     #[error("cannot list host interfaces")]
     Interfaces(#[source] std::io::Error),
+    /// Writing the connect options to `/dev/nvme-fabrics` failed.
     #[error("connect failed")]
     Connect(#[from] FabricsError),
 }

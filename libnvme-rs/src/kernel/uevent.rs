@@ -26,16 +26,22 @@ pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 /// What happened to the device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// `add`: a device appeared.
     Add,
+    /// `remove`: a device went away.
     Remove,
+    /// `change`: a device changed (e.g. an AEN or a reconnect).
     Change,
+    /// Any other action (`bind`, `move`, ...), kept verbatim.
     Other(String),
 }
 
 /// One parsed uevent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uevent {
+    /// The action, from the part before `@`.
     pub action: Action,
+    /// The sysfs device path (under `/sys`), from the part after `@`.
     pub devpath: String,
     /// All `KEY=VALUE` properties, including `SUBSYSTEM`, `DEVNAME`, `NVME_*`.
     pub props: BTreeMap<String, String>,
@@ -47,6 +53,7 @@ impl Uevent {
         self.devpath.rsplit('/').next().unwrap_or_default()
     }
 
+    /// The `SUBSYSTEM` property (`nvme` for controllers).
     pub fn subsystem(&self) -> Option<&str> {
         self.props.get("SUBSYSTEM").map(String::as_str)
     }
@@ -72,15 +79,19 @@ impl Uevent {
     }
 }
 
+/// Why a uevent could not be received or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum UeventError {
+    /// The datagram is not a well-formed uevent; the text says what is wrong.
     #[error("malformed uevent: {0}")]
     Malformed(&'static str),
+    /// Receiving from the netlink uevent socket failed.
     #[error("uevent socket failed")]
     Socket(#[source] std::io::Error),
     /// The socket's receive buffer overflowed: events were lost, callers should rescan sysfs.
     #[error("uevents were lost (receive buffer overrun)")]
     Overrun,
+    /// The uevent source has stopped; no more events will come.
     #[error("uevent source closed")]
     Closed,
 }

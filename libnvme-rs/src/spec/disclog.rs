@@ -17,7 +17,7 @@ pub const HEADER_READ_LEN: usize = 20;
 /// Size of one discovery log entry.
 pub const ENTRY_SIZE: usize = 1024;
 
-/// Field sizes of a discovery log entry.
+/// Size of the TRSVCID field of a discovery log entry.
 pub const TRSVCID_SIZE: usize = 32;
 /// Size of the SUBNQN field.
 pub const SUBNQN_SIZE: usize = 256;
@@ -38,19 +38,29 @@ pub mod lsp {
 
 /// TRTYPE values.
 pub mod trtype {
+    /// RDMA transport (RoCE, iWARP, InfiniBand).
     pub const RDMA: u8 = 1;
+    /// Fibre Channel transport.
     pub const FC: u8 = 2;
+    /// NVMe/TCP transport.
     pub const TCP: u8 = 3;
+    /// Intra-host (loop) transport.
     pub const LOOP: u8 = 0xfe;
 }
 
 /// ADRFAM values.
 pub mod adrfam {
+    /// PCI Express address.
     pub const PCI: u8 = 0;
+    /// IPv4 address.
     pub const IPV4: u8 = 1;
+    /// IPv6 address.
     pub const IPV6: u8 = 2;
+    /// InfiniBand address.
     pub const IB: u8 = 3;
+    /// Fibre Channel address.
     pub const FC: u8 = 4;
+    /// Intra-host (loop) address.
     pub const LOOP: u8 = 0xfe;
 }
 
@@ -68,8 +78,11 @@ pub mod subtype {
 pub mod treq {
     /// Bits 1:0: secure channel requirement.
     pub const SECURE_CHANNEL_MASK: u8 = 0x03;
+    /// Secure channel requirement not specified.
     pub const NOT_SPECIFIED: u8 = 0;
+    /// Secure channel (TLS) required.
     pub const REQUIRED: u8 = 1;
+    /// Secure channel not required.
     pub const NOT_REQUIRED: u8 = 2;
     /// SQ flow control disable supported.
     pub const DISABLE_SQFLOW: u8 = 0x04;
@@ -87,9 +100,11 @@ pub mod eflags {
 
 /// TCP TSAS SECTYPE values.
 pub mod sectype {
+    /// No security.
     pub const NONE: u8 = 0;
     /// TLS 1.2 (obsolete).
     pub const TLS12: u8 = 1;
+    /// TLS 1.3.
     pub const TLS13: u8 = 2;
 }
 
@@ -131,9 +146,13 @@ pub fn subtype_name(value: u8) -> &'static str {
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawDiscoveryLogHeader {
+    /// GENCTR: generation counter, changes whenever the log changes (bytes 0-7).
     pub genctr: U64,
+    /// NUMREC: number of records (bytes 8-15).
     pub numrec: U64,
+    /// RECFMT: record format, 0 (bytes 16-17).
     pub recfmt: U16,
+    /// Bytes 18-1023, reserved.
     pub rsvd18: [u8; 1006],
 }
 
@@ -144,19 +163,33 @@ const _: () = assert!(size_of::<RawDiscoveryLogHeader>() == HEADER_SIZE);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawDiscoveryLogEntry {
+    /// TRTYPE: transport type, see [`trtype`] (byte 0).
     pub trtype: u8,
+    /// ADRFAM: address family, see [`adrfam`] (byte 1).
     pub adrfam: u8,
+    /// SUBTYPE: subsystem type, see [`subtype`] (byte 2).
     pub subtype: u8,
+    /// TREQ: transport requirements, see [`treq`] (byte 3).
     pub treq: u8,
+    /// PORTID: NVM subsystem port ID (bytes 4-5).
     pub portid: U16,
+    /// CNTLID: controller ID; 0xFFFF dynamic model, 0xFFFE static model any controller (bytes 6-7).
     pub cntlid: U16,
+    /// ASQSZ: maximum admin submission queue size, in entries (bytes 8-9).
     pub asqsz: U16,
+    /// EFLAGS: entry flags, see [`eflags`] (bytes 10-11).
     pub eflags: U16,
+    /// Bytes 12-31, reserved.
     pub rsvd12: [u8; 20],
+    /// TRSVCID: transport service ID (TCP port), ASCII, space/NUL padded (bytes 32-63).
     pub trsvcid: [u8; TRSVCID_SIZE],
+    /// Bytes 64-255, reserved.
     pub rsvd64: [u8; 192],
+    /// SUBNQN: NVM subsystem NQN, NUL terminated (bytes 256-511).
     pub subnqn: [u8; SUBNQN_SIZE],
+    /// TRADDR: transport address (IP address text), ASCII, space/NUL padded (bytes 512-767).
     pub traddr: [u8; TRADDR_SIZE],
+    /// TSAS: transport specific address subtype; for TCP byte 0 is SECTYPE, see [`sectype`] (bytes 768-1023).
     pub tsas: [u8; TSAS_SIZE],
 }
 
@@ -166,28 +199,43 @@ const _: () = assert!(size_of::<RawDiscoveryLogEntry>() == ENTRY_SIZE);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// Fewer than [`HEADER_READ_LEN`] bytes of header.
+    /// Fewer than [`HEADER_READ_LEN`] bytes of header.
     #[error("discovery log header needs {HEADER_READ_LEN} bytes, got {len}")]
-    ShortHeader { len: usize },
+    ShortHeader {
+        /// Length of the buffer that was given, in bytes.
+        len: usize,
+    },
     /// NUMREC entries do not fit in the data that was read.
     #[error(
         "discovery log numrec {numrec} needs {needed} bytes of entries, only {available} available"
     )]
     Truncated {
+        /// NUMREC from the header.
         numrec: u64,
+        /// Bytes of entries NUMREC requires (NUMREC × [`ENTRY_SIZE`]).
         needed: u64,
+        /// Bytes of entries actually present after the header.
         available: usize,
     },
     /// NUMREC too large to address in memory.
+    /// NUMREC too large to address in memory.
     #[error("discovery log numrec {numrec} is too large")]
-    TooManyRecords { numrec: u64 },
+    TooManyRecords {
+        /// NUMREC from the header.
+        numrec: u64,
+    },
     /// A string field holds a byte that is not printable ASCII.
     #[error(
         "discovery log entry {entry}: {field} has non-printable byte {byte:#04x} at offset {offset}"
     )]
     NotPrintable {
+        /// Index of the entry (0-based).
         entry: usize,
+        /// Name of the field (`trsvcid`, `subnqn`, `traddr`).
         field: &'static str,
+        /// Byte offset of the bad byte within that field.
         offset: usize,
+        /// The offending byte value.
         byte: u8,
     },
 }
@@ -198,17 +246,26 @@ pub enum EncodeError {
     /// The string does not fit its fixed-size field.
     #[error("{field} is {len} bytes, the field holds at most {max}")]
     TooLong {
+        /// Name of the field.
         field: &'static str,
+        /// Length of the string, in bytes.
         len: usize,
+        /// Size of the field, in bytes.
         max: usize,
     },
     /// The string holds a byte that is not printable ASCII.
+    /// The string holds a byte that is not printable ASCII.
     #[error("{field} contains a byte that is not printable ASCII")]
-    NotPrintable { field: &'static str },
+    NotPrintable {
+        /// Name of the field.
+        field: &'static str,
+    },
     /// An entry of a log failed to encode.
     #[error("discovery log entry {index}: {source}")]
     Entry {
+        /// Index of the entry in the log (0-based).
         index: usize,
+        /// Why that entry failed.
         #[source]
         source: Box<EncodeError>,
     },
@@ -217,8 +274,11 @@ pub enum EncodeError {
 /// The informative part of the discovery log header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DiscoveryLogHeader {
+    /// GENCTR: generation counter, changes whenever the log changes.
     pub genctr: u64,
+    /// NUMREC: number of records in the log.
     pub numrec: u64,
+    /// RECFMT: record format, 0.
     pub recfmt: u16,
 }
 
@@ -252,16 +312,25 @@ impl DiscoveryLogHeader {
 /// One validated discovery log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DiscoveryLogEntry {
+    /// TRTYPE: transport type, see [`trtype`].
     pub trtype: u8,
+    /// ADRFAM: address family, see [`adrfam`].
     pub adrfam: u8,
+    /// SUBTYPE: subsystem type, see [`subtype`].
     pub subtype: u8,
+    /// TREQ: transport requirements, see [`treq`].
     pub treq: u8,
+    /// PORTID: NVM subsystem port ID.
     pub portid: u16,
+    /// CNTLID: controller ID; 0xFFFF dynamic model, 0xFFFE static model any controller.
     pub cntlid: u16,
+    /// ASQSZ: maximum admin submission queue size, in entries.
     pub asqsz: u16,
+    /// EFLAGS: entry flags, see [`eflags`].
     pub eflags: u16,
     /// Trailing spaces stripped.
     pub trsvcid: String,
+    /// SUBNQN: NVM subsystem NQN (for a referral, the discovery NQN).
     pub subnqn: String,
     /// Trailing spaces stripped; for FC a `,` separator is rewritten to `:` as libnvme does.
     pub traddr: String,
@@ -477,9 +546,13 @@ pub fn decode_entries(buf: &[u8], count: u64) -> Result<Vec<DiscoveryLogEntry>, 
 /// A complete, consistent discovery log.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DiscoveryLog {
+    /// GENCTR: generation counter the entries were read under.
     pub genctr: u64,
+    /// NUMREC: number of records the header announced.
     pub numrec: u64,
+    /// RECFMT: record format, 0.
     pub recfmt: u16,
+    /// The decoded entries, in log order.
     pub entries: Vec<DiscoveryLogEntry>,
 }
 

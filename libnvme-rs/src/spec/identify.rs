@@ -12,14 +12,19 @@ pub const IDENTIFY_SIZE: usize = 4096;
 
 /// CNTRLTYPE values.
 pub mod cntrltype {
+    /// Controller type not reported (pre-NVMe 1.4 controllers).
     pub const NOT_REPORTED: u8 = 0;
+    /// I/O controller.
     pub const IO: u8 = 1;
+    /// Discovery controller.
     pub const DISCOVERY: u8 = 2;
+    /// Administrative controller.
     pub const ADMIN: u8 = 3;
 }
 
 /// DCTYPE values (TP8010).
 pub mod dctype {
+    /// Discovery controller type not reported (not a TP8010 DC, or an I/O controller).
     pub const NOT_REPORTED: u8 = 0;
     /// Direct discovery controller.
     pub const DDC: u8 = 1;
@@ -43,53 +48,101 @@ pub const OFCS_DISCONNECT: u16 = 1 << 0;
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawIdentifyController {
+    /// VID: PCI vendor ID (bytes 0-1).
     pub vid: U16,
+    /// SSVID: PCI subsystem vendor ID (bytes 2-3).
     pub ssvid: U16,
+    /// SN: serial number, ASCII, space padded (bytes 4-23).
     pub sn: [u8; 20],
+    /// MN: model number, ASCII, space padded (bytes 24-63).
     pub mn: [u8; 40],
+    /// FR: firmware revision, ASCII, space padded (bytes 64-71).
     pub fr: [u8; 8],
+    /// RAB: recommended arbitration burst, a power of two in commands (byte 72).
     pub rab: u8,
+    /// IEEE: organizationally unique identifier (OUI) of the vendor (bytes 73-75).
     pub ieee: [u8; 3],
+    /// CMIC: controller multi-path I/O and namespace sharing capabilities (byte 76).
     pub cmic: u8,
+    /// MDTS: maximum data transfer size, a power of two in units of the minimum memory page size (CAP.MPSMIN); 0 = no limit (byte 77).
     pub mdts: u8,
+    /// CNTLID: controller ID within the NVM subsystem (bytes 78-79).
     pub cntlid: U16,
+    /// VER: NVMe version supported, major in bits 31:16, minor 15:8, tertiary 7:0 (bytes 80-83).
     pub ver: U32,
+    /// RTD3R: RTD3 resume latency in microseconds (bytes 84-87).
     pub rtd3r: U32,
+    /// RTD3E: RTD3 entry latency in microseconds (bytes 88-91).
     pub rtd3e: U32,
+    /// OAES: optional asynchronous events supported; bit 31 = Discovery Log Page Change notices (bytes 92-95).
     pub oaes: U32,
+    /// CTRATT: controller attributes; bit 6 = TBKAS traffic based keep alive (bytes 96-99).
     pub ctratt: U32,
+    /// Bytes 100-110 (RRLS and reserved); not decoded.
     pub rsvd100: [u8; 11],
+    /// CNTRLTYPE: controller type, see [`cntrltype`] (byte 111).
     pub cntrltype: u8,
+    /// Bytes 112-255 (FGUID, CRDT1-3, NVMe-MI area); not decoded.
     pub rsvd112: [u8; 144],
+    /// OACS: optional admin command support bitmask (bytes 256-257).
     pub oacs: U16,
+    /// ACL: abort command limit, 0's based (byte 258).
     pub acl: u8,
+    /// AERL: asynchronous event request limit, 0's based (byte 259).
     pub aerl: u8,
+    /// FRMW: firmware updates capabilities (byte 260).
     pub frmw: u8,
+    /// LPA: log page attributes; bit 2 = extended data for Get Log Page (byte 261).
     pub lpa: u8,
+    /// Bytes 262-319 (ELPE, NPSS, AVSCC, APSTA, temperature thresholds, HMB sizes, ...); not decoded.
     pub rsvd262: [u8; 58],
+    /// KAS: keep alive support granularity in units of 100 ms; 0 = keep alive not supported (bytes 320-321).
     pub kas: U16,
+    /// Bytes 322-511 (HCTMA, SANICAP, ANA fields, PELS, ...); not decoded.
     pub rsvd322: [u8; 190],
+    /// SQES: submission queue entry size, bits 3:0 required and 7:4 maximum, as powers of two in bytes (byte 512).
     pub sqes: u8,
+    /// CQES: completion queue entry size, bits 3:0 required and 7:4 maximum, as powers of two in bytes (byte 513).
     pub cqes: u8,
+    /// MAXCMD: maximum outstanding commands on one queue; 0 = not reported (bytes 514-515).
     pub maxcmd: U16,
+    /// NN: number of namespaces, i.e. the largest valid NSID (bytes 516-519).
     pub nn: U32,
+    /// ONCS: optional NVM command support bitmask (bytes 520-521).
     pub oncs: U16,
+    /// Bytes 522-524 (FUSES, FNA); not decoded.
     pub rsvd522: [u8; 3],
+    /// VWC: volatile write cache present (bit 0) (byte 525).
     pub vwc: u8,
+    /// Bytes 526-535 (AWUN, AWUPF, ICSVSCC, NWPC, ACWU, CDFS); not decoded.
     pub rsvd526: [u8; 10],
+    /// SGLS: SGL support; bits 1:0 SGLs supported, bit 2 keyed SGL, bit 20 SAOS offset addressing (bytes 536-539).
     pub sgls: U32,
+    /// Bytes 540-767 (MNAN, MAXDNA, MAXCNA, ...); not decoded.
     pub rsvd540: [u8; 228],
+    /// SUBNQN: NVM subsystem NQN, NUL padded; for a TP8013 discovery controller its unique NQN (bytes 768-1023).
     pub subnqn: [u8; 256],
+    /// Bytes 1024-1791, reserved.
     pub rsvd1024: [u8; 768],
+    /// IOCCSZ: I/O queue command capsule size in 16-byte units, including the 64-byte SQE (bytes 1792-1795).
     pub ioccsz: U32,
+    /// IORCSZ: I/O queue response capsule size in 16-byte units (bytes 1796-1799).
     pub iorcsz: U32,
+    /// ICDOFF: in-capsule data offset in 16-byte units (bytes 1800-1801).
     pub icdoff: U16,
+    /// FCATT: fabrics controller attributes; bit 0 = static controller model (byte 1802).
     pub fcatt: u8,
+    /// MSDBD: maximum SGL data block descriptors per command; 1 for TCP (byte 1803).
     pub msdbd: u8,
+    /// OFCS: optional fabrics commands supported; bit 0 = Disconnect (bytes 1804-1805).
     pub ofcs: U16,
+    /// DCTYPE: discovery controller type (TP8010), see [`dctype`] (byte 1806).
     pub dctype: u8,
+    /// Bytes 1807-2047, reserved.
     pub rsvd1807: [u8; 241],
+    /// PSD0-PSD31: power state descriptors, 32 bytes each (bytes 2048-3071).
     pub psd: [u8; 1024],
+    /// Vendor specific area (bytes 3072-4095).
     pub vs: [u8; 1024],
 }
 
@@ -98,12 +151,20 @@ const _: () = assert!(size_of::<RawIdentifyController>() == IDENTIFY_SIZE);
 /// Why Identify Controller data could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifyDecodeError {
+    /// The buffer is shorter than [`IDENTIFY_SIZE`] bytes.
     #[error("identify controller data needs {IDENTIFY_SIZE} bytes, got {len}")]
-    Short { len: usize },
+    Short {
+        /// Length of the buffer that was given, in bytes.
+        len: usize,
+    },
+    /// A text field (SN, MN, FR, SUBNQN) holds a byte that is not printable ASCII.
     #[error("identify controller {field} has non-printable byte {byte:#04x} at offset {offset}")]
     NotPrintable {
+        /// Name of the text field (`sn`, `mn`, `fr`, `subnqn`).
         field: &'static str,
+        /// Byte offset of the bad byte within that field.
         offset: usize,
+        /// The offending byte value.
         byte: u8,
     },
 }
@@ -111,7 +172,9 @@ pub enum IdentifyDecodeError {
 /// Decoded Identify Controller fields relevant to NVMe-oF hosts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentifyController {
+    /// VID: PCI vendor ID.
     pub vid: u16,
+    /// SSVID: PCI subsystem vendor ID.
     pub ssvid: u16,
     /// Serial number, trailing spaces stripped.
     pub sn: String,
@@ -121,24 +184,39 @@ pub struct IdentifyController {
     pub fr: String,
     /// Maximum data transfer size, as a power of two of the minimum page size (0 = no limit).
     pub mdts: u8,
+    /// CNTLID: controller ID within the NVM subsystem.
     pub cntlid: u16,
+    /// VER: NVMe version, see [`IdentifyController::version`].
     pub ver: u32,
+    /// OAES: optional asynchronous events supported bitmask.
     pub oaes: u32,
+    /// CTRATT: controller attributes bitmask.
     pub ctratt: u32,
+    /// CNTRLTYPE: controller type, see [`cntrltype`].
     pub cntrltype: u8,
+    /// OACS: optional admin command support bitmask.
     pub oacs: u16,
     /// 0's based number of outstanding AERs.
     pub aerl: u8,
+    /// LPA: log page attributes bitmask.
     pub lpa: u8,
     /// Keep alive granularity in 100 ms units.
     pub kas: u16,
+    /// SQES: required (bits 3:0) and maximum (bits 7:4) SQ entry size as powers of two in bytes.
     pub sqes: u8,
+    /// CQES: required (bits 3:0) and maximum (bits 7:4) CQ entry size as powers of two in bytes.
     pub cqes: u8,
+    /// MAXCMD: maximum outstanding commands per queue; 0 = not reported.
     pub maxcmd: u16,
+    /// NN: number of namespaces (largest valid NSID).
     pub nn: u32,
+    /// ONCS: optional NVM command support bitmask.
     pub oncs: u16,
+    /// VWC: volatile write cache present (bit 0).
     pub vwc: u8,
+    /// SGLS: SGL support bitmask.
     pub sgls: u32,
+    /// SUBNQN: NVM subsystem NQN, cut at the first NUL, trailing spaces stripped.
     pub subnqn: String,
     /// I/O queue command capsule size in 16-byte units.
     pub ioccsz: u32,
@@ -146,9 +224,13 @@ pub struct IdentifyController {
     pub iorcsz: u32,
     /// In-capsule data offset in 16-byte units.
     pub icdoff: u16,
+    /// FCATT: fabrics controller attributes; bit 0 = static controller model.
     pub fcatt: u8,
+    /// MSDBD: maximum SGL data block descriptors per command.
     pub msdbd: u8,
+    /// OFCS: optional fabrics commands supported bitmask.
     pub ofcs: u16,
+    /// DCTYPE: discovery controller type, see [`dctype`].
     pub dctype: u8,
 }
 

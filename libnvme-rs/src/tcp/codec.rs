@@ -26,10 +26,15 @@ use super::wire::{
 /// What the common header says about the PDU being received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// PDU-Type.
     pub pdu_type: PduType,
+    /// FLAGS byte.
     pub flags: u8,
+    /// HLEN: header length in bytes (CH included, header digest excluded).
     pub hlen: u8,
+    /// PDO: offset of the data from the PDU start in bytes, 0 if none.
     pub pdo: u8,
+    /// PLEN: total PDU length in bytes.
     pub plen: u32,
 }
 

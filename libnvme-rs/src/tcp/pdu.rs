@@ -8,14 +8,23 @@ use super::wire::{Cqe, MAX_PDA, Sqe, flags, hlen};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum PduType {
+    /// 0x00 ICReq: Initialize Connection Request (host to controller).
     IcReq = 0x00,
+    /// 0x01 ICResp: Initialize Connection Response (controller to host).
     IcResp = 0x01,
+    /// 0x02 H2CTermReq: host to controller Terminate Connection Request.
     H2CTermReq = 0x02,
+    /// 0x03 C2HTermReq: controller to host Terminate Connection Request.
     C2HTermReq = 0x03,
+    /// 0x04 CapsuleCmd: command capsule (SQE and optional in-capsule data).
     CapsuleCmd = 0x04,
+    /// 0x05 CapsuleResp: response capsule (CQE).
     CapsuleResp = 0x05,
+    /// 0x06 H2CData: host to controller data, answering an R2T.
     H2CData = 0x06,
+    /// 0x07 C2HData: controller to host data.
     C2HData = 0x07,
+    /// 0x09 R2T: Ready to Transfer, the controller asks for write data.
     R2t = 0x09,
 }
 
@@ -86,7 +95,9 @@ impl PduType {
 pub struct IcReq {
     /// Host PDU data alignment, 0's based dwords (0..=31); send 0 (nvmet rejects others).
     pub hpda: u8,
+    /// DGST bit 0: ask for header digests (CRC32C).
     pub hdgst: bool,
+    /// DGST bit 1: ask for data digests (CRC32C).
     pub ddgst: bool,
     /// Max outstanding R2Ts per command, 0's based.
     pub maxr2t: u32,
@@ -99,6 +110,7 @@ pub struct IcResp {
     pub cpda: u8,
     /// Digests enabled for the connection.
     pub hdgst: bool,
+    /// Data digests (CRC32C) enabled (DGST bit 1); `hdgst` is bit 0.
     pub ddgst: bool,
     /// Max data bytes per H2CData PDU (not 0's based; ≥ 4096, multiple of 4).
     pub maxh2cdata: u32,
@@ -118,64 +130,87 @@ pub struct TermReq {
 /// Command capsule: SQE plus optional in-capsule data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapsuleCmd {
+    /// The 64-byte submission queue entry.
     pub sqe: Sqe,
+    /// In-capsule data; empty when the command carries none.
     pub data: Bytes,
 }
 
 /// Response capsule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CapsuleResp {
+    /// The 16-byte completion queue entry.
     pub cqe: Cqe,
 }
 
 /// Host-to-controller data answering an R2T.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct H2CData {
+    /// CCCID: CID of the command the data belongs to.
     pub cccid: u16,
     /// Transfer tag copied from the R2T.
     pub ttag: u16,
+    /// DATAO: byte offset of this data within the command's buffer.
     pub datao: u32,
     /// Last PDU answering this R2T.
     pub last: bool,
+    /// The data bytes (DATAL bytes).
     pub data: Bytes,
 }
 
 /// Controller-to-host data (TTAG is reserved here and ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct C2HData {
+    /// CCCID: CID of the command the data belongs to.
     pub cccid: u16,
+    /// DATAO: byte offset of this data within the command's buffer.
     pub datao: u32,
     /// Last PDU of the command's data.
     pub last: bool,
     /// Command completed successfully, no CapsuleResp follows (requires `last`).
     pub success: bool,
+    /// The data bytes (DATAL bytes).
     pub data: Bytes,
 }
 
 /// Ready to Transfer: the controller asks for `r2tl` bytes at `r2to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct R2t {
+    /// CCCID: CID of the write command.
     pub cccid: u16,
+    /// TTAG: transfer tag the host must echo in its H2CData PDUs.
     pub ttag: u16,
+    /// R2TO: byte offset within the command's buffer of the requested data.
     pub r2to: u32,
+    /// R2TL: number of bytes requested.
     pub r2tl: u32,
 }
 
 /// One NVMe/TCP PDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pdu {
+    /// ICReq (0x00).
     IcReq(IcReq),
+    /// ICResp (0x01).
     IcResp(IcResp),
+    /// H2CTermReq (0x02).
     H2CTermReq(TermReq),
+    /// C2HTermReq (0x03).
     C2HTermReq(TermReq),
+    /// CapsuleCmd (0x04).
     CapsuleCmd(CapsuleCmd),
+    /// CapsuleResp (0x05).
     CapsuleResp(CapsuleResp),
+    /// H2CData (0x06).
     H2CData(H2CData),
+    /// C2HData (0x07).
     C2HData(C2HData),
+    /// R2T (0x09).
     R2t(R2t),
 }
 
 impl Pdu {
+    /// The PDU-Type value of this PDU.
     pub fn pdu_type(&self) -> PduType {
         match self {
             Self::IcReq(_) => PduType::IcReq,
@@ -206,7 +241,9 @@ impl Pdu {
 /// What ICReq/ICResp settled for a connection; both directions use the same value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Negotiated {
+    /// Header digests (CRC32C) are enabled on the connection.
     pub hdgst: bool,
+    /// Data digests (CRC32C) are enabled on the connection.
     pub ddgst: bool,
     /// Alignment of data in H2C PDUs (from ICResp), 0's based dwords.
     pub cpda: u8,

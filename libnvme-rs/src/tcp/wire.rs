@@ -20,11 +20,17 @@ pub const MAX_TERM_REQ_DATA: usize = 128;
 
 /// HLEN of each PDU type (CH included, header digest excluded).
 pub mod hlen {
+    /// ICReq / ICResp: 128 bytes.
     pub const IC: u8 = 128;
+    /// H2CTermReq / C2HTermReq: 24 bytes.
     pub const TERM_REQ: u8 = 24;
+    /// CapsuleCmd: 8-byte CH + 64-byte SQE = 72 bytes.
     pub const CAPSULE_CMD: u8 = 72;
+    /// CapsuleResp: 8-byte CH + 16-byte CQE = 24 bytes.
     pub const CAPSULE_RESP: u8 = 24;
+    /// H2CData / C2HData: 24 bytes.
     pub const DATA: u8 = 24;
+    /// R2T: 24 bytes.
     pub const R2T: u8 = 24;
 }
 
@@ -42,16 +48,23 @@ pub mod flags {
 
 /// ICReq/ICResp DGST bits.
 pub mod dgst {
+    /// Bit 0: header digest (CRC32C) requested (ICReq) or enabled (ICResp).
     pub const HDGST_ENABLE: u8 = 0x01;
+    /// Bit 1: data digest (CRC32C) requested (ICReq) or enabled (ICResp).
     pub const DDGST_ENABLE: u8 = 0x02;
 }
 
 /// Byte offsets reported in a TermReq's FEI.
 pub mod offset {
+    /// Common header PDU-Type.
     pub const PDU_TYPE: u32 = 0;
+    /// Common header FLAGS.
     pub const FLAGS: u32 = 1;
+    /// Common header HLEN.
     pub const HLEN: u32 = 2;
+    /// Common header PDO.
     pub const PDO: u32 = 3;
+    /// Common header PLEN.
     pub const PLEN: u32 = 4;
     /// ICReq/ICResp PFV.
     pub const PFV: u32 = 8;
@@ -67,11 +80,17 @@ pub mod offset {
 
 /// Fatal Error Status values of H2CTermReq / C2HTermReq.
 pub mod fes {
+    /// 0x01 Invalid PDU Header Field; FEI is the byte offset of the bad field.
     pub const INVALID_HEADER_FIELD: u16 = 0x01;
+    /// 0x02 PDU Sequence Error: a PDU arrived that was not expected in this state.
     pub const PDU_SEQUENCE_ERROR: u16 = 0x02;
+    /// 0x03 Header Digest Error.
     pub const HEADER_DIGEST_ERROR: u16 = 0x03;
+    /// 0x04 Data Transfer Out of Range: data outside the command's buffer.
     pub const DATA_OUT_OF_RANGE: u16 = 0x04;
+    /// 0x05 Data Transfer Limit Exceeded (also R2T Limit Exceeded).
     pub const DATA_LIMIT_EXCEEDED: u16 = 0x05;
+    /// 0x06 Unsupported Parameter; FEI is the byte offset of the field.
     pub const UNSUPPORTED_PARAMETER: u16 = 0x06;
 }
 
@@ -81,10 +100,15 @@ pub mod fes {
     Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct CommonHeader {
+    /// PDU-Type (byte 0), see [`PduType`](crate::tcp::PduType).
     pub pdu_type: u8,
+    /// FLAGS (byte 1), see [`flags`].
     pub flags: u8,
+    /// HLEN (byte 2): header length in bytes including this CH, excluding the header digest.
     pub hlen: u8,
+    /// PDO (byte 3): PDU data offset, bytes from PDU start to the data; 0 if no data.
     pub pdo: u8,
+    /// PLEN (bytes 4-7): total PDU length in bytes, header, digests, padding and data included.
     pub plen: U32,
 }
 const _: () = assert!(size_of::<CommonHeader>() == CH_LEN);
@@ -93,11 +117,17 @@ const _: () = assert!(size_of::<CommonHeader>() == CH_LEN);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawIcReq {
+    /// Common header (type 0x00, HLEN = PLEN = 128).
     pub ch: CommonHeader,
+    /// PFV: PDU format version, must be 0.
     pub pfv: U16,
+    /// HPDA: host PDU data alignment for C2H data, 0's based in dwords (0-31).
     pub hpda: u8,
+    /// DGST: digests the host asks for, see [`dgst`].
     pub dgst: u8,
+    /// MAXR2T: maximum outstanding R2Ts per command, 0's based.
     pub maxr2t: U32,
+    /// Bytes 16-127, reserved (zero).
     pub rsvd16: [u8; 112],
 }
 const _: () = assert!(size_of::<RawIcReq>() == hlen::IC as usize);
@@ -106,11 +136,17 @@ const _: () = assert!(size_of::<RawIcReq>() == hlen::IC as usize);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawIcResp {
+    /// Common header (type 0x01, HLEN = PLEN = 128).
     pub ch: CommonHeader,
+    /// PFV: PDU format version, 0.
     pub pfv: U16,
+    /// CPDA: controller PDU data alignment required for H2C data, 0's based in dwords (0-31).
     pub cpda: u8,
+    /// DGST: digests enabled for the connection, see [`dgst`].
     pub dgst: u8,
+    /// MAXH2CDATA: maximum data bytes in one H2CData PDU (not 0's based; at least 4096, multiple of 4).
     pub maxh2cdata: U32,
+    /// Bytes 16-127, reserved.
     pub rsvd16: [u8; 112],
 }
 const _: () = assert!(size_of::<RawIcResp>() == hlen::IC as usize);
@@ -119,9 +155,13 @@ const _: () = assert!(size_of::<RawIcResp>() == hlen::IC as usize);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawTermReqHeader {
+    /// Common header (type 0x02 or 0x03, HLEN 24).
     pub ch: CommonHeader,
+    /// FES: fatal error status, see [`fes`].
     pub fes: U16,
+    /// FEI: fatal error information (for FES 0x01 / 0x06 the byte offset of the bad field).
     pub fei: U32,
+    /// Bytes 14-23, reserved.
     pub rsvd14: [u8; 10],
 }
 const _: () = assert!(size_of::<RawTermReqHeader>() == hlen::TERM_REQ as usize);
@@ -130,7 +170,9 @@ const _: () = assert!(size_of::<RawTermReqHeader>() == hlen::TERM_REQ as usize);
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawCapsuleCmdHeader {
+    /// Common header (type 0x04, HLEN 72).
     pub ch: CommonHeader,
+    /// The 64-byte submission queue entry.
     pub sqe: Sqe,
 }
 const _: () = assert!(size_of::<RawCapsuleCmdHeader>() == hlen::CAPSULE_CMD as usize);
@@ -139,7 +181,9 @@ const _: () = assert!(size_of::<RawCapsuleCmdHeader>() == hlen::CAPSULE_CMD as u
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawCapsuleRespHeader {
+    /// Common header (type 0x05, HLEN 24).
     pub ch: CommonHeader,
+    /// The 16-byte completion queue entry.
     pub cqe: Cqe,
 }
 const _: () = assert!(size_of::<RawCapsuleRespHeader>() == hlen::CAPSULE_RESP as usize);
@@ -149,11 +193,17 @@ const _: () = assert!(size_of::<RawCapsuleRespHeader>() == hlen::CAPSULE_RESP as
 #[repr(C)]
 #[derive(Debug, Clone, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct RawDataHeader {
+    /// Common header (type 0x06, 0x07 or 0x09, HLEN 24).
     pub ch: CommonHeader,
+    /// CCCID: command capsule CID of the command the data belongs to.
     pub cccid: U16,
+    /// TTAG: transfer tag chosen by the controller in R2T, echoed in H2CData; reserved in C2HData.
     pub ttag: U16,
+    /// DATAO (R2T: R2TO): byte offset of this data within the command's buffer.
     pub datao: U32,
+    /// DATAL (R2T: R2TL): data length in bytes.
     pub datal: U32,
+    /// Bytes 20-23, reserved.
     pub rsvd20: [u8; 4],
 }
 const _: () = assert!(size_of::<RawDataHeader>() == hlen::DATA as usize);
@@ -164,8 +214,11 @@ const _: () = assert!(size_of::<RawDataHeader>() == hlen::DATA as usize);
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct SglDescriptor {
+    /// Address (bytes 0-7): offset into in-capsule data, or 0 for a transport data block.
     pub addr: U64,
+    /// Length of the data in bytes.
     pub length: U32,
+    /// Reserved bytes 12-14.
     pub rsvd: [u8; 3],
     /// Descriptor type (bits 7:4) and subtype (bits 3:0).
     pub id: u8,
@@ -204,20 +257,33 @@ impl SglDescriptor {
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct Sqe {
+    /// OPC: command opcode (byte 0).
     pub opcode: u8,
     /// FUSE (bits 1:0) and PSDT (bits 7:6); always [`Sqe::PSDT_SGL`] over fabrics.
     pub flags: u8,
+    /// CID: command identifier, unique among the queue's outstanding commands (bytes 2-3).
     pub cid: U16,
+    /// NSID: namespace ID (bytes 4-7).
     pub nsid: U32,
+    /// CDW2: command dword 2 (bytes 8-11).
     pub cdw2: U32,
+    /// CDW3: command dword 3 (bytes 12-15).
     pub cdw3: U32,
+    /// MPTR: metadata pointer (bytes 16-23); unused over fabrics.
     pub mptr: U64,
+    /// DPTR: data pointer, SGL descriptor (bytes 24-39).
     pub dptr: SglDescriptor,
+    /// CDW10: command specific dword 10 (bytes 40-43).
     pub cdw10: U32,
+    /// CDW11: command specific dword 11 (bytes 44-47).
     pub cdw11: U32,
+    /// CDW12: command specific dword 12 (bytes 48-51).
     pub cdw12: U32,
+    /// CDW13: command specific dword 13 (bytes 52-55).
     pub cdw13: U32,
+    /// CDW14: command specific dword 14 (bytes 56-59).
     pub cdw14: U32,
+    /// CDW15: command specific dword 15 (bytes 60-63).
     pub cdw15: U32,
 }
 const _: () = assert!(size_of::<Sqe>() == 64);
@@ -249,10 +315,12 @@ impl Sqe {
         Self::read_from_bytes(bytes).unwrap_or_default()
     }
 
+    /// CID: command identifier.
     pub fn cid(&self) -> u16 {
         self.cid.get()
     }
 
+    /// Sets the CID (command identifier).
     pub fn set_cid(&mut self, cid: u16) {
         self.cid = cid.into();
     }
@@ -264,10 +332,15 @@ impl Sqe {
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, FromBytes, IntoBytes, KnownLayout, Immutable,
 )]
 pub struct Cqe {
+    /// DW0: command specific result (bytes 0-3).
     pub dw0: U32,
+    /// DW1: command specific result (bytes 4-7).
     pub dw1: U32,
+    /// SQHD: submission queue head pointer (bytes 8-9).
     pub sqhd: U16,
+    /// SQID: submission queue the command was on (bytes 10-11).
     pub sqid: U16,
+    /// CID: identifier of the completed command (bytes 12-13).
     pub cid: U16,
     /// Phase tag (bit 0) and status field (bits 15:1).
     pub status: U16,
@@ -275,6 +348,7 @@ pub struct Cqe {
 const _: () = assert!(size_of::<Cqe>() == 16);
 
 impl Cqe {
+    /// CID: identifier of the completed command.
     pub fn cid(&self) -> u16 {
         self.cid.get()
     }
@@ -284,6 +358,7 @@ impl Cqe {
         self.dw0.get()
     }
 
+    /// DW1: second command specific result dword (e.g. upper half of an 8-byte Property Get).
     pub fn dw1(&self) -> u32 {
         self.dw1.get()
     }
@@ -293,6 +368,7 @@ impl Cqe {
         self.sqhd.get()
     }
 
+    /// SQID: submission queue ID the command was submitted to.
     pub fn sqid(&self) -> u16 {
         self.sqid.get()
     }
@@ -312,6 +388,7 @@ impl Cqe {
         NvmeStatus::from_cqe_dw3(u32::from(self.status.get()) << 16)
     }
 
+    /// SCT and SC are both 0 (Successful Completion).
     pub fn is_success(&self) -> bool {
         self.status_field() & 0x7ff == 0
     }

@@ -28,8 +28,11 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Feature identifiers used by the host.
 pub mod fid {
+    /// FID 0x07 Number of Queues: CDW11 NSQR (bits 15:0) and NCQR (bits 31:16), both 0's based.
     pub const NUMBER_OF_QUEUES: u8 = 0x07;
+    /// FID 0x0B Asynchronous Event Configuration: CDW11 is the notice enable bitmask (bit 31 Discovery Log Page Change).
     pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
+    /// FID 0x0F Keep Alive Timer: CDW11 is KATO in milliseconds.
     pub const KEEP_ALIVE_TIMER: u8 = 0x0f;
 }
 
@@ -43,6 +46,7 @@ pub struct AdminQueue {
 }
 
 impl AdminQueue {
+    /// The queue pair's handle, for submitting raw SQEs.
     pub fn handle(&self) -> &QueueHandle {
         &self.q
     }
@@ -174,22 +178,27 @@ impl AdminController {
         }
     }
 
+    /// The Identify Controller data read during setup.
     pub fn identify(&self) -> &IdentifyController {
         &self.id
     }
 
+    /// CNTLID: the controller ID the admin Connect returned.
     pub fn cntlid(&self) -> u16 {
         self.cntlid
     }
 
+    /// CAP: controller capabilities read during setup.
     pub fn cap(&self) -> Cap {
         self.cap
     }
 
+    /// The options the controller was created with.
     pub fn options(&self) -> &ControllerOptions {
         &self.opts
     }
 
+    /// The digests and data alignments ICReq/ICResp settled on the admin queue.
     pub fn negotiated(&self) -> Negotiated {
         self.admin.q.negotiated()
     }
@@ -244,10 +253,12 @@ impl AdminController {
         self.admin.command(&cmd, DataPhase::None).await.map(drop)
     }
 
+    /// Property Get at byte `offset` (see [`fabrics::property`]); `eight_bytes` for 8-byte properties such as CAP.
     pub async fn property_get(&self, offset: u32, eight_bytes: bool) -> Result<u64, TcpError> {
         fabrics::property_get(&self.admin.q, offset, eight_bytes).await
     }
 
+    /// Property Set of the 4-byte property at byte `offset` (e.g. CC).
     pub async fn property_set(&self, offset: u32, value: u32) -> Result<(), TcpError> {
         fabrics::property_set(&self.admin.q, offset, value).await
     }

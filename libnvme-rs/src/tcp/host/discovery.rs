@@ -46,6 +46,7 @@ impl DiscoverySession {
         self.ctrl.as_mut()
     }
 
+    /// Identify Controller data of the current association, `None` while disconnected.
     pub fn identify(&self) -> Option<&IdentifyController> {
         self.ctrl.as_ref().map(AdminController::identify)
     }

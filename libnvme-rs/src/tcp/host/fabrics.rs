@@ -18,11 +18,17 @@ pub const OPCODE: u8 = 0x7f;
 
 /// Fabrics Command Types.
 pub mod fctype {
+    /// 0x00 Property Set.
     pub const PROPERTY_SET: u8 = 0x00;
+    /// 0x01 Connect.
     pub const CONNECT: u8 = 0x01;
+    /// 0x04 Property Get.
     pub const PROPERTY_GET: u8 = 0x04;
+    /// 0x05 Authentication Send (DH-HMAC-CHAP).
     pub const AUTH_SEND: u8 = 0x05;
+    /// 0x06 Authentication Receive (DH-HMAC-CHAP).
     pub const AUTH_RECEIVE: u8 = 0x06;
+    /// 0x08 Disconnect (I/O queues only).
     pub const DISCONNECT: u8 = 0x08;
 }
 
@@ -30,17 +36,23 @@ pub mod fctype {
 pub mod property {
     /// 8 bytes; nvmet only accepts 8-byte reads of it.
     pub const CAP: u32 = 0x00;
+    /// VS: version, 4 bytes.
     pub const VS: u32 = 0x08;
+    /// CC: controller configuration, 4 bytes.
     pub const CC: u32 = 0x14;
+    /// CSTS: controller status, 4 bytes.
     pub const CSTS: u32 = 0x1c;
 }
 
 /// CC bits (§2.3).
 pub mod cc {
+    /// EN (bit 0): enable the controller.
     pub const EN: u32 = 1 << 0;
     /// CSS = 110b: all supported I/O command sets (when CAP.CSS bit 43 is set).
     pub const CSS_ALL_IO: u32 = 6 << 4;
+    /// SHN = 01b (bits 15:14): normal shutdown notification.
     pub const SHN_NORMAL: u32 = 1 << 14;
+    /// SHN field mask (bits 15:14).
     pub const SHN_MASK: u32 = 3 << 14;
     /// IOSQES = 6 (64-byte SQEs); nvmet sets CFS otherwise.
     pub const IOSQES: u32 = 6 << 16;
@@ -50,9 +62,13 @@ pub mod cc {
 
 /// CSTS bits.
 pub mod csts {
+    /// RDY (bit 0): controller ready.
     pub const RDY: u32 = 1 << 0;
+    /// CFS (bit 1): controller fatal status.
     pub const CFS: u32 = 1 << 1;
+    /// SHST field mask (bits 3:2): shutdown status.
     pub const SHST_MASK: u32 = 3 << 2;
+    /// SHST = 10b: shutdown processing complete.
     pub const SHST_COMPLETE: u32 = 2 << 2;
 }
 
@@ -147,6 +163,7 @@ pub fn disconnect_sqe() -> Sqe {
 /// What one Fabrics Connect asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectParams<'a> {
+    /// QID: queue ID, 0 for the admin queue.
     pub qid: u16,
     /// Entries of the queue; SQSIZE is this minus one.
     pub queue_size: u16,
@@ -154,7 +171,9 @@ pub struct ConnectParams<'a> {
     pub kato: Duration,
     /// [`CNTLID_DYNAMIC`] for the admin queue, the admin queue's answer for I/O queues.
     pub cntlid: u16,
+    /// HOSTNQN and HOSTID sent in the Connect data.
     pub host: &'a HostId,
+    /// SUBNQN: the NVM subsystem (or discovery) NQN to connect to.
     pub subnqn: &'a str,
 }
 

@@ -12,13 +12,16 @@ use crate::tcp::{C2HData, Cqe, PduError, PduType, R2t};
 /// and, for a read, the data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Completion {
+    /// The completion queue entry (status, DW0/DW1).
     pub cqe: Cqe,
+    /// Data read from the controller; empty for other commands.
     pub data: Vec<u8>,
 }
 
 /// The data phase of a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transfer {
+    /// No data.
     None,
     /// Controller to host: this many bytes arrive in C2HData PDUs.
     Read(usize),

@@ -18,13 +18,17 @@ use crate::tcp::{SglDescriptor, Sqe};
 
 /// NVM command set opcodes.
 pub mod nvm_opcode {
+    /// Write (0x01).
     pub const WRITE: u8 = 0x01;
+    /// Read (0x02).
     pub const READ: u8 = 0x02;
 }
 
 /// Identify CNS values used here.
 pub mod cns {
+    /// CNS 0x00: Identify Namespace for the NSID in the SQE.
     pub const NAMESPACE: u8 = 0x00;
+    /// CNS 0x02: active namespace ID list, NSIDs above the one in the SQE.
     pub const ACTIVE_NAMESPACES: u8 = 0x02;
 }
 
@@ -47,16 +51,25 @@ pub struct LbaFormat {
 /// The Identify Namespace fields an initiator needs (CNS 0, §4.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentifyNamespace {
+    /// NSZE: namespace size in logical blocks; 0 for an inactive NSID.
     pub nsze: u64,
+    /// NCAP: namespace capacity in logical blocks.
     pub ncap: u64,
+    /// NUSE: namespace utilization in logical blocks.
     pub nuse: u64,
+    /// NSFEAT: namespace features bitmask.
     pub nsfeat: u8,
     /// 0's based number of LBA formats.
     pub nlbaf: u8,
+    /// FLBAS: formatted LBA size; bits 3:0 format index low, bit 4 extended metadata, bits 6:5 index high.
     pub flbas: u8,
+    /// NMIC: namespace multi-path I/O and sharing capabilities (bit 0 shared).
     pub nmic: u8,
+    /// ANAGRPID: ANA group identifier.
     pub anagrpid: u32,
+    /// NGUID: namespace globally unique identifier (all zeros if not reported).
     pub nguid: [u8; 16],
+    /// EUI64: IEEE extended unique identifier (all zeros if not reported).
     pub eui64: [u8; 8],
     /// The `nlbaf + 1` formats (at most 64).
     pub lbaf: Vec<LbaFormat>,
@@ -69,6 +82,7 @@ fn le<const N: usize>(buf: &[u8], offset: usize) -> [u8; N] {
 }
 
 impl IdentifyNamespace {
+    /// Decodes the 4096-byte Identify Namespace data structure.
     pub fn decode(buf: &[u8]) -> Result<Self, TcpError> {
         if buf.len() < IDENTIFY_SIZE {
             return Err(TcpError::InvalidData(format!(
@@ -123,7 +137,9 @@ impl IdentifyNamespace {
 /// An active namespace to read and write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Namespace {
+    /// NSID: namespace ID.
     pub nsid: u32,
+    /// Logical block (LBA data) size in bytes.
     pub block_size: u32,
     /// NSZE.
     pub blocks: u64,
@@ -177,6 +193,7 @@ impl IoController {
         }
     }
 
+    /// The admin controller of this association.
     pub fn admin(&mut self) -> &mut AdminController {
         &mut self.admin
     }
@@ -201,6 +218,7 @@ impl IoController {
         &self.handles
     }
 
+    /// Identify Namespace (CNS 0) for `nsid`; an inactive NSID decodes to all zeros.
     pub async fn identify_namespace(&self, nsid: u32) -> Result<IdentifyNamespace, TcpError> {
         let mut buf = vec![0u8; IDENTIFY_SIZE];
         let cmd = AdminCommand {

@@ -47,6 +47,7 @@ impl TransportOptions {
 /// connections of a host (pitfall 10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostId {
+    /// HOSTNQN: the host NQN (at most 223 bytes).
     pub hostnqn: String,
     /// 128-bit host identifier, bytes in textual UUID order.
     pub hostid: [u8; 16],
@@ -55,8 +56,11 @@ pub struct HostId {
 /// Parameters of one controller association (admin queue and, for I/O, its queues).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControllerOptions {
+    /// Where and how to connect (address, digests, timeouts).
     pub transport: TransportOptions,
+    /// HOSTNQN and HOSTID sent in the Connect data.
     pub host: HostId,
+    /// SUBNQN: the NVM subsystem or discovery NQN to connect to.
     pub subnqn: String,
     /// Keep Alive Timeout sent in the admin Connect; zero disables keep-alive.
     pub kato: Duration,

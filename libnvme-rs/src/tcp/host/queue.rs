@@ -153,6 +153,7 @@ impl QueuePair {
         }
     }
 
+    /// A cloneable handle for submitting commands on this queue.
     pub fn handle(&self) -> &QueueHandle {
         &self.handle
     }
@@ -209,6 +210,7 @@ impl std::fmt::Debug for QueueHandle {
 }
 
 impl QueueHandle {
+    /// QID: the queue ID (0 = admin queue).
     pub fn qid(&self) -> u16 {
         self.shared.qid
     }
@@ -223,10 +225,12 @@ impl QueueHandle {
         self.shared.maxh2cdata
     }
 
+    /// Largest write in bytes sent as in-capsule data; larger writes wait for R2T.
     pub fn in_capsule_limit(&self) -> usize {
         self.shared.in_capsule_limit
     }
 
+    /// Timeout applied to each command on this queue.
     pub fn command_timeout(&self) -> Duration {
         self.shared.command_timeout
     }
