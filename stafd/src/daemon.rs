@@ -159,20 +159,12 @@ fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntr
     })
 }
 
-/// Connect parameters of the native backend from `[Global]` and a line's overrides.
+/// Connect parameters from `[Global]` and a line's overrides.
 fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> ConnectParams {
     let global = cfg.global.connect_params();
-    let p = entry.map_or(global, |e| e.connect_params(&global));
-    ConnectParams {
-        kato: p
-            .kato
-            .and_then(|k| u64::try_from(k).ok())
-            .map(Duration::from_secs),
-        queue_size: p.queue_size.and_then(|q| u16::try_from(q).ok()),
-        hdr_digest: p.hdr_digest.unwrap_or(false),
-        data_digest: p.data_digest.unwrap_or(false),
-        connect_timeout: None,
-    }
+    entry
+        .map_or(global, |e| e.connect_params(&global))
+        .controller_params()
 }
 
 /// The configured DCs of one pass: resolved, excluded, filtered (§4.4-1, §4.3).

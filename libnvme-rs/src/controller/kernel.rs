@@ -96,9 +96,49 @@ impl KernelBackend {
         &self.caps
     }
 
-    fn options(&self, tid: &TransportId, params: &ConnectParams) -> ConnectOptions {
-        let kato = params.kato.unwrap_or(DEFAULT_DISCOVERY_KATO);
+    /// The `/dev/nvme-fabrics` options for `tid` (compat §5.1); `ConnectOptions::build`
+    /// drops what the kind of controller or the kernel does not take.
+    fn options(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+        kind: ControllerKind,
+    ) -> ConnectOptions {
+        let discovery = kind == ControllerKind::Discovery;
+        let kato = if discovery {
+            Some(params.kato.unwrap_or(DEFAULT_DISCOVERY_KATO))
+        } else {
+            params.kato
+        };
+        let secs = |d: Option<Duration>| d.and_then(|d| u32::try_from(d.as_secs()).ok());
+        // §4.14: the host key wins over a per-controller `dhchap-secret` (libnvme 1.x).
+        let dhchap_secret = self
+            .host
+            .hostkey
+            .clone()
+            .or_else(|| params.dhchap_secret.clone())
+            .unwrap_or_default();
+        let base = ConnectOptions::new(tid.transport(), tid.subsysnqn());
         ConnectOptions {
+            discovery,
+            keep_alive_tmo: secs(kato),
+            nr_io_queues: params.nr_io_queues,
+            nr_write_queues: params.nr_write_queues,
+            nr_poll_queues: params.nr_poll_queues,
+            queue_size: params.queue_size.map(u32::from),
+            reconnect_delay: secs(params.reconnect_delay),
+            ctrl_loss_tmo: params.ctrl_loss_tmo.or(base.ctrl_loss_tmo),
+            disable_sqflow: params.disable_sqflow,
+            dhchap_secret: if self.caps.dhchap_secret() {
+                dhchap_secret
+            } else {
+                String::new()
+            },
+            dhchap_ctrl_secret: if self.caps.dhchap_ctrl_secret() {
+                params.dhchap_ctrl_secret.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
             traddr: tid.traddr().to_owned(),
             trsvcid: tid.trsvcid().to_owned(),
             host_traddr: tid.host_traddr().to_owned(),
@@ -113,12 +153,52 @@ impl KernelBackend {
                 tid.host_nqn().to_owned()
             },
             hostid: self.host.hostid.clone(),
-            discovery: true,
-            keep_alive_tmo: u32::try_from(kato.as_secs()).ok(),
             hdr_digest: params.hdr_digest,
             data_digest: params.data_digest,
-            ..ConnectOptions::new(tid.transport(), tid.subsysnqn())
+            ..base
         }
+    }
+
+    /// Connects or adopts; blocking parts off the event loop. Returns the device name and
+    /// whether an existing controller was adopted.
+    async fn attach(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+        kind: ControllerKind,
+    ) -> Result<(String, bool), Cause> {
+        let opts = self.options(tid, params, kind);
+        let args = opts
+            .build(&self.caps)
+            .map_err(|e| Cause::InvalidArgument(e.to_string()))?;
+        // Adoption compares the kernel's hostnqn: the identity must carry the one we send.
+        let key = tid.clone().with_host_nqn(&opts.hostnqn);
+        let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
+        let attached = blocking(CONNECT_LIMIT, move || {
+            Ok(connect_or_adopt(&fabrics, &sysfs, &key, kind, &args)?)
+        })
+        .await?;
+        Ok((attached.controller.device, attached.adopted))
+    }
+
+    pub(super) async fn connect_ioc(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<KernelIoc, ControllerError> {
+        let (device, adopted) = self
+            .attach(tid, params, ControllerKind::Io)
+            .await
+            .map_err(|c| c.at(tid, Operation::Connect))?;
+        tracing::debug!(controller = %tid, device, adopted, "kernel I/O controller");
+        let events = self.events.subscribe(&device);
+        Ok(KernelIoc {
+            backend: self.clone(),
+            device,
+            adopted,
+            events,
+            lost: false,
+        })
     }
 
     pub(super) async fn connect_dc(
@@ -127,26 +207,11 @@ impl KernelBackend {
         params: &ConnectParams,
     ) -> Result<KernelDc, ControllerError> {
         let at = |c: Cause| c.at(tid, Operation::Connect);
-        let opts = self.options(tid, params);
-        let args = opts
-            .build(&self.caps)
-            .map_err(|e| at(Cause::InvalidArgument(e.to_string())))?;
-        // Adoption compares the kernel's hostnqn: the identity must carry the one we send.
-        let key = tid.clone().with_host_nqn(&opts.hostnqn);
-        let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
-        let attached = blocking(CONNECT_LIMIT, move || {
-            Ok(connect_or_adopt(
-                &fabrics,
-                &sysfs,
-                &key,
-                ControllerKind::Discovery,
-                &args,
-            )?)
-        })
-        .await
-        .map_err(at)?;
-        let device = attached.controller.device;
-        tracing::debug!(controller = %tid, device, adopted = attached.adopted, "kernel discovery controller");
+        let (device, adopted) = self
+            .attach(tid, params, ControllerKind::Discovery)
+            .await
+            .map_err(at)?;
+        tracing::debug!(controller = %tid, device, adopted, "kernel discovery controller");
         let events = self.events.subscribe(&device);
         let path = self.dev_dir.join(&device);
         let identify = blocking(ADMIN_LIMIT, move || {
@@ -161,7 +226,7 @@ impl KernelBackend {
             tid: tid.clone(),
             params: params.clone(),
             device,
-            adopted: attached.adopted,
+            adopted,
             identify,
             events,
             lost: false,
@@ -302,6 +367,75 @@ impl KernelDc {
             .map_err(|e| e.source)?;
         *self = fresh;
         Ok(())
+    }
+
+    pub(super) async fn close(self, keep: bool) -> Result<(), Cause> {
+        self.backend.events.unsubscribe(&self.device);
+        if keep || self.lost {
+            return Ok(());
+        }
+        let (fabrics, device) = (self.backend.fabrics.clone(), self.device.clone());
+        blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&device)?)).await
+    }
+}
+
+/// One kernel I/O controller bound to `/dev/nvmeN`.
+#[derive(Debug)]
+pub(super) struct KernelIoc {
+    backend: KernelBackend,
+    device: String,
+    adopted: bool,
+    events: mpsc::UnboundedReceiver<DeviceEvent>,
+    lost: bool,
+}
+
+impl KernelIoc {
+    pub(super) fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub(super) fn adopted(&self) -> bool {
+        self.adopted
+    }
+
+    /// The kernel's state of the controller (`live`, `connecting`, ...), from sysfs.
+    pub(super) fn state(&self) -> Option<String> {
+        let path = self
+            .backend
+            .sysfs
+            .controller_dir(&self.device)
+            .join("state");
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim().to_owned())
+    }
+
+    /// Waits until the controller is removed (udev `remove`, or gone after lost events).
+    pub(super) async fn removed(&mut self) -> String {
+        loop {
+            if self.lost {
+                return std::future::pending().await;
+            }
+            let gone = match self.events.recv().await {
+                None => Some("uevent source closed".to_owned()),
+                Some(DeviceEvent::Uevent(ev)) if ev.action == Action::Remove => {
+                    Some(format!("{} - Received \"remove\" event", self.device))
+                }
+                Some(DeviceEvent::Resync)
+                    if !self.backend.sysfs.controller_dir(&self.device).exists() =>
+                {
+                    Some(format!(
+                        "{} is gone (found after lost uevents)",
+                        self.device
+                    ))
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = gone {
+                self.lost = true;
+                return why;
+            }
+        }
     }
 
     pub(super) async fn close(self, keep: bool) -> Result<(), Cause> {

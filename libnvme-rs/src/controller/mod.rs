@@ -42,12 +42,14 @@
 //! ```
 
 mod error;
+mod io;
 mod kernel;
 mod kernel_events;
 mod native;
 mod params;
 
 pub use error::{Cause, ControllerError, Operation, error_chain};
+pub use io::IoController;
 pub use kernel::KernelBackend;
 pub use native::NativeBackend;
 pub use params::ConnectParams;

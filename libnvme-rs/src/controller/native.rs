@@ -14,7 +14,9 @@ use crate::admin::identify::{SupportedLogPages, supported_log_pages};
 use crate::host::{HostIdentity, parse_uuid};
 use crate::spec::disclog::DiscoveryLog;
 use crate::spec::identify::IdentifyController;
-use crate::tcp::host::{ControllerOptions, DiscoverySession, HostId, TcpError};
+use crate::tcp::host::{
+    ControllerOptions, DiscoverySession, HostId, IoController, IoOptions, TcpError,
+};
 use crate::trid::{IpLiteral, Transport, TransportId};
 
 /// Host identity in the form the native host sends at Connect.
@@ -214,6 +216,63 @@ impl NativeDc {
     pub(super) async fn close(self) -> Result<(), Cause> {
         match self.session.close().await {
             // Closing an association the controller already ended is not a failure.
+            Ok(()) | Err(TcpError::Closed | TcpError::ConnectionClosed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl NativeBackend {
+    pub(super) async fn connect_ioc(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<NativeIoc, ControllerError> {
+        let mut opts = self
+            .options(tid, params)
+            .map_err(|e| e.at(tid, Operation::Connect))?;
+        // An I/O association: Linux's 5 s default KATO, no discovery events.
+        opts.kato = params.kato.unwrap_or(std::time::Duration::from_secs(5));
+        opts.async_event_config = None;
+        opts.shutdown_on_close = true;
+        let io = IoOptions {
+            queues: params
+                .nr_io_queues
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(1),
+            queue_size: params.queue_size.unwrap_or(IoOptions::default().queue_size),
+        };
+        let ctrl = IoController::connect(opts, io)
+            .await
+            .map_err(|e| Cause::from(e).at(tid, Operation::Connect))?;
+        Ok(NativeIoc { ctrl, lost: false })
+    }
+}
+
+/// One I/O association held by the native host.
+#[derive(Debug)]
+pub(super) struct NativeIoc {
+    ctrl: IoController,
+    lost: bool,
+}
+
+impl NativeIoc {
+    pub(super) fn state(&self) -> &'static str {
+        if self.lost { "dead" } else { "live" }
+    }
+
+    pub(super) async fn removed(&mut self) -> String {
+        if self.lost {
+            return std::future::pending().await;
+        }
+        let why = self.ctrl.admin().closed().await;
+        self.lost = true;
+        super::error_chain(&why)
+    }
+
+    pub(super) async fn close(self) -> Result<(), Cause> {
+        match self.ctrl.close().await {
             Ok(()) | Err(TcpError::Closed | TcpError::ConnectionClosed) => Ok(()),
             Err(e) => Err(e.into()),
         }

@@ -342,6 +342,31 @@ impl ConnectParams {
             disable_sqflow: self.disable_sqflow.or(fallback.disable_sqflow),
         }
     }
+
+    /// The typed parameters of libnvme-rs's controller interface. Values out of their
+    /// range (negative counts, queue sizes above 65535) are left to the backend's default.
+    pub fn controller_params(&self) -> libnvme_rs::controller::ConnectParams {
+        let secs = |v: Option<i64>| {
+            v.and_then(|s| u64::try_from(s).ok())
+                .map(std::time::Duration::from_secs)
+        };
+        let count = |v: Option<i64>| v.and_then(|n| u32::try_from(n).ok());
+        libnvme_rs::controller::ConnectParams {
+            kato: secs(self.kato),
+            queue_size: self.queue_size.and_then(|q| u16::try_from(q).ok()),
+            hdr_digest: self.hdr_digest.unwrap_or(false),
+            data_digest: self.data_digest.unwrap_or(false),
+            connect_timeout: None,
+            nr_io_queues: count(self.nr_io_queues),
+            nr_write_queues: count(self.nr_write_queues),
+            nr_poll_queues: count(self.nr_poll_queues),
+            reconnect_delay: secs(self.reconnect_delay),
+            ctrl_loss_tmo: self.ctrl_loss_tmo.and_then(|t| i32::try_from(t).ok()),
+            disable_sqflow: self.disable_sqflow.unwrap_or(false),
+            dhchap_secret: None,
+            dhchap_ctrl_secret: None,
+        }
+    }
 }
 
 /// `[Global]` (both daemons; options invalid for a daemon keep their default unless the
