@@ -63,12 +63,6 @@ pub fn load_config(path: &Path) -> Option<ServiceConfig> {
     (!loaded.has_errors()).then_some(loaded.config)
 }
 
-/// The backend `[Global] backend` selects.
-pub fn backend_choice(cfg: &ServiceConfig) -> BackendChoice {
-    let choice = cfg.stafd().map_or(BackendChoice::Auto, |o| o.backend.value);
-    choice.resolve(Path::new(staslib::NVME_FABRICS_DEV).exists())
-}
-
 fn host_identity(sys: &SysConfig) -> Result<HostIdentity, StartError> {
     sys.host_sources(Path::new("/etc/nvme"))
         .load()
@@ -554,7 +548,7 @@ impl Stafd {
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
     let (host, symname) = load_host()?;
-    let backend = match backend_choice(&cfg) {
+    let backend = match cfg.global.backend_choice() {
         BackendChoice::Native | BackendChoice::Auto => {
             Backend::native(&host).map_err(|e| StartError(e.chain()))?
         }

@@ -37,7 +37,7 @@ pub fn run(cli: &Cli) -> ExitCode {
         return ExitCode::FAILURE;
     };
     // Root and /dev/nvme-fabrics are needed by the kernel backend only.
-    if daemon::backend_choice(&cfg) == BackendChoice::Kernel
+    if cfg.global.backend_choice() == BackendChoice::Kernel
         && let Some(code) = staslib::daemon_cli::preflight(&SPEC, cli)
     {
         return code;

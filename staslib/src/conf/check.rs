@@ -171,10 +171,10 @@ fn write_effective(out: &mut String, daemon: Daemon, loaded: &LoadedConfig) {
         &g.ip_family.value.to_string(),
         g.ip_family.source,
     );
+    line(out, "backend", g.backend.value.as_str(), g.backend.source);
     let enabled = |s: &Setting<bool>| if s.value { "enabled" } else { "disabled" };
     if let Some(o) = cfg.stafd() {
         line(out, "pleo", enabled(&g.pleo), g.pleo.source);
-        line(out, "backend", o.backend.value.as_str(), o.backend.source);
         let _ = writeln!(out, "\n[{SERVICE_DISCOVERY}]");
         line(out, "zeroconf", enabled(&o.zeroconf), o.zeroconf.source);
         let _ = writeln!(out, "\n[{DC_MANAGEMENT}]");

@@ -96,6 +96,7 @@ const STACD_GLOBAL: &[&str] = &[
     "disable-sqflow",
     "ignore-iface",
     "ip-family",
+    "backend",
 ];
 const CONTROLLERS_OPTS: &[&str] = &["controller", "exclude"];
 
@@ -401,9 +402,19 @@ pub struct GlobalOptions {
     pub ip_family: Setting<IpFamily>,
     /// `pleo` (stafd).
     pub pleo: Setting<bool>,
+    /// `[Global] backend` (ours; upstream has only the kernel).
+    pub backend: Setting<BackendChoice>,
 }
 
 impl GlobalOptions {
+    /// The backend `backend` selects on this host (`auto`: the kernel where
+    /// `/dev/nvme-fabrics` exists).
+    pub fn backend_choice(&self) -> BackendChoice {
+        self.backend
+            .value
+            .resolve(std::path::Path::new(crate::NVME_FABRICS_DEV).exists())
+    }
+
     /// The built-in defaults of `daemon`.
     pub fn defaults(daemon: Daemon) -> Self {
         fn d<T>(v: T) -> Setting<T> {
@@ -427,6 +438,7 @@ impl GlobalOptions {
             ignore_iface: d(false),
             ip_family: d(IpFamily::BOTH),
             pleo: d(true),
+            backend: d(BackendChoice::Auto),
         }
     }
 
@@ -447,7 +459,7 @@ impl GlobalOptions {
     }
 }
 
-/// Which host implementation carries stafd's discovery connections (`[Global] backend`,
+/// Which host implementation carries the daemons' connections (`[Global] backend`,
 /// ours; upstream has only the kernel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
@@ -492,8 +504,6 @@ impl BackendChoice {
 /// stafd-only options.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StafdOptions {
-    /// `[Global] backend`.
-    pub backend: Setting<BackendChoice>,
     /// `[Service Discovery] zeroconf`.
     pub zeroconf: Setting<bool>,
     /// `[Discovery controller connection management] persistent-connections`.
@@ -506,7 +516,6 @@ impl StafdOptions {
     /// Defaults.
     pub fn defaults() -> Self {
         StafdOptions {
-            backend: Setting::default_value(BackendChoice::Auto),
             zeroconf: Setting::default_value(true),
             persistent_connections: Setting::default_value(true),
             zeroconf_connections_persistence: Setting::default_value(DEFAULT_ZEROCONF_PERSISTENCE),

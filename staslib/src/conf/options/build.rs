@@ -197,17 +197,11 @@ impl Builder<'_> {
         if daemon == Daemon::Stafd {
             g.pleo = self.single(GLOBAL, "pleo", &g.pleo, Text, check_enabled);
         }
+        g.backend = self.single(GLOBAL, "backend", &g.backend, Text, check_backend);
     }
 
     fn stafd(&mut self, o: &mut StafdOptions) {
         use value::*;
-        o.backend = self.single(
-            GLOBAL,
-            "backend",
-            &o.backend,
-            FirstStage::Text,
-            check_backend,
-        );
         o.zeroconf = self.single(
             SERVICE_DISCOVERY,
             "zeroconf",
