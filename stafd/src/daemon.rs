@@ -9,11 +9,10 @@ use libnvme_rs::admin::dim::DimHostEntry;
 use libnvme_rs::controller::{Backend, ConnectParams};
 use libnvme_rs::host::{HostIdentity, parse_uuid};
 use libnvme_rs::trid::TransportId;
-use staslib::conf::controller::resolve::{self, SystemResolver};
-use staslib::conf::controller::{ControllerEntry, remove_excluded_entries, remove_excluded_tids};
-use staslib::conf::options::{
-    BackendChoice, Daemon, Level, ServiceConfig, SysConfig, load_service_config,
-};
+use staslib::conf::controller::resolve;
+use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
+use staslib::conf::options::{BackendChoice, Daemon, ServiceConfig};
+use staslib::service::setup::{configured, load_config, load_host};
 use staslib::service::{LogHandle, Notifier, watchdog_interval};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -26,14 +25,6 @@ use crate::lkc;
 use crate::state::{DcState, Shared};
 use crate::zeroconf::Zeroconf;
 use staslib::avahi::{AvahiEvent, ServiceKey};
-
-/// Where the system configuration is read from (`$STAS_SYS_CONF_FILE` overrides it, for
-/// unprivileged runs and tests).
-pub fn sys_conf_path() -> PathBuf {
-    std::env::var_os("STAS_SYS_CONF_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(staslib::SYS_CONF_FILE))
-}
 
 /// How the daemon was started.
 #[derive(Debug, Clone)]
@@ -49,25 +40,6 @@ pub struct Options {
 /// Why the daemon could not start.
 #[derive(Debug)]
 pub struct StartError(pub String);
-
-/// Loads stafd.conf, logging its diagnostics; `None` when it has errors.
-pub fn load_config(path: &Path) -> Option<ServiceConfig> {
-    let loaded = load_service_config(Daemon::Stafd, path);
-    for d in &loaded.diagnostics {
-        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
-        match d.level {
-            Level::Error => tracing::error!("{}{line}: {}", d.file.display(), d.message),
-            _ => tracing::warn!("{}{line}: {}", d.file.display(), d.message),
-        }
-    }
-    (!loaded.has_errors()).then_some(loaded.config)
-}
-
-fn host_identity(sys: &SysConfig) -> Result<HostIdentity, StartError> {
-    sys.host_sources(Path::new("/etc/nvme"))
-        .load()
-        .map_err(|e| StartError(libnvme_rs::controller::error_chain(&e)))
-}
 
 /// Where NBFT tables are looked for (`$STAS_NBFT_DIR` overrides it, for tests).
 pub fn nbft_dir() -> PathBuf {
@@ -118,20 +90,6 @@ pub fn nbft_entries(dir: &Path) -> Vec<ControllerEntry> {
     out
 }
 
-/// sys.conf and the identity it points to (read at start and, deliberate fix 9, on SIGHUP).
-fn load_host() -> Result<(HostIdentity, Option<String>), StartError> {
-    let (sys, diags) = SysConfig::load(&sys_conf_path());
-    for d in diags {
-        tracing::warn!("{}: {}", d.file.display(), d.message);
-    }
-    let host = host_identity(&sys)?;
-    let symname = sys.resolve_symname().unwrap_or_else(|w| {
-        tracing::warn!("{w}");
-        None
-    });
-    Ok((host, symname))
-}
-
 fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntry> {
     let mut name = [0u8; 256];
     // SAFETY: the buffer is valid for its whole length, which is what we pass.
@@ -159,48 +117,6 @@ fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> Conne
     entry
         .map_or(global, |e| e.connect_params(&global))
         .controller_params()
-}
-
-/// The configured DCs of one pass: resolved, excluded, filtered (§4.4-1, §4.3).
-async fn configured(
-    cfg: &ServiceConfig,
-    hostnqn: &str,
-    runtime: &BTreeMap<TransportId, ControllerEntry>,
-    nbft: &[ControllerEntry],
-) -> Vec<(TransportId, ControllerEntry)> {
-    let ignore_iface = cfg.global.ignore_iface.value;
-    let family = cfg.global.ip_family.value;
-    let entries = remove_excluded_entries(
-        cfg.controllers
-            .iter()
-            .chain(nbft)
-            .chain(runtime.values())
-            .cloned()
-            .collect(),
-        &cfg.exclusions,
-        hostnqn,
-        ignore_iface,
-    );
-    let outcomes = tokio::task::spawn_blocking(move || {
-        resolve::resolve_entries(&entries, family, &SystemResolver)
-    })
-    .await
-    .unwrap_or_default();
-    let mut out = Vec::new();
-    for o in outcomes {
-        if let Some(msg) = o.message() {
-            tracing::warn!("{msg}");
-        }
-        if let Some(e) = o.entry() {
-            let tid = e.tid(hostnqn, ignore_iface);
-            if resolve::check_address(&tid, family) == resolve::AddressCheck::Valid {
-                out.push((tid, e.clone()));
-            } else {
-                tracing::warn!("{tid} IP address is not valid");
-            }
-        }
-    }
-    out
 }
 
 struct Stafd {
@@ -354,7 +270,15 @@ impl Stafd {
     }
 
     async fn reconcile(&mut self, conn: &Connection) {
-        let configured = configured(&self.cfg, &self.host.hostnqn, &self.runtime, &self.nbft).await;
+        let entries = self
+            .cfg
+            .controllers
+            .iter()
+            .chain(&self.nbft)
+            .chain(self.runtime.values())
+            .cloned()
+            .collect();
+        let configured = configured(&self.cfg, &self.host.hostnqn, entries).await;
         let family = self.cfg.global.ip_family.value;
         let mdns = self.zeroconf.discovered();
         let discovered = resolve::remove_invalid_addresses(
@@ -461,7 +385,7 @@ impl Stafd {
 
     fn reload(&mut self) {
         // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
-        match load_host() {
+        match load_host().map_err(StartError) {
             Ok((host, symname)) if (&host, &symname) != (&self.host, &self.symname) => {
                 match self.backend.set_host(&host) {
                     Ok(()) => {
@@ -487,7 +411,7 @@ impl Stafd {
                 tracing::error!("sys.conf: {e}; keeping the previous host identity")
             }
         }
-        match load_config(&self.conf_file) {
+        match load_config(Daemon::Stafd, &self.conf_file) {
             Some(cfg) => {
                 let tron = cfg.global.tron.value;
                 self.cfg = cfg;
@@ -547,7 +471,7 @@ impl Stafd {
 /// Runs stafd until SIGTERM/SIGINT. `cfg` is the already loaded configuration.
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (host, symname) = load_host()?;
+    let (host, symname) = load_host().map_err(StartError)?;
     let backend = match cfg.global.backend_choice() {
         BackendChoice::Native | BackendChoice::Auto => {
             Backend::native(&host).map_err(|e| StartError(e.chain()))?

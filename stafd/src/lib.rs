@@ -33,7 +33,9 @@ pub fn run(cli: &Cli) -> ExitCode {
         return staslib::daemon_cli::preflight(&SPEC, cli).unwrap_or(ExitCode::SUCCESS);
     }
     let log = staslib::service::init_logging(SPEC.prog, cli.syslog, cli.tron);
-    let Some(cfg) = daemon::load_config(&cli.conf_file) else {
+    let Some(cfg) =
+        staslib::service::setup::load_config(staslib::conf::options::Daemon::Stafd, &cli.conf_file)
+    else {
         return ExitCode::FAILURE;
     };
     // Root and /dev/nvme-fabrics are needed by the kernel backend only.

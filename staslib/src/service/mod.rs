@@ -3,6 +3,7 @@
 
 mod logging;
 mod notify;
+pub mod setup;
 pub mod state_file;
 
 pub use logging::{LogHandle, init_logging};

@@ -1,0 +1,83 @@
+//! Start-up pieces both daemons share: the configuration file with its diagnostics logged,
+//! the host identity from sys.conf, and the configured controllers of one reconcile pass
+//! (exclusions, name resolution off the event loop, the address / ip-family filter).
+
+use std::path::{Path, PathBuf};
+
+use libnvme_rs::host::HostIdentity;
+use libnvme_rs::trid::TransportId;
+
+use crate::conf::controller::resolve::{self, SystemResolver};
+use crate::conf::controller::{ControllerEntry, remove_excluded_entries};
+use crate::conf::options::{Daemon, Level, ServiceConfig, SysConfig, load_service_config};
+
+/// Where the system configuration is read from (`$STAS_SYS_CONF_FILE` overrides it, for
+/// unprivileged runs and tests).
+pub fn sys_conf_path() -> PathBuf {
+    std::env::var_os("STAS_SYS_CONF_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::SYS_CONF_FILE))
+}
+
+/// Loads `daemon`'s configuration, logging its diagnostics; `None` when it has errors.
+pub fn load_config(daemon: Daemon, path: &Path) -> Option<ServiceConfig> {
+    let loaded = load_service_config(daemon, path);
+    for d in &loaded.diagnostics {
+        let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
+        match d.level {
+            Level::Error => tracing::error!("{}{line}: {}", d.file.display(), d.message),
+            _ => tracing::warn!("{}{line}: {}", d.file.display(), d.message),
+        }
+    }
+    (!loaded.has_errors()).then_some(loaded.config)
+}
+
+/// sys.conf and the identity it points to, plus the symbolic name; `Err` says why not.
+pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
+    let (sys, diags) = SysConfig::load(&sys_conf_path());
+    for d in diags {
+        tracing::warn!("{}: {}", d.file.display(), d.message);
+    }
+    let host = sys
+        .host_sources(Path::new("/etc/nvme"))
+        .load()
+        .map_err(|e| libnvme_rs::controller::error_chain(&e))?;
+    let symname = sys.resolve_symname().unwrap_or_else(|w| {
+        tracing::warn!("{w}");
+        None
+    });
+    Ok((host, symname))
+}
+
+/// The configured controllers of one pass (§4.4-1, §4.10-1, §4.3): `entries` less the
+/// excluded ones, host names resolved in a worker thread, addresses of a disabled family
+/// or not valid dropped with upstream's messages.
+pub async fn configured(
+    cfg: &ServiceConfig,
+    hostnqn: &str,
+    entries: Vec<ControllerEntry>,
+) -> Vec<(TransportId, ControllerEntry)> {
+    let ignore_iface = cfg.global.ignore_iface.value;
+    let family = cfg.global.ip_family.value;
+    let entries = remove_excluded_entries(entries, &cfg.exclusions, hostnqn, ignore_iface);
+    let outcomes = tokio::task::spawn_blocking(move || {
+        resolve::resolve_entries(&entries, family, &SystemResolver)
+    })
+    .await
+    .unwrap_or_default();
+    let mut out = Vec::new();
+    for o in outcomes {
+        if let Some(msg) = o.message() {
+            tracing::warn!("{msg}");
+        }
+        if let Some(e) = o.entry() {
+            let tid = e.tid(hostnqn, ignore_iface);
+            if resolve::check_address(&tid, family) == resolve::AddressCheck::Valid {
+                out.push((tid, e.clone()));
+            } else {
+                tracing::warn!("{tid} IP address is not valid");
+            }
+        }
+    }
+    out
+}
