@@ -20,6 +20,9 @@ const UNSPEC: i32 = -1;
 const USE_MULTICAST: u32 = 2;
 /// How often an absent avahi-daemon is looked for again (§4.7-3).
 pub const WAKE_UP: Duration = Duration::from_secs(60);
+/// After a daemon appears but refuses to browse, how soon and how often to try again.
+const QUICK_RETRY: Duration = Duration::from_secs(1);
+const QUICK_RETRIES: u32 = 10;
 
 /// One service as Avahi names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -257,7 +260,9 @@ pub async fn browse(
     let mut available = false;
     let mut warned = false;
     let mut wake = tokio::time::interval(WAKE_UP);
+    let mut quick_retries = QUICK_RETRIES;
     loop {
+        let mut retry_soon = false;
         if !available && !b.stypes.is_empty() {
             let version: zbus::Result<String> =
                 Browsing::call(&conn, "/", SERVER, "GetVersionString", &()).await;
@@ -271,10 +276,19 @@ pub async fn browse(
                         let _ = events.send(AvahiEvent::Available);
                     }
                     Err(e) => {
-                        tracing::warn!(
-                            "avahi-daemon not available, operating w/o mDNS discovery. ({e})"
-                        );
+                        if !warned {
+                            warned = true;
+                            tracing::warn!(
+                                "avahi-daemon not available, operating w/o mDNS discovery. ({e})"
+                            );
+                        }
                         b.stop(&conn).await;
+                        // A daemon that just took its name may still be starting: look
+                        // again soon rather than after the full wake-up period.
+                        if quick_retries > 0 {
+                            quick_retries -= 1;
+                            retry_soon = true;
+                        }
                     }
                 },
                 Err(_) if !warned => {
@@ -290,7 +304,9 @@ pub async fn browse(
                 return;
             }
             _ = wake.tick() => {}
+            () = tokio::time::sleep(QUICK_RETRY), if retry_soon => {}
             Some(Ok(msg)) = owners.next() => {
+                quick_retries = QUICK_RETRIES;
                 let (_, _old, new): (String, String, String) = match msg.body().deserialize() {
                     Ok(v) => v,
                     Err(_) => continue,
