@@ -2,6 +2,4 @@
 
 staslib::daemon_binary_tests!(env!("CARGO_BIN_EXE_stacd"), staslib::daemon_cli::STACD);
 
-mod stub {
-    staslib::daemon_stub_tests!(env!("CARGO_BIN_EXE_stacd"), staslib::daemon_cli::STACD);
-}
+staslib::daemon_preflight_tests!(env!("CARGO_BIN_EXE_stacd"), "stacd");

@@ -160,19 +160,6 @@ pub fn preflight(spec: &DaemonSpec, cli: &DaemonCli) -> Option<ExitCode> {
     None
 }
 
-/// Runs a daemon with an already parsed command line. Only the command line, the pre-flight
-/// checks and `--check-config` exist so far: the service itself fails loudly.
-pub fn run(spec: &DaemonSpec, cli: &DaemonCli) -> ExitCode {
-    if let Some(code) = preflight(spec, cli) {
-        return code;
-    }
-    eprintln!(
-        "{}: the daemon is not implemented in this build yet",
-        crate::prog_name(spec.prog)
-    );
-    ExitCode::FAILURE
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

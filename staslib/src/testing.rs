@@ -119,58 +119,109 @@ macro_rules! daemon_binary_tests {
     };
 }
 
-/// The pre-flight tests of a daemon that is still a stub (root and `/dev/nvme-fabrics`
-/// checked, then "not implemented").
+/// The start-up checks of a daemon (`daemon_preflight_tests!(BIN, "stafd")`): the kernel
+/// backend needs root and `/dev/nvme-fabrics` (upstream's messages); the native backend
+/// needs neither and says when it cannot take its bus name.
 #[macro_export]
-macro_rules! daemon_stub_tests {
-    ($bin:expr, $spec:expr) => {
-        use $crate::testing::{euid, run, text};
-        const BIN: &str = $bin;
-        const SPEC: $crate::daemon_cli::DaemonSpec = $spec;
+macro_rules! daemon_preflight_tests {
+    ($bin:expr, $prog:expr) => {
+mod preflight {
+    use std::os::unix::process::CommandExt;
+    use std::process::Command;
 
-        /// After parsing, the upstream pre-flight checks run; the daemon itself is not built
-        /// yet, so the program must never exit 0.
-        #[test]
-        fn preflight_then_not_implemented() {
-            let out = run(BIN, &["--conf-file", "/nonexistent", "--tron"]);
-            assert_eq!(out.status.code(), Some(1));
-            let prog = SPEC.prog;
-            let expected = if euid() != 0 {
-                format!("Permission denied. You need root privileges to run {prog}.\n")
-            } else if !std::path::Path::new("/dev/nvme-fabrics").exists() {
-                "Fatal error: missing nvme-tcp kernel module\n".to_owned()
-            } else {
-                format!("{prog}: the daemon is not implemented in this build yet\n")
-            };
-            assert_eq!(text(&out.stderr), expected);
-        }
+    use staslib::testing::{euid, text};
 
-        /// When the test runs as root, also check the non-root path by dropping privileges.
-        #[test]
-        fn non_root_is_refused_but_may_ask_version_and_check_config() {
-            use std::os::unix::process::CommandExt;
-            let as_nobody = |args: &[&str]| {
-                let mut cmd = std::process::Command::new(BIN);
-                cmd.args(args);
-                if euid() == 0 {
-                    cmd.uid(65534).gid(65534);
-                }
-                cmd.output().expect("run binary as nobody")
-            };
-            let out = as_nobody(&[]);
+    const BIN: &str = $bin;
+    const PROG: &str = $prog;
+
+    fn conf(dir: &std::path::Path, backend: &str) -> std::path::PathBuf {
+        let path = dir.join(format!("{PROG}.conf"));
+        std::fs::write(&path, format!("[Global]\nbackend={backend}\n")).unwrap();
+        std::fs::write(
+            dir.join("sys.conf"),
+            "[Host]\nnqn=nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21\n\
+             id=5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21\n",
+        )
+        .unwrap();
+        path
+    }
+
+    /// The kernel backend keeps upstream's checks: root first, then `/dev/nvme-fabrics`.
+    #[test]
+    fn kernel_backend_needs_root_and_the_fabrics_device() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let path = conf(dir.path(), "kernel");
+        let run = |nobody: bool| {
+            let mut cmd = Command::new(BIN);
+            cmd.args(["-f", path.to_str().unwrap()]);
+            if nobody && euid() == 0 {
+                cmd.uid(65534).gid(65534);
+            }
+            cmd.output().unwrap()
+        };
+        if euid() == 0 {
+            let out = run(true);
             assert_eq!(out.status.code(), Some(1));
             assert_eq!(
                 text(&out.stderr),
-                format!(
-                    "Permission denied. You need root privileges to run {}.\n",
-                    SPEC.prog
-                )
+                format!("Permission denied. You need root privileges to run {PROG}.\n")
             );
-            assert_eq!(as_nobody(&["-v"]).status.code(), Some(0));
-            // A missing file is all defaults, upstream's rule: the check passes.
-            let out = as_nobody(&["--check-config", "/nonexistent/x.conf"]);
-            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
         }
+        if euid() == 0 && !std::path::Path::new("/dev/nvme-fabrics").exists() {
+            let out = run(false);
+            assert_eq!(out.status.code(), Some(1));
+            assert_eq!(
+                text(&out.stderr),
+                "Fatal error: missing nvme-tcp kernel module\n"
+            );
+        }
+        if euid() != 0 {
+            let out = run(false);
+            assert_eq!(
+                text(&out.stderr),
+                format!("Permission denied. You need root privileges to run {PROG}.\n")
+            );
+        }
+    }
+
+    /// The native backend needs neither root nor the fabrics device; without a bus it says
+    /// so and exits 1.
+    #[test]
+    fn native_backend_runs_unprivileged_and_names_a_missing_bus() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let path = conf(dir.path(), "native");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["-f", path.to_str().unwrap()])
+            .env("STAS_SYS_CONF_FILE", dir.path().join("sys.conf"))
+            .env("RUNTIME_DIRECTORY", dir.path().join("run"))
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                format!("unix:path={}/no-bus", dir.path().display()),
+            );
+        if euid() == 0 {
+            cmd.uid(65534).gid(65534);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.contains("native backend"), "{err}");
+        assert!(
+            err.contains("D-Bus: cannot take org.nvmexpress."),
+            "{err}"
+        );
+        assert!(!err.contains("Permission denied"), "{err}");
+    }
+}
     };
 }
 

@@ -1,0 +1,471 @@
+//! The imperative shell of stacd: configuration, host identity, D-Bus (its own object and
+//! stafd as a client), signals and the reconcile loop. Decisions come from [`crate::core`];
+//! I/O controllers are driven by [`crate::ioc`] tasks.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use libnvme_rs::controller::{Backend, ConnectParams};
+use libnvme_rs::host::HostIdentity;
+use libnvme_rs::trid::TransportId;
+use serde_json::{Value, json};
+use staslib::conf::controller::resolve;
+use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
+use staslib::conf::options::{BackendChoice, Daemon, ServiceConfig};
+use staslib::service::setup::{configured, load_config, load_host};
+use staslib::service::{LogHandle, Notifier, state_file, watchdog_interval};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use zbus::{Connection, MatchRule, MessageStream};
+
+use crate::core::{self, LogPages, Source};
+use crate::dbus::{SetTron, Stac, StacDebug};
+use crate::ioc::{IocContext, IocHandle};
+use crate::stafd_client;
+use crate::state::{IocState, Shared};
+
+/// Reconcile soak (§4.9).
+const SOAK: Duration = Duration::from_millis(1500);
+/// File name of the last-known state in the runtime directory.
+const LKC_FILE: &str = "last-known-config.json";
+const LKC_FORMAT: &str = "stacd-last-known-state-1";
+
+/// How the daemon was started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `-f/--conf-file`.
+    pub conf_file: PathBuf,
+    /// `--tron`.
+    pub tron: bool,
+    /// The log switch.
+    pub log: LogHandle,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+/// What stafd reports, or `Unknown` when it is not on the bus or does not answer (fix 7).
+async fn log_pages(
+    conn: &Connection,
+) -> Result<Vec<(core::ReportingDc, Vec<staslib::dlpe::DlpeDict>)>, String> {
+    let reply = conn
+        .call_method(
+            Some(staslib::dbus::STAFD_NAME),
+            staslib::dbus::STAFD_PATH,
+            Some(staslib::dbus::STAFD_NAME),
+            "get_all_log_pages",
+            &(true,),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let text: String = reply.body().deserialize().map_err(|e| e.to_string())?;
+    stafd_client::parse_all_log_pages(&text)
+}
+
+fn lkc_to_json<'a>(iocs: impl IntoIterator<Item = &'a IocState>) -> String {
+    let list: Vec<Value> = iocs
+        .into_iter()
+        .map(|i| {
+            let t = &i.tid;
+            json!({
+                "transport": t.transport().as_str(), "traddr": t.traddr(), "trsvcid": t.trsvcid(),
+                "subsysnqn": t.subsysnqn(), "host-traddr": t.host_traddr(),
+                "host-iface": t.host_iface(), "host-nqn": t.host_nqn(),
+            })
+        })
+        .collect();
+    json!({ "format": LKC_FORMAT, "iocs": list }).to_string()
+}
+
+fn lkc_from_json(text: &str) -> Result<Vec<TransportId>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if v.get("format").and_then(Value::as_str) != Some(LKC_FORMAT) {
+        return Err("unknown format".into());
+    }
+    v.get("iocs")
+        .and_then(Value::as_array)
+        .ok_or("no iocs")?
+        .iter()
+        .map(|i| {
+            let s = |k: &str| {
+                i.get(k)
+                    .and_then(Value::as_str)
+                    .ok_or(format!("missing {k}"))
+            };
+            let transport = s("transport")?.parse().map_err(|e| format!("{e}"))?;
+            Ok(
+                TransportId::new(transport, s("traddr")?, s("trsvcid")?, s("subsysnqn")?)
+                    .with_host_traddr(s("host-traddr")?)
+                    .with_host_iface(s("host-iface")?)
+                    .with_host_nqn(s("host-nqn")?),
+            )
+        })
+        .collect()
+}
+
+struct Stacd {
+    cfg: ServiceConfig,
+    conf_file: PathBuf,
+    shared: Shared,
+    backend: Backend,
+    host: HostIdentity,
+    handles: HashMap<TransportId, IocHandle>,
+    entries: BTreeMap<TransportId, ControllerEntry>,
+    lkc_path: PathBuf,
+    log: LogHandle,
+}
+
+impl Stacd {
+    fn params_for(&self, tid: &TransportId) -> ConnectParams {
+        let global = self.cfg.global.connect_params();
+        match self.entries.get(tid) {
+            Some(e) => {
+                let mut p = e.connect_params(&global).controller_params();
+                p.dhchap_secret = e.dhchap_secret.clone();
+                p.dhchap_ctrl_secret = e.dhchap_ctrl_secret.clone();
+                p
+            }
+            None => global.controller_params(),
+        }
+    }
+
+    fn start_ioc(&mut self, tid: &TransportId) {
+        let ctx = IocContext {
+            backend: self.backend.clone(),
+            params: self.params_for(tid),
+            shared: self.shared.clone(),
+            attempts_on_ncc: self
+                .cfg
+                .stacd()
+                .map_or(0, |o| o.connect_attempts_on_ncc.value),
+        };
+        self.handles
+            .insert(tid.clone(), IocHandle::spawn(ctx, tid.clone()));
+    }
+
+    async fn reconcile(&mut self, conn: &Connection) {
+        let family = self.cfg.global.ip_family.value;
+        let configured =
+            configured(&self.cfg, &self.host.hostnqn, self.cfg.controllers.clone()).await;
+        let (discovered, dlpes) = match log_pages(conn).await {
+            Ok(pages) => {
+                let found = core::discovered(&pages);
+                let keep: BTreeSet<TransportId> = resolve::remove_invalid_addresses(
+                    remove_excluded_tids(found.keys().cloned().collect(), &self.cfg.exclusions),
+                    family,
+                )
+                .into_iter()
+                .collect();
+                let dlpes: BTreeMap<_, _> = found
+                    .into_iter()
+                    .filter(|(t, _)| keep.contains(t))
+                    .collect();
+                (LogPages::Known(keep), dlpes)
+            }
+            Err(e) => {
+                tracing::debug!("stafd's log pages are not available: {e}");
+                (LogPages::Unknown, BTreeMap::new())
+            }
+        };
+        self.entries = configured.iter().cloned().collect();
+        let configured: BTreeSet<TransportId> = configured.into_iter().map(|(t, _)| t).collect();
+        let current: BTreeMap<TransportId, Source> = self
+            .shared
+            .lock()
+            .iocs
+            .iter()
+            .map(|(t, i)| (t.clone(), i.source))
+            .collect();
+        let opts = self.cfg.stacd().cloned();
+        let plan = core::reconcile(&configured, &discovered, &current, |t| {
+            opts.as_ref()
+                .is_some_and(|o| o.keep_connection_on_removal(t))
+        });
+        for (tid, keep) in &plan.remove {
+            self.shared.lock().iocs.remove(tid);
+            if let Some(h) = self.handles.remove(tid) {
+                tokio::spawn(h.stop(*keep, Duration::from_secs(30)));
+            }
+        }
+        {
+            let mut state = self.shared.lock();
+            for tid in &plan.add {
+                let source = if configured.contains(tid) {
+                    Source::Configured
+                } else {
+                    Source::Discovered
+                };
+                let extras = self
+                    .entries
+                    .get(tid)
+                    .map(ControllerEntry::identity_extras)
+                    .unwrap_or_default();
+                state
+                    .iocs
+                    .insert(tid.clone(), IocState::new(tid.clone(), source, extras));
+            }
+            // §4.10-6, -9: refresh each discovered IOC's DLPE; an NCC 1→0 retries at once.
+            for (tid, dlpe) in &dlpes {
+                if let Some(ioc) = state.iocs.get_mut(tid) {
+                    let was = core::ncc(ioc.dlpe.as_ref());
+                    let now = core::ncc(Some(dlpe));
+                    ioc.dlpe = Some(dlpe.clone());
+                    if core::ncc_cleared(was, now, ioc.connected) {
+                        ioc.connect_attempts = 0;
+                        if let Some(h) = self.handles.get(tid) {
+                            h.kick();
+                        }
+                    }
+                }
+            }
+            for tid in &configured {
+                if let Some(ioc) = state.iocs.get_mut(tid) {
+                    ioc.source = Source::Configured;
+                }
+            }
+        }
+        for tid in &plan.add {
+            self.start_ioc(tid);
+        }
+        self.save_state();
+    }
+
+    fn save_state(&self) {
+        let text = lkc_to_json(self.shared.lock().iocs.values());
+        if let Err(e) = state_file::write_atomic(&self.lkc_path, &text) {
+            tracing::error!("Unable to save last known config: {e}");
+        }
+    }
+
+    fn reload(&mut self) {
+        match load_config(Daemon::Stacd, &self.conf_file) {
+            Some(cfg) => {
+                let tron = cfg.global.tron.value;
+                self.cfg = cfg;
+                self.shared.lock().tron = tron;
+                self.log.set_tron(tron);
+            }
+            None => tracing::error!(
+                "{}: configuration has errors, keeping the previous one",
+                self.conf_file.display()
+            ),
+        }
+        // §4.18-2: every unconnected IOC tries at once.
+        let unconnected: Vec<TransportId> = self
+            .shared
+            .lock()
+            .iocs
+            .values()
+            .filter(|i| !i.connected)
+            .map(|i| i.tid.clone())
+            .collect();
+        for tid in unconnected {
+            if let Some(h) = self.handles.get(&tid) {
+                h.kick();
+            }
+        }
+    }
+
+    /// §4.19: I/O connections always survive a stacd stop.
+    async fn stop_all(&mut self) {
+        self.save_state();
+        let stops: Vec<_> = self
+            .handles
+            .drain()
+            .map(|(_, h)| h.stop(true, Duration::from_secs(5)))
+            .collect();
+        for s in stops {
+            s.await;
+        }
+    }
+}
+
+/// Runs stacd until SIGTERM/SIGINT.
+pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
+    let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
+    let (host, symname) = load_host().map_err(StartError)?;
+    let backend = match cfg.global.backend_choice() {
+        BackendChoice::Native | BackendChoice::Auto => {
+            Backend::native(&host).map_err(|e| StartError(e.chain()))?
+        }
+        BackendChoice::Kernel => Backend::kernel(&host)
+            .await
+            .map_err(|e| StartError(e.chain()))?,
+    };
+    tracing::info!("stacd: {} backend", backend.name());
+    let shared = Shared::default();
+    let lkc_path = staslib::service::runtime_dir("stacd").join(LKC_FILE);
+    let restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
+        Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
+            tracing::warn!("{}: ignored ({e})", lkc_path.display());
+            Vec::new()
+        }),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            tracing::warn!("{}: ignored ({e})", lkc_path.display());
+            Vec::new()
+        }
+    };
+    {
+        let mut s = shared.lock();
+        s.tron = opts.tron || cfg.global.tron.value;
+        s.process.hostnqn = host.hostnqn.clone();
+        s.process.hostid = host.hostid.clone();
+        s.process.hostkey = host.hostkey.clone();
+        s.process.symname = symname;
+        s.process.lkc_file = lkc_path.display().to_string();
+        s.process.backend = backend.name();
+        // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
+        // and adopted where the kernel still has them.
+        for tid in &restored {
+            s.iocs.insert(
+                tid.clone(),
+                IocState::new(tid.clone(), Source::Discovered, Vec::new()),
+            );
+        }
+    }
+    opts.log.set_tron(shared.lock().tron);
+
+    let (tron_tx, mut tron_rx) = mpsc::unbounded_channel();
+    let conn = zbus::connection::Builder::system()
+        .serve_at(
+            staslib::dbus::STACD_PATH,
+            Stac {
+                shared: shared.clone(),
+            },
+        )
+        .serve_at(
+            staslib::dbus::STACD_PATH,
+            StacDebug {
+                shared: shared.clone(),
+                commands: tron_tx,
+            },
+        )
+        .name(staslib::dbus::STACD_NAME)
+        .build()
+        .await
+        .map_err(|e| {
+            StartError(format!(
+                "D-Bus: cannot take {}: {e}",
+                staslib::dbus::STACD_NAME
+            ))
+        })?;
+
+    // stafd as a client: its signals and its name coming and going (§2.8).
+    let size = NonZeroUsize::new(256);
+    let staf_rule = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(staslib::dbus::STAFD_NAME)
+        .path(staslib::dbus::STAFD_PATH)
+        .build();
+    let owner_rule = MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .sender("org.freedesktop.DBus")
+        .interface("org.freedesktop.DBus")
+        .member("NameOwnerChanged")
+        .arg(0, staslib::dbus::STAFD_NAME)
+        .build();
+    let (Ok(staf_rule), Ok(owner_rule)) = (staf_rule, owner_rule) else {
+        return Err(StartError("cannot build the stafd match rules".into()));
+    };
+    let mut staf_signals = MessageStream::for_match_rule(staf_rule, &conn, size)
+        .await
+        .map_err(|e| StartError(format!("D-Bus: {e}")))?;
+    let mut owners = MessageStream::for_match_rule(owner_rule, &conn, size)
+        .await
+        .map_err(|e| StartError(format!("D-Bus: {e}")))?;
+
+    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
+
+    let mut d = Stacd {
+        cfg,
+        conf_file: opts.conf_file.clone(),
+        shared: shared.clone(),
+        backend,
+        host,
+        handles: HashMap::new(),
+        entries: BTreeMap::new(),
+        lkc_path,
+        log: opts.log.clone(),
+    };
+    for tid in &restored {
+        d.start_ioc(tid);
+    }
+    notifier.notify("READY=1");
+    let mut watchdog = watchdog_interval().map(tokio::time::interval);
+    let mut soak: Option<Instant> = Some(Instant::now());
+    loop {
+        let soak_sleep = async {
+            match soak {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let watchdog_tick = async {
+            match watchdog.as_mut() {
+                Some(w) => {
+                    w.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let mut trigger = false;
+        tokio::select! {
+            () = soak_sleep => {
+                soak = None;
+                d.shared.lock().process.soak = None;
+                d.reconcile(&conn).await;
+            }
+            _ = sighup.recv() => {
+                notifier.notify("RELOADING=1");
+                d.reload();
+                trigger = true;
+                notifier.notify("READY=1");
+            }
+            _ = sigterm.recv() => break,
+            _ = sigint.recv() => break,
+            () = watchdog_tick => notifier.notify("WATCHDOG=1"),
+            Some(SetTron(on)) = tron_rx.recv() => d.log.set_tron(on),
+            Some(Ok(_)) = staf_signals.next() => trigger = true,
+            Some(Ok(_)) = owners.next() => trigger = true,
+        }
+        if trigger {
+            let at = Instant::now() + SOAK;
+            soak = Some(at);
+            d.shared.lock().process.soak = Some(at);
+        }
+    }
+    notifier.notify("STOPPING=1");
+    tracing::info!("stacd: stopping");
+    d.stop_all().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libnvme_rs::trid::Transport;
+
+    #[test]
+    fn last_known_state_round_trip() {
+        let tid = TransportId::new(Transport::Tcp, "10.0.0.1", "4420", "nqn.io")
+            .with_host_iface("eth0")
+            .with_host_nqn("nqn.h");
+        let text = lkc_to_json([&IocState::new(tid.clone(), Source::Discovered, vec![])]);
+        assert_eq!(lkc_from_json(&text).unwrap(), vec![tid]);
+        for bad in [
+            "",
+            "{}",
+            r#"{"format":"x","iocs":[]}"#,
+            r#"{"format":"stacd-last-known-state-1","iocs":[{}]}"#,
+        ] {
+            assert!(lkc_from_json(bad).is_err(), "{bad:?}");
+        }
+    }
+}

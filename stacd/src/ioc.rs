@@ -1,0 +1,188 @@
+//! The task that drives one I/O controller: connect (or adopt) with the 3 s / 60 s retry
+//! schedule and the NCC rule, reconnect 3 s after the controller is removed (udev `remove`:
+//! upstream's behaviour, a manual `nvme disconnect` is undone), and on stop disconnect or
+//! keep the kernel connection as told.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use libnvme_rs::controller::{Backend, ConnectParams, IoController};
+use libnvme_rs::trid::TransportId;
+use tokio::sync::{Notify, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::core;
+use crate::state::Shared;
+
+/// First retry after one failure, and the delay after a removal (§4.2-4, -5).
+const FIRST_RETRY: Duration = Duration::from_secs(3);
+/// Retry period from the second failure on.
+const LATER_RETRY: Duration = Duration::from_secs(60);
+
+/// Everything an IOC task needs.
+#[derive(Debug, Clone)]
+pub struct IocContext {
+    /// The backend.
+    pub backend: Backend,
+    /// Connect parameters.
+    pub params: ConnectParams,
+    /// Shared state.
+    pub shared: Shared,
+    /// `connect-attempts-on-ncc`.
+    pub attempts_on_ncc: i64,
+}
+
+/// A running IOC task.
+#[derive(Debug)]
+pub struct IocHandle {
+    stop: Option<oneshot::Sender<bool>>,
+    kick: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl IocHandle {
+    /// Starts the task for `tid`.
+    pub fn spawn(ctx: IocContext, tid: TransportId) -> Self {
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let kick = Arc::new(Notify::new());
+        let task = tokio::spawn(run(ctx, tid, stop_rx, kick.clone()));
+        Self {
+            stop: Some(stop_tx),
+            kick,
+            task,
+        }
+    }
+
+    /// Makes an unconnected IOC try at once (SIGHUP, NCC cleared, §4.10-9).
+    pub fn kick(&self) {
+        self.kick.notify_one();
+    }
+
+    /// Stops the task, keeping the kernel connection or not; waits at most `limit`.
+    pub async fn stop(mut self, keep_connection: bool, limit: Duration) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(keep_connection);
+        }
+        if tokio::time::timeout(limit, &mut self.task).await.is_err() {
+            self.task.abort();
+        }
+    }
+}
+
+fn device_of(ioc: &IoController) -> String {
+    ioc.device().unwrap_or("nvme?").to_owned()
+}
+
+async fn run(
+    ctx: IocContext,
+    tid: TransportId,
+    mut stop: oneshot::Receiver<bool>,
+    kick: Arc<Notify>,
+) {
+    loop {
+        let Some(mut ioc) = connect(&ctx, &tid, &mut stop, &kick).await else {
+            return;
+        };
+        let device = device_of(&ioc);
+        if ioc.adopted() {
+            tracing::info!("{tid} | {device} - Adopted the existing kernel connection");
+        }
+        tracing::info!("{tid} | {device} - Connection established!");
+        ctx.shared.with_ioc(&tid, |s| {
+            s.connected = true;
+            s.device = ioc.device().map(str::to_owned);
+            s.connect_attempts = 0;
+            s.retry.deadline = None;
+            s.ncc_stopped = false;
+        });
+        tokio::select! {
+            keep = &mut stop => {
+                let keep = keep.unwrap_or(true);
+                if !keep {
+                    tracing::info!("{tid} | {device} - Disconnect initiated");
+                }
+                if let Err(e) = ioc.disconnect(keep).await {
+                    tracing::warn!("{}", e.chain());
+                }
+                return;
+            }
+            why = ioc.removed() => {
+                tracing::info!("{tid} | {why}");
+                let _ = ioc.disconnect(true).await;
+                ctx.shared.with_ioc(&tid, |s| {
+                    s.connected = false;
+                    s.device = None;
+                    s.connect_attempts = 0;
+                    s.arm_retry(FIRST_RETRY);
+                });
+                tokio::select! {
+                    () = tokio::time::sleep(FIRST_RETRY) => {}
+                    _ = &mut stop => return,
+                }
+            }
+        }
+    }
+}
+
+/// Connects with the retry schedule and the NCC rule; `None` when stopped first.
+async fn connect(
+    ctx: &IocContext,
+    tid: &TransportId,
+    stop: &mut oneshot::Receiver<bool>,
+    kick: &Notify,
+) -> Option<IoController> {
+    let mut failures: u32 = 0;
+    loop {
+        let attempts = ctx
+            .shared
+            .with_ioc(tid, |s| {
+                s.connect_attempts += 1;
+                s.retry.deadline = None;
+                s.connect_attempts
+            })
+            .unwrap_or(1);
+        let result = tokio::select! {
+            r = IoController::connect(&ctx.backend, tid, &ctx.params) => r,
+            _ = &mut *stop => return None,
+        };
+        let e = match result {
+            Ok(ioc) => return Some(ioc),
+            Err(e) => e,
+        };
+        failures += 1;
+        if failures == 2 {
+            tracing::error!("{tid} Failed to connect to controller. {}", e.chain());
+        } else {
+            tracing::debug!("{tid} connect attempt failed: {}", e.chain());
+        }
+        let ncc = ctx
+            .shared
+            .with_ioc(tid, |s| core::ncc(s.dlpe.as_ref()))
+            .unwrap_or(false);
+        let delay = if failures <= 1 {
+            FIRST_RETRY
+        } else {
+            LATER_RETRY
+        };
+        let stopped = core::stop_retrying(attempts, ncc, ctx.attempts_on_ncc);
+        ctx.shared.with_ioc(tid, |s| {
+            s.last_error = Some(e.chain());
+            s.ncc_stopped = stopped;
+            if !stopped {
+                s.arm_retry(delay);
+            }
+        });
+        let wait = async {
+            if stopped {
+                std::future::pending::<()>().await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        };
+        tokio::select! {
+            () = wait => {}
+            () = kick.notified() => {}
+            _ = &mut *stop => return None,
+        }
+    }
+}

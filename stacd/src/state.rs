@@ -1,0 +1,109 @@
+//! What the D-Bus adapter reads: one record per IOC object, updated by the IOC tasks and the
+//! reconcile loop under a short mutex never held across an await.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use libnvme_rs::trid::TransportId;
+use staslib::dbus::TimerView;
+use staslib::dlpe::DlpeDict;
+
+use crate::core::Source;
+
+/// One IOC object.
+#[derive(Debug, Clone)]
+pub struct IocState {
+    /// Its identity.
+    pub tid: TransportId,
+    /// Configured or from a log page.
+    pub source: Source,
+    /// Extra keys of its `controller=` line.
+    pub extras: Vec<(String, String)>,
+    /// The log page entry that produced it (NCC lives in its `eflags`).
+    pub dlpe: Option<DlpeDict>,
+    /// Kernel device when bound.
+    pub device: Option<String>,
+    /// Connected (bound), as upstream's "connected".
+    pub connected: bool,
+    /// Connect attempts since the last success.
+    pub connect_attempts: u32,
+    /// The retry timer.
+    pub retry: TimerView,
+    /// Retries stopped by the NCC rule (§4.10-8).
+    pub ncc_stopped: bool,
+    /// Last error.
+    pub last_error: Option<String>,
+}
+
+impl IocState {
+    /// A new, unconnected IOC.
+    pub fn new(tid: TransportId, source: Source, extras: Vec<(String, String)>) -> Self {
+        Self {
+            tid,
+            source,
+            extras,
+            dlpe: None,
+            device: None,
+            connected: false,
+            connect_attempts: 0,
+            retry: TimerView::off(Duration::from_secs(3)),
+            ncc_stopped: false,
+            last_error: None,
+        }
+    }
+
+    /// Arms the retry timer.
+    pub fn arm_retry(&mut self, delay: Duration) {
+        self.retry = TimerView {
+            interval: delay,
+            deadline: Some(Instant::now() + delay),
+        };
+    }
+}
+
+/// Process-wide values for `process_info`.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessView {
+    /// Host NQN.
+    pub hostnqn: String,
+    /// Host ID.
+    pub hostid: String,
+    /// Host key (a secret).
+    pub hostkey: Option<String>,
+    /// Symbolic name.
+    pub symname: Option<String>,
+    /// The last-known state file.
+    pub lkc_file: String,
+    /// The backend.
+    pub backend: &'static str,
+    /// The reconcile soak timer.
+    pub soak: Option<Instant>,
+}
+
+/// Everything the adapters share.
+#[derive(Debug, Default)]
+pub struct State {
+    /// IOC objects by identity.
+    pub iocs: BTreeMap<TransportId, IocState>,
+    /// The trace flag.
+    pub tron: bool,
+    /// Process-wide values.
+    pub process: ProcessView,
+}
+
+/// The shared state handle.
+#[derive(Debug, Clone, Default)]
+pub struct Shared(Arc<Mutex<State>>);
+
+impl Shared {
+    /// Locks the state (a poisoned lock still yields the data).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on one IOC's record, if it still exists.
+    pub fn with_ioc<R>(&self, tid: &TransportId, f: impl FnOnce(&mut IocState) -> R) -> Option<R> {
+        self.lock().iocs.get_mut(tid).map(f)
+    }
+}
