@@ -27,6 +27,11 @@ pub fn scenarios() -> Vec<Scenario> {
             run: stafd_native,
         },
         Scenario {
+            name: "stacd_kernel_iocs_follow_the_log_page_and_survive_restarts",
+            target: || target_with(3, 16 << 20),
+            run: stacd_kernel,
+        },
+        Scenario {
             name: "stafd_kernel_nvme_cli_interop_udev_rule",
             target: || {
                 // Port 2 keeps a subsystem when one is unlinked, so it keeps listening.
@@ -107,6 +112,21 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("stafd: {e}"))?;
+        Ok(Self { child })
+    }
+
+    /// stacd with `{WORK}/stacd.conf`, its own runtime directory and log.
+    fn start_stacd(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+        let log =
+            std::fs::File::create(format!("{WORK}/stacd-{n}.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(stafd_bin()?.with_file_name("stacd"))
+            .args(["-f", &format!("{WORK}/stacd.conf")])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("RUNTIME_DIRECTORY", format!("{WORK}/run-stacd"))
+            .env_remove("NOTIFY_SOCKET")
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("stacd: {e}"))?;
         Ok(Self { child })
     }
 
@@ -848,4 +868,201 @@ fn interop_run(ctx: &mut Ctx, bus: &PrivateBus, path: &str, calls: &Path) -> Res
         format!("administrator's rule changed: {text:?}")
     })?;
     Ok(())
+}
+
+/// stacd's IOCs as `list_controllers(true)` shows them: (subsysnqn, device, connected).
+fn stac_iocs(bus: &PrivateBus) -> Option<Vec<(String, String, String)>> {
+    let out = Command::new("busctl")
+        .arg(format!("--address={}", bus.address))
+        .args([
+            "--json=short",
+            "call",
+            "org.nvmexpress.stac",
+            "/org/nvmexpress/stac",
+        ])
+        .args(["org.nvmexpress.stac", "list_controllers", "b", "true"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let mut l: Vec<(String, String, String)> = v["data"][0]
+        .as_array()?
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+            (s("subsysnqn"), s("device"), s("connected"))
+        })
+        .collect();
+    l.sort();
+    Some(l)
+}
+
+/// Kernel I/O controllers on our port: (subsysnqn, device), sorted.
+fn kernel_iocs() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/sys/class/nvme")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let read = |a: &str| std::fs::read_to_string(e.path().join(a)).unwrap_or_default();
+        if read("cntrltype").trim() == "io" && read("address").contains(&format!("trsvcid={PORT}"))
+        {
+            out.push((
+                read("subsysnqn").trim().to_owned(),
+                e.file_name().to_string_lossy().into_owned(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// stafd + stacd on the kernel backend (stacd issue, acceptance 1–4 in part): every
+/// subsystem of the DC's log page becomes a connected IOC with a block device; unlink →
+/// disconnected, relink → reconnected; stacd killed and restarted adopts them all (no
+/// duplicate, none dropped); a manual `nvme disconnect` of a managed IOC is undone.
+fn stacd_kernel(ctx: &mut Ctx) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), conf()).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stacd.conf"), "[Global]\nbackend=kernel\n")
+        .map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let result = stacd_run(ctx, &bus);
+    for name in ["stacd-1", "stacd-2"] {
+        if let Ok(text) = std::fs::read_to_string(format!("{WORK}/{name}.log")) {
+            for l in text
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                ctx.log(format!("{name}: {l}"));
+            }
+        }
+    }
+    result
+}
+
+fn stacd_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let t0 = Instant::now();
+    let stafd = Daemon::start(bus, 1)?;
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    let all = expect_nqns(&[0, 1, 2]);
+    let iocs = wait_for(Duration::from_secs(60), || {
+        let k = kernel_iocs();
+        (k.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>() == all).then_some(k)
+    })
+    .ok_or_else(|| format!("not all 3 IOCs connected: {:?}", kernel_iocs()))?;
+    ctx.log(format!(
+        "start -> 3 kernel IOCs in {} ms: {iocs:?}",
+        t0.elapsed().as_millis()
+    ));
+    for (_, dev) in &iocs {
+        let block = format!("/sys/class/nvme/{dev}");
+        let has_ns = std::fs::read_dir(&block)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("nvme"));
+        ensure(has_ns, || format!("{dev} has no namespace block device"))?;
+    }
+    let dbus = wait_for(Duration::from_secs(10), || {
+        stac_iocs(bus)
+            .filter(|l| l.len() == 3 && l.iter().all(|(_, d, c)| d != "nvme?" && c == "True"))
+    })
+    .ok_or_else(|| format!("stacd's D-Bus view: {:?}", stac_iocs(bus)))?;
+    ensure(
+        dbus.iter()
+            .map(|(n, d, _)| (n.clone(), d.clone()))
+            .collect::<Vec<_>>()
+            == iocs,
+        || format!("D-Bus {dbus:?} vs sysfs {iocs:?}"),
+    )?;
+
+    // Unlink → its IOC is disconnected; relink → reconnected.
+    let t = Instant::now();
+    ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(10), || {
+        (!kernel_iocs().iter().any(|(n, _)| *n == nqn(0))).then_some(())
+    })
+    .ok_or("the unlinked subsystem's IOC was not disconnected within 10 s")?;
+    ctx.log(format!(
+        "unlink -> IOC disconnected in {} ms",
+        t.elapsed().as_millis()
+    ));
+    let t = Instant::now();
+    ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(10), || {
+        kernel_iocs()
+            .iter()
+            .any(|(n, _)| *n == nqn(0))
+            .then_some(())
+    })
+    .ok_or("the relinked subsystem's IOC was not reconnected within 10 s")?;
+    ctx.log(format!(
+        "relink -> IOC reconnected in {} ms",
+        t.elapsed().as_millis()
+    ));
+    let iocs = kernel_iocs();
+
+    // kill -9 stacd and start it again: everything adopted, nothing disconnected or doubled.
+    drop(stacd);
+    std::thread::sleep(Duration::from_millis(500));
+    ensure(kernel_iocs() == iocs, || {
+        "IOCs changed when stacd died".into()
+    })?;
+    let stacd = Daemon::start_stacd(bus, 2)?;
+    wait_for(Duration::from_secs(30), || {
+        stac_iocs(bus)
+            .filter(|l| l.len() == 3 && l.iter().all(|(_, d, c)| d != "nvme?" && c == "True"))
+    })
+    .ok_or_else(|| format!("after restart stacd shows {:?}", stac_iocs(bus)))?;
+    std::thread::sleep(Duration::from_secs(2));
+    ensure(kernel_iocs() == iocs, || {
+        format!(
+            "restart changed the IOCs: {:?} -> {:?}",
+            iocs,
+            kernel_iocs()
+        )
+    })?;
+    let log2 = std::fs::read_to_string(format!("{WORK}/stacd-2.log")).unwrap_or_default();
+    ensure(
+        log2.matches("Adopted the existing kernel connection")
+            .count()
+            == 3,
+        || "stacd did not adopt all three".into(),
+    )?;
+
+    // `nvme disconnect` of a managed IOC is undone (upstream behaviour).
+    let (victim_nqn, victim_dev) = iocs[1].clone();
+    ctx.sh(&format!("nvme disconnect -d {victim_dev} >/dev/null"))?;
+    let t = Instant::now();
+    // `nvme disconnect` returns once the kernel has deleted the controller.
+    ensure(!kernel_iocs().iter().any(|(n, _)| *n == victim_nqn), || {
+        "nvme disconnect left the IOC in place".into()
+    })?;
+    wait_for(Duration::from_secs(15), || {
+        kernel_iocs()
+            .iter()
+            .any(|(n, _)| *n == victim_nqn)
+            .then_some(())
+    })
+    .ok_or("a manually disconnected IOC was not restored")?;
+    ctx.log(format!(
+        "nvme disconnect {victim_dev} -> restored in {} ms",
+        t.elapsed().as_millis()
+    ));
+
+    // SIGTERM: IOC connections always survive a stacd stop.
+    let before = kernel_iocs();
+    stacd.stop()?;
+    ensure(kernel_iocs() == before, || {
+        "SIGTERM of stacd dropped IOCs".into()
+    })?;
+    stafd.stop()
 }
