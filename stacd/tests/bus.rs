@@ -206,6 +206,32 @@ async fn scenario(bus: &PrivateBus, d: &Path) {
     );
     assert_eq!(details[0]["dlpe.eflags.ncc"], "False");
 
+    // Independent client: python3-dbus makes stacctl's calls, as root and as nobody.
+    let script = repo().join("tests/bus/check_stacd.py");
+    let root = staslib::testing::euid() == 0;
+    for who in if root {
+        &["root", "nonroot"][..]
+    } else {
+        &["nonroot"][..]
+    } {
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(&script)
+            .args([*who, "2"])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
+        if *who == "nonroot" && root {
+            cmd.uid(65534).gid(65534);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python3-dbus check as {who}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     // Withdrawn from the log page → disconnected (disconnect-scope only-stas-connections).
     sim.set_discovery_log(vec![tcp_entry(a, subtype::NVME, NQN1)])
         .unwrap();
