@@ -74,14 +74,17 @@ fn lkc_to_json<'a>(iocs: impl IntoIterator<Item = &'a IocState>) -> String {
             json!({
                 "transport": t.transport().as_str(), "traddr": t.traddr(), "trsvcid": t.trsvcid(),
                 "subsysnqn": t.subsysnqn(), "host-traddr": t.host_traddr(),
-                "host-iface": t.host_iface(), "host-nqn": t.host_nqn(),
+                "host-iface": t.host_iface(), "host-nqn": t.host_nqn(), "runtime": i.runtime,
             })
         })
         .collect();
     json!({ "format": LKC_FORMAT, "iocs": list }).to_string()
 }
 
-fn lkc_from_json(text: &str) -> Result<Vec<TransportId>, String> {
+/// A remembered IOC and, for one added over D-Bus, its `controller=` pairs.
+type Remembered = (TransportId, Option<Vec<(String, String)>>);
+
+fn lkc_from_json(text: &str) -> Result<Vec<Remembered>, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if v.get("format").and_then(Value::as_str) != Some(LKC_FORMAT) {
         return Err("unknown format".into());
@@ -97,12 +100,15 @@ fn lkc_from_json(text: &str) -> Result<Vec<TransportId>, String> {
                     .ok_or(format!("missing {k}"))
             };
             let transport = s("transport")?.parse().map_err(|e| format!("{e}"))?;
-            Ok(
-                TransportId::new(transport, s("traddr")?, s("trsvcid")?, s("subsysnqn")?)
-                    .with_host_traddr(s("host-traddr")?)
-                    .with_host_iface(s("host-iface")?)
-                    .with_host_nqn(s("host-nqn")?),
-            )
+            let tid = TransportId::new(transport, s("traddr")?, s("trsvcid")?, s("subsysnqn")?)
+                .with_host_traddr(s("host-traddr")?)
+                .with_host_iface(s("host-iface")?)
+                .with_host_nqn(s("host-nqn")?);
+            let runtime = match i.get("runtime") {
+                None | Some(Value::Null) => None,
+                Some(r) => Some(serde_json::from_value(r.clone()).map_err(|e| e.to_string())?),
+            };
+            Ok((tid, runtime))
         })
         .collect()
 }
@@ -115,6 +121,8 @@ struct Stacd {
     host: HostIdentity,
     handles: HashMap<TransportId, IocHandle>,
     entries: BTreeMap<TransportId, ControllerEntry>,
+    /// IOCs added over D-Bus.
+    runtime: BTreeMap<TransportId, ControllerEntry>,
     lkc_path: PathBuf,
     log: LogHandle,
 }
@@ -149,8 +157,14 @@ impl Stacd {
 
     async fn reconcile(&mut self, conn: &Connection) {
         let family = self.cfg.global.ip_family.value;
-        let configured =
-            configured(&self.cfg, &self.host.hostnqn, self.cfg.controllers.clone()).await;
+        let entries = self
+            .cfg
+            .controllers
+            .iter()
+            .chain(self.runtime.values())
+            .cloned()
+            .collect();
+        let configured = configured(&self.cfg, &self.host.hostnqn, entries).await;
         let (discovered, dlpes) = match log_pages(conn).await {
             Ok(pages) => {
                 let found = core::discovered(&pages);
@@ -225,6 +239,7 @@ impl Stacd {
             for tid in &configured {
                 if let Some(ioc) = state.iocs.get_mut(tid) {
                     ioc.source = Source::Configured;
+                    ioc.runtime = self.runtime.get(tid).map(|e| e.params.clone());
                 }
             }
         }
@@ -270,6 +285,26 @@ impl Stacd {
         }
     }
 
+    fn add_runtime(&mut self, entry: ControllerEntry) -> Result<(), String> {
+        let tid = entry.tid(&self.host.hostnqn, self.cfg.global.ignore_iface.value);
+        if self.runtime.contains_key(&tid) || self.entries.contains_key(&tid) {
+            return Err(format!("{tid} is already configured"));
+        }
+        tracing::info!("{tid} added over D-Bus");
+        self.runtime.insert(tid, entry);
+        Ok(())
+    }
+
+    fn remove_runtime(&mut self, tid: &TransportId) -> Result<(), String> {
+        match self.runtime.remove(tid) {
+            Some(_) => {
+                tracing::info!("{tid} removed over D-Bus");
+                Ok(())
+            }
+            None => Err(format!("{tid} was not added at run time")),
+        }
+    }
+
     /// §4.19: I/O connections always survive a stacd stop.
     async fn stop_all(&mut self) {
         self.save_state();
@@ -298,6 +333,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     };
     tracing::info!("stacd: {} backend", backend.name());
     let shared = Shared::default();
+    let mut runtime = BTreeMap::new();
     let lkc_path = staslib::service::runtime_dir("stacd").join(LKC_FILE);
     let restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
         Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
@@ -321,16 +357,25 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         s.process.backend = backend.name();
         // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
         // and adopted where the kernel still has them.
-        for tid in &restored {
-            s.iocs.insert(
-                tid.clone(),
-                IocState::new(tid.clone(), Source::Discovered, Vec::new()),
-            );
+        for (tid, params) in &restored {
+            let mut ioc = IocState::new(tid.clone(), Source::Discovered, Vec::new());
+            // IOCs added over D-Bus survive a restart.
+            if let Some(params) = params {
+                match staslib::dbus::controller_entry(Daemon::Stacd, params.clone()) {
+                    Ok(entry) => {
+                        runtime.insert(tid.clone(), entry);
+                        ioc.runtime = Some(params.clone());
+                    }
+                    Err(e) => tracing::warn!("{tid}: runtime entry dropped: {e}"),
+                }
+            }
+            s.iocs.insert(tid.clone(), ioc);
         }
     }
     opts.log.set_tron(shared.lock().tron);
 
     let (tron_tx, mut tron_rx) = mpsc::unbounded_channel();
+    let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
     let conn = zbus::connection::Builder::system()
         .serve_at(
             staslib::dbus::STACD_PATH,
@@ -343,6 +388,13 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             StacDebug {
                 shared: shared.clone(),
                 commands: tron_tx,
+            },
+        )
+        .serve_at(
+            staslib::dbus::STACD_PATH,
+            crate::dbus_typed::Controllers {
+                shared: shared.clone(),
+                commands: typed_tx,
             },
         )
         .name(staslib::dbus::STACD_NAME)
@@ -391,10 +443,11 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         host,
         handles: HashMap::new(),
         entries: BTreeMap::new(),
+        runtime,
         lkc_path,
         log: opts.log.clone(),
     };
-    for tid in &restored {
+    for (tid, _) in &restored {
         d.start_ioc(tid);
     }
     notifier.notify("READY=1");
@@ -432,6 +485,16 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             _ = sigint.recv() => break,
             () = watchdog_tick => notifier.notify("WATCHDOG=1"),
             Some(SetTron(on)) = tron_rx.recv() => d.log.set_tron(on),
+            Some(cmd) = typed_rx.recv() => {
+                let (r, reply) = match cmd {
+                    crate::dbus_typed::Command::Add(entry, reply) => (d.add_runtime(*entry), reply),
+                    crate::dbus_typed::Command::Remove(tid, reply) => (d.remove_runtime(&tid), reply),
+                };
+                if r.is_ok() {
+                    soak = Some(Instant::now());
+                }
+                let _ = reply.send(r);
+            }
             Some(Ok(_)) = staf_signals.next() => trigger = true,
             Some(Ok(_)) = owners.next() => trigger = true,
         }
@@ -458,7 +521,7 @@ mod tests {
             .with_host_iface("eth0")
             .with_host_nqn("nqn.h");
         let text = lkc_to_json([&IocState::new(tid.clone(), Source::Discovered, vec![])]);
-        assert_eq!(lkc_from_json(&text).unwrap(), vec![tid]);
+        assert_eq!(lkc_from_json(&text).unwrap(), vec![(tid, None)]);
         for bad in [
             "",
             "{}",

@@ -94,6 +94,7 @@ async fn run(
             s.connect_attempts = 0;
             s.retry.deadline = None;
             s.ncc_stopped = false;
+            s.connects += 1;
         });
         tokio::select! {
             keep = &mut stop => {
@@ -110,6 +111,8 @@ async fn run(
                 tracing::info!("{tid} | {why}");
                 let _ = ioc.disconnect(true).await;
                 ctx.shared.with_ioc(&tid, |s| {
+                    s.removals += 1;
+                    s.error(why.clone());
                     s.connected = false;
                     s.device = None;
                     s.connect_attempts = 0;
@@ -166,7 +169,8 @@ async fn connect(
         };
         let stopped = core::stop_retrying(attempts, ncc, ctx.attempts_on_ncc);
         ctx.shared.with_ioc(tid, |s| {
-            s.last_error = Some(e.chain());
+            s.error(e.chain());
+            s.connect_failures += 1;
             s.ncc_stopped = stopped;
             if !stopped {
                 s.arm_retry(delay);

@@ -6,12 +6,14 @@
 //! * [`stafd_client`] — reading stafd's answers;
 //! * [`ioc`] — the task driving one I/O controller;
 //! * [`state`] — what the D-Bus adapter reads;
-//! * [`dbus`] — the D-Bus adapter;
+//! * [`dbus`] — the D-Bus adapter (upstream's interfaces);
+//! * [`dbus_typed`] — our typed interface: statistics, runtime add/remove;
 //! * [`daemon`] — the loop that ties them together.
 
 pub mod core;
 pub mod daemon;
 pub mod dbus;
+pub mod dbus_typed;
 pub mod ioc;
 pub mod stafd_client;
 pub mod state;

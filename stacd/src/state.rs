@@ -32,8 +32,16 @@ pub struct IocState {
     pub retry: TimerView,
     /// Retries stopped by the NCC rule (§4.10-8).
     pub ncc_stopped: bool,
-    /// Last error.
-    pub last_error: Option<String>,
+    /// Last error, and when (microseconds since the epoch).
+    pub last_error: Option<(String, u64)>,
+    /// Successful connects (first, after a removal, adoptions included).
+    pub connects: u64,
+    /// Failed connect attempts.
+    pub connect_failures: u64,
+    /// Times the controller was removed under us (udev `remove`, `nvme disconnect`).
+    pub removals: u64,
+    /// Added over D-Bus at run time (its `controller=` pairs).
+    pub runtime: Option<Vec<(String, String)>>,
 }
 
 impl IocState {
@@ -50,7 +58,19 @@ impl IocState {
             retry: TimerView::off(Duration::from_secs(3)),
             ncc_stopped: false,
             last_error: None,
+            connects: 0,
+            connect_failures: 0,
+            removals: 0,
+            runtime: None,
         }
+    }
+
+    /// Records an error for the statistics.
+    pub fn error(&mut self, text: String) {
+        let usec = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+        self.last_error = Some((text, usec));
     }
 
     /// Arms the retry timer.

@@ -242,6 +242,94 @@ async fn scenario(bus: &PrivateBus, d: &Path) {
     )
     .await;
 
+    // Our typed interface: statistics, and root-only runtime add/remove of an IOC.
+    let port = a.port().to_string();
+    if staslib::testing::euid() == 0 {
+        let mut cmd = Command::new("busctl");
+        cmd.arg(format!("--address={}", bus.address))
+            .args(["call", "org.nvmexpress.stac", "/org/nvmexpress/stac"])
+            .args(["org.nvmexpress.stac.Controllers1", "Add", "a{ss}", "4"])
+            .args([
+                "transport",
+                "tcp",
+                "traddr",
+                "127.0.0.1",
+                "trsvcid",
+                &port,
+                "nqn",
+                NQN2,
+            ])
+            .uid(65534)
+            .gid(65534);
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        assert!(
+            !out.status.success() && err.contains("access denied"),
+            "nobody added an IOC: {err}"
+        );
+    }
+    let params: std::collections::HashMap<&str, &str> = [
+        ("transport", "tcp"),
+        ("traddr", "127.0.0.1"),
+        ("trsvcid", port.as_str()),
+        ("nqn", NQN2),
+    ]
+    .into();
+    conn.call_method(
+        Some("org.nvmexpress.stac"),
+        "/org/nvmexpress/stac",
+        Some("org.nvmexpress.stac.Controllers1"),
+        "Add",
+        &(params,),
+    )
+    .await
+    .expect("root adds an IOC");
+    until(
+        "the runtime IOC is connected",
+        Duration::from_secs(10),
+        || async { io_controllers(&sim) == [NQN1, NQN2] },
+    )
+    .await;
+    let reply = conn
+        .call_method(
+            Some("org.nvmexpress.stac"),
+            "/org/nvmexpress/stac",
+            Some("org.nvmexpress.stac.Controllers1"),
+            "List",
+            &(),
+        )
+        .await
+        .unwrap();
+    let list: Vec<std::collections::HashMap<String, zbus::OwnedVariant>> =
+        reply.body().deserialize().unwrap();
+    let runtime: Vec<bool> = list
+        .iter()
+        .map(|d| bool::try_from(&*d["runtime"]).unwrap())
+        .collect();
+    assert_eq!(runtime.iter().filter(|r| **r).count(), 1, "{runtime:?}");
+    assert!(
+        list.iter()
+            .all(|d| u64::try_from(&*d["connects"]).unwrap() >= 1)
+    );
+    let args = ("tcp", "127.0.0.1", port.as_str(), NQN2, "", "", HOSTNQN);
+    conn.call_method(
+        Some("org.nvmexpress.stac"),
+        "/org/nvmexpress/stac",
+        Some("org.nvmexpress.stac.Controllers1"),
+        "Remove",
+        &args,
+    )
+    .await
+    .expect("root removes the runtime IOC");
+    until(
+        "the runtime IOC is disconnected",
+        Duration::from_secs(10),
+        || async { io_controllers(&sim) == [NQN1] },
+    )
+    .await;
+
     // stafd killed: stacd keeps its IOC (fix 7), and nothing churns when stafd returns.
     drop(stafd);
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -4,10 +4,12 @@
 
 mod caller;
 mod controller_dict;
+mod params;
 mod timer;
 
 pub use caller::caller_uid;
 pub use controller_dict::{ControllerDict, DictEntry, id_dict, redact_secrets};
+pub use params::{check_controller_pairs, controller_entry};
 pub use timer::{TimerView, render_timer};
 
 /// stafd's well-known name, object path and main interface.
