@@ -983,6 +983,14 @@ fn stacd_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
             == iocs,
         || format!("D-Bus {dbus:?} vs sysfs {iocs:?}"),
     )?;
+    // The calls upstream's stacctl makes, by python3-dbus.
+    let script = repo().join("tests/bus/check_stacd.py");
+    ctx.sh(&format!(
+        "DBUS_SYSTEM_BUS_ADDRESS='{}' /usr/bin/python3 {} root 3 >/dev/null",
+        bus.address,
+        script.display()
+    ))
+    .map_err(|e| format!("python3-dbus check of stacd: {e}"))?;
 
     // Unlink → its IOC is disconnected; relink → reconnected.
     let t = Instant::now();
@@ -1057,6 +1065,30 @@ fn stacd_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
         "nvme disconnect {victim_dev} -> restored in {} ms",
         t.elapsed().as_millis()
     ));
+
+    // An `exclude=` added with SIGHUP disconnects that IOC, and it stays disconnected.
+    std::fs::write(
+        format!("{WORK}/stacd.conf"),
+        format!(
+            "[Global]\nbackend=kernel\n\n[Controllers]\nexclude=nqn={}\n",
+            nqn(2)
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    stacd.signal("HUP")?;
+    let t = Instant::now();
+    wait_for(Duration::from_secs(10), || {
+        (!kernel_iocs().iter().any(|(n, _)| *n == nqn(2))).then_some(())
+    })
+    .ok_or("the excluded IOC was not disconnected")?;
+    ctx.log(format!(
+        "exclude= + SIGHUP -> disconnected in {} ms",
+        t.elapsed().as_millis()
+    ));
+    std::thread::sleep(Duration::from_secs(4));
+    ensure(!kernel_iocs().iter().any(|(n, _)| *n == nqn(2)), || {
+        "the excluded IOC came back".into()
+    })?;
 
     // SIGTERM: IOC connections always survive a stacd stop.
     let before = kernel_iocs();
