@@ -355,6 +355,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         s.process.symname = symname;
         s.process.lkc_file = lkc_path.display().to_string();
         s.process.backend = backend.name();
+        s.process.soak_interval = SOAK;
+        s.process.tp8013 = backend.supports_unique_discovery_nqn();
+        s.process.host_iface = backend.supports_host_iface();
         // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
         // and adopted where the kernel still has them.
         for (tid, params) in &restored {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
 use staslib::conf::options::py_repr;
-use staslib::dbus::{ControllerDict, REDACTED, caller_uid, id_dict, redact_secrets};
+use staslib::dbus::{ControllerDict, caller_uid, id_dict, redact_secrets};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::{Connection, fdo};
@@ -172,12 +172,7 @@ impl StacDebug {
 
     #[zbus(property(emits_changed_signal = "false"), name = "log_level")]
     fn log_level(&self) -> String {
-        if self.shared.lock().tron {
-            "DEBUG"
-        } else {
-            "INFO"
-        }
-        .to_owned()
+        staslib::service::process::log_level(self.shared.lock().tron).to_owned()
     }
 
     /// Process-wide state as JSON (compat §2.4).
@@ -189,37 +184,9 @@ impl StacDebug {
     ) -> String {
         let root = is_root(conn, &header).await;
         let state = self.shared.lock();
-        let p = &state.process;
-        let opt = |v: &Option<String>| v.clone().map_or(PyJson::Null, PyJson::Str);
-        let hostkey = match &p.hostkey {
-            Some(_) if !root => PyJson::Str(REDACTED.into()),
-            other => opt(other),
-        };
-        let soak = staslib::dbus::TimerView {
-            interval: std::time::Duration::from_millis(1500),
-            deadline: p.soak,
-        };
-        PyJson::Obj(vec![
-            ("tron".into(), PyJson::Bool(state.tron)),
-            (
-                "log-level".into(),
-                PyJson::Str(if state.tron { "DEBUG" } else { "INFO" }.into()),
-            ),
-            ("hostnqn".into(), PyJson::Str(p.hostnqn.clone())),
-            ("hostid".into(), PyJson::Str(p.hostid.clone())),
-            ("hostkey".into(), hostkey),
-            ("symname".into(), opt(&p.symname)),
-            (
-                "last known config file".into(),
-                PyJson::Str(p.lkc_file.clone()),
-            ),
-            (
-                "config soak timer".into(),
-                PyJson::Str(soak.render(Instant::now())),
-            ),
-            ("backend".into(), PyJson::Str(p.backend.into())),
-        ])
-        .dumps()
+        let mut info = state.process.common_info(state.tron, root);
+        info.push(("backend".into(), PyJson::Str(state.process.backend.into())));
+        PyJson::Obj(info).dumps()
     }
 
     /// The info dictionary of one IOC as JSON, `{}` if unknown.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use libnvme_rs::trid::TransportId;
 use staslib::dbus::TimerView;
 use staslib::dlpe::DlpeDict;
+pub use staslib::service::process::ProcessView;
 
 use crate::core::Source;
 
@@ -80,25 +81,6 @@ impl IocState {
             deadline: Some(Instant::now() + delay),
         };
     }
-}
-
-/// Process-wide values for `process_info`.
-#[derive(Debug, Clone, Default)]
-pub struct ProcessView {
-    /// Host NQN.
-    pub hostnqn: String,
-    /// Host ID.
-    pub hostid: String,
-    /// Host key (a secret).
-    pub hostkey: Option<String>,
-    /// Symbolic name.
-    pub symname: Option<String>,
-    /// The last-known state file.
-    pub lkc_file: String,
-    /// The backend.
-    pub backend: &'static str,
-    /// The reconcile soak timer.
-    pub soak: Option<Instant>,
 }
 
 /// Everything the adapters share.

@@ -494,6 +494,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         s.process.symname = symname.clone();
         s.process.lkc_file = lkc_path.display().to_string();
         s.process.backend = backend.name();
+        s.process.soak_interval = core::RECONCILE_SOAK;
+        s.process.tp8013 = backend.supports_unique_discovery_nqn();
+        s.process.host_iface = backend.supports_host_iface();
         // §4.1-3: cached log pages are served at once, before any connection.
         match lkc::load(&lkc_path) {
             Ok(dcs) => {
@@ -684,8 +687,8 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         }
         {
             let mut s = d.shared.lock();
-            s.process.avahi_stypes = d.avahi.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
-            s.process.avahi_services = d.zeroconf.services_view();
+            s.avahi_stypes = d.avahi.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+            s.avahi_services = d.zeroconf.services_view();
         }
         if trigger {
             let at = Instant::now() + core::RECONCILE_SOAK;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
-use staslib::dbus::{ControllerDict, REDACTED, caller_uid, id_dict, redact_secrets};
+use staslib::dbus::{ControllerDict, caller_uid, id_dict, redact_secrets};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -304,12 +304,7 @@ impl StafDebug {
 
     #[zbus(property(emits_changed_signal = "false"), name = "log_level")]
     fn log_level(&self) -> String {
-        if self.shared.lock().tron {
-            "DEBUG"
-        } else {
-            "INFO"
-        }
-        .to_owned()
+        staslib::service::process::log_level(self.shared.lock().tron).to_owned()
     }
 
     /// Process-wide state as JSON (compat §2.4).
@@ -321,37 +316,10 @@ impl StafDebug {
     ) -> String {
         let root = is_root(conn, &header).await;
         let state = self.shared.lock();
-        let p = &state.process;
-        let opt = |v: &Option<String>| v.clone().map_or(PyJson::Null, PyJson::Str);
-        let hostkey = match &p.hostkey {
-            Some(_) if !root => PyJson::Str(REDACTED.into()),
-            other => opt(other),
-        };
-        let soak = staslib::dbus::TimerView {
-            interval: crate::core::RECONCILE_SOAK,
-            deadline: p.soak,
-        };
-        let now = Instant::now();
-        PyJson::Obj(vec![
-            ("tron".into(), PyJson::Bool(state.tron)),
-            (
-                "log-level".into(),
-                PyJson::Str(if state.tron { "DEBUG" } else { "INFO" }.into()),
-            ),
-            ("hostnqn".into(), PyJson::Str(p.hostnqn.clone())),
-            ("hostid".into(), PyJson::Str(p.hostid.clone())),
-            ("hostkey".into(), hostkey),
-            ("symname".into(), opt(&p.symname)),
-            (
-                "last known config file".into(),
-                PyJson::Str(p.lkc_file.clone()),
-            ),
-            ("config soak timer".into(), PyJson::Str(soak.render(now))),
-            ("kernel support.TP8013".into(), PyJson::Str("True".into())),
-            (
-                "kernel support.host_iface".into(),
-                PyJson::Str("True".into()),
-            ),
+        let mut info = state.process.common_info(state.tron, root);
+        info.extend([
+            // stafd never defers a disconnect (a DC task finishes its operation first), so
+            // upstream's terminator timer is never armed.
             (
                 "terminator.audit timer".into(),
                 PyJson::Str("30.0s [off]".into()),
@@ -362,7 +330,8 @@ impl StafDebug {
                     (
                         "service types".into(),
                         PyJson::Arr(
-                            p.avahi_stypes
+                            state
+                                .avahi_stypes
                                 .iter()
                                 .map(|s| PyJson::Str(s.clone()))
                                 .collect(),
@@ -371,7 +340,8 @@ impl StafDebug {
                     (
                         "services".into(),
                         PyJson::Obj(
-                            p.avahi_services
+                            state
+                                .avahi_services
                                 .iter()
                                 .map(|(k, d)| {
                                     (
@@ -386,9 +356,9 @@ impl StafDebug {
                     ),
                 ]),
             ),
-            ("backend".into(), PyJson::Str(p.backend.into())),
-        ])
-        .dumps()
+            ("backend".into(), PyJson::Str(state.process.backend.into())),
+        ]);
+        PyJson::Obj(info).dumps()
     }
 
     /// The info dictionary of one DC as JSON, `{}` if unknown.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use libnvme_rs::trid::TransportId;
 use staslib::dbus::TimerView;
 use staslib::dlpe::DlpeDict;
+pub use staslib::service::process::ProcessView;
 
 use crate::core::{FIRST_RETRY, Origin};
 
@@ -110,29 +111,6 @@ impl DcState {
     }
 }
 
-/// Process-wide values `process_info` shows.
-#[derive(Debug, Clone, Default)]
-pub struct ProcessView {
-    /// Host NQN.
-    pub hostnqn: String,
-    /// Host ID.
-    pub hostid: String,
-    /// Host key (a secret).
-    pub hostkey: Option<String>,
-    /// Symbolic name.
-    pub symname: Option<String>,
-    /// Where the last-known state is written.
-    pub lkc_file: String,
-    /// The backend carrying the connections.
-    pub backend: &'static str,
-    /// The reconcile soak timer.
-    pub soak: Option<Instant>,
-    /// DNS-SD service types browsed (empty: zeroconf off).
-    pub avahi_stypes: Vec<String>,
-    /// Known mDNS services: upstream's key text and data.
-    pub avahi_services: Vec<(String, Vec<(String, String)>)>,
-}
-
 /// Everything the adapters share.
 #[derive(Debug, Default)]
 pub struct State {
@@ -142,6 +120,10 @@ pub struct State {
     pub tron: bool,
     /// Process-wide values.
     pub process: ProcessView,
+    /// DNS-SD service types browsed (empty: zeroconf off).
+    pub avahi_stypes: Vec<String>,
+    /// Known mDNS services: upstream's key text and data.
+    pub avahi_services: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// The shared state handle.

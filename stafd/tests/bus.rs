@@ -1129,12 +1129,15 @@ async fn mdns(bus: &TestBus) {
     let dcs = controllers(&conn).await;
     assert!(dcs.len() == 1 && dcs[0]["connected"] == "True", "{dcs:?}");
     let avahi = Avahi::start(bus);
-    until(
-        "stafd browses the new avahi-daemon",
-        Duration::from_secs(15),
-        || async { log_count(d, "avahi-daemon service available, zeroconf supported.") == 2 },
-    )
-    .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while log_count(d, "avahi-daemon service available, zeroconf supported.") != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "stafd did not browse the new avahi-daemon within 15 s; its log:\n{}",
+            std::fs::read_to_string(d.join("stafd.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let dc1 = Published::new(bus, "dc1", a1.port(), &["p=tcp"]);
     until(
         "the service is known again",

@@ -219,6 +219,22 @@ impl Browsing {
     }
 }
 
+/// The unique name currently owning Avahi's well-known name.
+async fn name_owner(conn: &Connection) -> Option<String> {
+    conn.call_method(
+        Some("org.freedesktop.DBus"),
+        "/org/freedesktop/DBus",
+        Some("org.freedesktop.DBus"),
+        "GetNameOwner",
+        &(AVAHI,),
+    )
+    .await
+    .ok()?
+    .body()
+    .deserialize()
+    .ok()
+}
+
 /// Browses `stypes` until `stop` fires, reporting on `events`. Never fails: an absent or
 /// vanishing avahi-daemon is waited for (checked every [`WAKE_UP`] and whenever it takes
 /// its bus name).
@@ -260,7 +276,10 @@ pub async fn browse(
     let mut available = false;
     let mut warned = false;
     let mut wake = tokio::time::interval(WAKE_UP);
-    let mut quick_retries = QUICK_RETRIES;
+    // The unique name of the daemon we browse with.
+    let mut owner: Option<String> = None;
+    // Quick retries are for a daemon that just took its name; none at start.
+    let mut quick_retries = 0;
     loop {
         let mut retry_soon = false;
         if !available && !b.stypes.is_empty() {
@@ -271,6 +290,7 @@ pub async fn browse(
                     Ok(()) => {
                         available = true;
                         warned = false;
+                        owner = name_owner(&conn).await;
                         tracing::info!("avahi-daemon service available, zeroconf supported.");
                         tracing::debug!("Avahi version {v}");
                         let _ = events.send(AvahiEvent::Available);
@@ -291,11 +311,17 @@ pub async fn browse(
                         }
                     }
                 },
-                Err(_) if !warned => {
-                    warned = true;
-                    tracing::warn!("avahi-daemon not available, zeroconf not supported.");
+                Err(_) => {
+                    if !warned {
+                        warned = true;
+                        tracing::warn!("avahi-daemon not available, zeroconf not supported.");
+                    }
+                    // Its name appeared but it does not answer yet: look again soon.
+                    if quick_retries > 0 {
+                        quick_retries -= 1;
+                        retry_soon = true;
+                    }
                 }
-                Err(_) => {}
             }
         }
         tokio::select! {
@@ -318,8 +344,9 @@ pub async fn browse(
                     }
                     available = false;
                     b.forget();
-                } else {
-                    // A (re)started daemon: browse again from scratch.
+                } else if !(available && owner.as_deref() == Some(new.as_str())) {
+                    // A (re)started daemon: browse again from scratch. (The daemon we
+                    // already browse with is announced late when a retry won the race.)
                     available = false;
                     b.forget();
                 }

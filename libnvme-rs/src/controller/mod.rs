@@ -92,6 +92,15 @@ impl Backend {
         }
     }
 
+    /// Whether connections can be bound to a host interface (`host-iface`): always on the
+    /// native host (SO_BINDTODEVICE), on the kernel when it knows the `host_iface` option.
+    pub fn supports_host_iface(&self) -> bool {
+        match self {
+            Backend::Native(_) => true,
+            Backend::Kernel(k) => k.capabilities().host_iface(),
+        }
+    }
+
     /// Changes the host identity for connections made from now on (existing ones keep
     /// theirs).
     pub fn set_host(&mut self, host: &HostIdentity) -> Result<(), ControllerError> {

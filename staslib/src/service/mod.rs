@@ -3,6 +3,7 @@
 
 mod logging;
 mod notify;
+pub mod process;
 pub mod setup;
 pub mod state_file;
 
