@@ -14,10 +14,10 @@ use libnvme_rs::trid::TransportId;
 use serde_json::{Value, json};
 use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
-use staslib::conf::options::{BackendChoice, Daemon, ServiceConfig};
-use staslib::service::setup::{configured, load_config, load_host};
+use staslib::conf::options::{Daemon, ServiceConfig};
+use staslib::service::event_loop::{self, Request, Signals};
+use staslib::service::setup::{backend, configured, load_config, load_host};
 use staslib::service::{LogHandle, Notifier, state_file, watchdog_interval};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use zbus::{Connection, MatchRule, MessageStream};
 
@@ -34,15 +34,7 @@ const LKC_FILE: &str = "last-known-config.json";
 const LKC_FORMAT: &str = "stacd-last-known-state-1";
 
 /// How the daemon was started.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `-f/--conf-file`.
-    pub conf_file: PathBuf,
-    /// `--tron`.
-    pub tron: bool,
-    /// The log switch.
-    pub log: LogHandle,
-}
+pub use staslib::daemon_cli::DaemonOptions as Options;
 
 /// Why the daemon could not start.
 #[derive(Debug)]
@@ -323,14 +315,9 @@ impl Stacd {
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
     let (host, symname) = load_host().map_err(StartError)?;
-    let backend = match cfg.global.backend_choice() {
-        BackendChoice::Native | BackendChoice::Auto => {
-            Backend::native(&host).map_err(|e| StartError(e.chain()))?
-        }
-        BackendChoice::Kernel => Backend::kernel(&host)
-            .await
-            .map_err(|e| StartError(e.chain()))?,
-    };
+    let backend = backend(cfg.global.backend_choice(), &host)
+        .await
+        .map_err(StartError)?;
     tracing::info!("stacd: {} backend", backend.name());
     let shared = Shared::default();
     let mut runtime = BTreeMap::new();
@@ -434,9 +421,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         .await
         .map_err(|e| StartError(format!("D-Bus: {e}")))?;
 
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
+    let mut signals = Signals::install().map_err(|e| StartError(e.to_string()))?;
 
     let mut d = Stacd {
         cfg,
@@ -457,36 +442,23 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let mut watchdog = watchdog_interval().map(tokio::time::interval);
     let mut soak: Option<Instant> = Some(Instant::now());
     loop {
-        let soak_sleep = async {
-            match soak {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let watchdog_tick = async {
-            match watchdog.as_mut() {
-                Some(w) => {
-                    w.tick().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
         let mut trigger = false;
         tokio::select! {
-            () = soak_sleep => {
+            () = event_loop::sleep_until(soak) => {
                 soak = None;
                 d.shared.lock().process.soak = None;
                 d.reconcile(&conn).await;
             }
-            _ = sighup.recv() => {
+            request = signals.next() => {
+                if request == Request::Stop {
+                    break;
+                }
                 notifier.notify("RELOADING=1");
                 d.reload();
                 trigger = true;
                 notifier.notify("READY=1");
             }
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            () = watchdog_tick => notifier.notify("WATCHDOG=1"),
+            () = event_loop::tick(watchdog.as_mut()) => notifier.notify("WATCHDOG=1"),
             Some(SetTron(on)) = tron_rx.recv() => d.log.set_tron(on),
             Some(cmd) = typed_rx.recv() => {
                 let (r, reply) = match cmd {

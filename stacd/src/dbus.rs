@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
 use staslib::conf::options::py_repr;
-use staslib::dbus::{ControllerDict, caller_uid, id_dict, redact_secrets};
+use staslib::dbus::{ControllerDict, caller_is_root, id_dict, redact_secrets, require_root};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::{Connection, fdo};
@@ -18,10 +18,6 @@ use crate::state::{IocState, Shared};
 
 /// `a{ss}` on the wire.
 pub type WireDict = BTreeMap<String, String>;
-
-async fn is_root(conn: &Connection, header: &Header<'_>) -> bool {
-    caller_uid(conn, header).await == Some(0)
-}
 
 fn id_of(ioc: &IocState) -> ControllerDict {
     id_dict(&ioc.tid, &ioc.extras, ioc.device.as_deref())
@@ -113,7 +109,7 @@ impl Stac {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Vec<WireDict> {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let now = Instant::now();
         let state = self.shared.lock();
         state
@@ -160,10 +156,8 @@ impl StacDebug {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
-        if let Some(h) = &header
-            && !is_root(conn, h).await
-        {
-            return Err(fdo::Error::AccessDenied("only root may set tron".into()));
+        if let Some(h) = &header {
+            require_root(conn, h, "set tron").await?;
         }
         self.shared.lock().tron = value;
         let _ = self.commands.send(SetTron(value));
@@ -182,7 +176,7 @@ impl StacDebug {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> String {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let state = self.shared.lock();
         let mut info = state.process.common_info(state.tron, root);
         info.push(("backend".into(), PyJson::Str(state.process.backend.into())));
@@ -203,7 +197,7 @@ impl StacDebug {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> String {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let Ok(t) = transport.parse::<Transport>() else {
             return "{}".into();
         };

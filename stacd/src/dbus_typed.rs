@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use libnvme_rs::trid::{Transport, TransportId};
 use staslib::conf::controller::ControllerEntry;
 use staslib::conf::options::Daemon;
-use staslib::dbus::caller_uid;
+use staslib::dbus::require_root;
 use tokio::sync::{mpsc, oneshot};
 use zbus::message::Header;
 use zbus::{Connection, OwnedVariant, Variant, fdo};
@@ -76,14 +76,6 @@ impl Controllers {
         rx.await
             .map_err(|_| stopping())?
             .map_err(fdo::Error::InvalidArgs)
-    }
-}
-
-async fn require_root(conn: &Connection, header: &Header<'_>, what: &str) -> fdo::Result<()> {
-    if caller_uid(conn, header).await == Some(0) {
-        Ok(())
-    } else {
-        Err(fdo::Error::AccessDenied(format!("only root may {what}")))
     }
 }
 

@@ -11,10 +11,10 @@ use libnvme_rs::host::{HostIdentity, parse_uuid};
 use libnvme_rs::trid::TransportId;
 use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
-use staslib::conf::options::{BackendChoice, Daemon, ServiceConfig};
-use staslib::service::setup::{configured, load_config, load_host};
+use staslib::conf::options::{Daemon, ServiceConfig};
+use staslib::service::event_loop::{self, Request, Signals};
+use staslib::service::setup::{backend, configured, load_config, load_host};
 use staslib::service::{LogHandle, Notifier, watchdog_interval};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use zbus::Connection;
 
@@ -27,15 +27,7 @@ use crate::zeroconf::Zeroconf;
 use staslib::avahi::{AvahiEvent, ServiceKey};
 
 /// How the daemon was started.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// `-f/--conf-file`.
-    pub conf_file: PathBuf,
-    /// `--tron`.
-    pub tron: bool,
-    /// The log switch.
-    pub log: LogHandle,
-}
+pub use staslib::daemon_cli::DaemonOptions as Options;
 
 /// Why the daemon could not start.
 #[derive(Debug)]
@@ -472,14 +464,9 @@ impl Stafd {
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
     let (host, symname) = load_host().map_err(StartError)?;
-    let backend = match cfg.global.backend_choice() {
-        BackendChoice::Native | BackendChoice::Auto => {
-            Backend::native(&host).map_err(|e| StartError(e.chain()))?
-        }
-        BackendChoice::Kernel => Backend::kernel(&host)
-            .await
-            .map_err(|e| StartError(e.chain()))?,
-    };
+    let backend = backend(cfg.global.backend_choice(), &host)
+        .await
+        .map_err(StartError)?;
     tracing::info!("stafd: {} backend", backend.name());
 
     let shared = Shared::default();
@@ -553,9 +540,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             ))
         })?;
 
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| StartError(e.to_string()))?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| StartError(e.to_string()))?;
+    let mut signals = Signals::install().map_err(|e| StartError(e.to_string()))?;
     // §4.16, once nothing can fail before the loop: on the kernel backend, shadow
     // nvme-cli's auto-connect rule while we run.
     let interop = match &backend {
@@ -601,46 +586,27 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         d.start_dc(tid);
     }
     loop {
-        let soak_sleep = async {
-            match soak {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        let watchdog_tick = async {
-            match watchdog.as_mut() {
-                Some(w) => {
-                    w.tick().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        let aging_sleep = async {
-            match d.next_aging {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
         let mut trigger = false;
         tokio::select! {
-            () = soak_sleep => {
+            () = event_loop::sleep_until(soak) => {
                 soak = None;
                 d.shared.lock().process.soak = None;
                 d.reconcile(&conn).await;
             }
-            _ = sighup.recv() => {
+            request = signals.next() => {
+                if request == Request::Stop {
+                    break;
+                }
                 notifier.notify("RELOADING=1");
                 d.reload();
                 d.configure_avahi(&conn);
                 trigger = true;
                 notifier.notify("READY=1");
             }
-            _ = sigterm.recv() => break,
-            _ = sigint.recv() => break,
-            () = watchdog_tick => notifier.notify("WATCHDOG=1"),
+            () = event_loop::tick(watchdog.as_mut()) => notifier.notify("WATCHDOG=1"),
             Some(ev) = avahi_rx.recv() => trigger = d.avahi_event(ev, &reachable_tx),
             Some(key) = reachable_rx.recv() => trigger = d.zeroconf.reachable(&key),
-            () = aging_sleep => {
+            () = event_loop::sleep_until(d.next_aging) => {
                 // Fired once; the reconcile computes the next deadline.
                 d.next_aging = None;
                 trigger = true;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
-use staslib::dbus::{ControllerDict, caller_uid, id_dict, redact_secrets};
+use staslib::dbus::{ControllerDict, caller_is_root, id_dict, redact_secrets, require_root};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -119,10 +119,6 @@ fn dlpe_wire(d: &staslib::dlpe::DlpeDict) -> WireDict {
         .collect()
 }
 
-pub(crate) async fn is_root(conn: &Connection, header: &Header<'_>) -> bool {
-    caller_uid(conn, header).await == Some(0)
-}
-
 /// `org.nvmexpress.staf`.
 #[derive(Debug)]
 pub struct Staf {
@@ -140,7 +136,7 @@ impl Staf {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> Vec<WireDict> {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let now = Instant::now();
         let state = self.shared.lock();
         state
@@ -198,7 +194,7 @@ impl Staf {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> String {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let now = Instant::now();
         let state = self.shared.lock();
         PyJson::Arr(
@@ -290,12 +286,8 @@ impl StafDebug {
         #[zbus(header)] header: Option<Header<'_>>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
-        // The shipped bus policy already denies Properties.Set to non-root; this check
-        // holds on a bus without that policy too.
-        if let Some(h) = &header
-            && !is_root(conn, h).await
-        {
-            return Err(fdo::Error::AccessDenied("only root may set tron".into()));
+        if let Some(h) = &header {
+            require_root(conn, h, "set tron").await?;
         }
         self.shared.lock().tron = value;
         let _ = self.commands.send(DebugCommand::SetTron(value));
@@ -314,7 +306,7 @@ impl StafDebug {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> String {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let state = self.shared.lock();
         let mut info = state.process.common_info(state.tron, root);
         info.extend([
@@ -375,7 +367,7 @@ impl StafDebug {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> String {
-        let root = is_root(conn, &header).await;
+        let root = caller_is_root(conn, &header).await;
         let Some(tid) = lookup_tid(
             transport,
             traddr,

@@ -14,8 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use zbus::message::Header;
 use zbus::{Connection, OwnedVariant, Variant, fdo};
 
-use crate::dbus::{DebugCommand, is_root, lookup_tid};
+use crate::dbus::{DebugCommand, lookup_tid};
 use crate::state::{DcState, Shared};
+use staslib::dbus::require_root;
 
 /// The interface name.
 pub const INTERFACE: &str = "org.nvmexpress.staf.Controllers1";
@@ -111,11 +112,7 @@ impl Controllers {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
-        if !is_root(conn, &header).await {
-            return Err(fdo::Error::AccessDenied(
-                "only root may add controllers".into(),
-            ));
-        }
+        require_root(conn, &header, "add controllers").await?;
         let pairs = check_pairs(&params).map_err(fdo::Error::InvalidArgs)?;
         let entry = entry_from_pairs(pairs).map_err(fdo::Error::InvalidArgs)?;
         self.send(|tx| DebugCommand::AddController(Box::new(entry), tx))
@@ -135,11 +132,7 @@ impl Controllers {
         #[zbus(header)] header: Header<'_>,
         #[zbus(connection)] conn: &Connection,
     ) -> fdo::Result<()> {
-        if !is_root(conn, &header).await {
-            return Err(fdo::Error::AccessDenied(
-                "only root may remove controllers".into(),
-            ));
-        }
+        require_root(conn, &header, "remove controllers").await?;
         let tid = lookup_tid(
             transport,
             traddr,

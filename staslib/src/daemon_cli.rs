@@ -160,6 +160,64 @@ pub fn preflight(spec: &DaemonSpec, cli: &DaemonCli) -> Option<ExitCode> {
     None
 }
 
+/// How a daemon's loop was started.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// `-f/--conf-file`.
+    pub conf_file: PathBuf,
+    /// `--tron`.
+    pub tron: bool,
+    /// The log switch.
+    pub log: crate::service::LogHandle,
+}
+
+/// A daemon's `main` after parsing: `-v` and `--check-config`, logging, the configuration,
+/// upstream's root and `/dev/nvme-fabrics` checks for the kernel backend only, then `main`
+/// on a current-thread runtime. `Err` from `main` is logged and exits 1.
+pub fn run_daemon<Fut>(
+    spec: &DaemonSpec,
+    cli: &DaemonCli,
+    main: impl FnOnce(DaemonOptions, crate::conf::options::ServiceConfig) -> Fut,
+) -> ExitCode
+where
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    if cli.version || cli.check_config.is_some() {
+        return preflight(spec, cli).unwrap_or(ExitCode::SUCCESS);
+    }
+    let log = crate::service::init_logging(spec.prog, cli.syslog, cli.tron);
+    let Some(cfg) = crate::service::setup::load_config(spec.daemon, &cli.conf_file) else {
+        return ExitCode::FAILURE;
+    };
+    if cfg.global.backend_choice() == crate::conf::options::BackendChoice::Kernel
+        && let Some(code) = preflight(spec, cli)
+    {
+        return code;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{}: cannot start the event loop: {e}", spec.prog);
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = DaemonOptions {
+        conf_file: cli.conf_file.clone(),
+        tron: cli.tron,
+        log,
+    };
+    match runtime.block_on(main(opts, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            tracing::error!("{}: {msg}", spec.prog);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ mod controller_dict;
 mod params;
 mod timer;
 
-pub use caller::caller_uid;
+pub use caller::{caller_is_root, caller_uid, require_root};
 pub use controller_dict::{ControllerDict, DictEntry, id_dict, redact_secrets};
 pub use params::{check_controller_pairs, controller_entry};
 pub use timer::{TimerView, render_timer};

@@ -1,6 +1,7 @@
 //! Service plumbing both daemons share: systemd notifications, logging with a runtime
 //! trace switch (`tron`), and the runtime directory for the last-known state.
 
+pub mod event_loop;
 mod logging;
 mod notify;
 pub mod process;

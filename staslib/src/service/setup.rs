@@ -49,6 +49,19 @@ pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
     Ok((host, symname))
 }
 
+/// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
+pub async fn backend(
+    choice: crate::conf::options::BackendChoice,
+    host: &HostIdentity,
+) -> Result<libnvme_rs::controller::Backend, String> {
+    use libnvme_rs::controller::Backend;
+    match choice {
+        crate::conf::options::BackendChoice::Kernel => Backend::kernel(host).await,
+        _ => Backend::native(host),
+    }
+    .map_err(|e| e.chain())
+}
+
 /// The configured controllers of one pass (§4.4-1, §4.10-1, §4.3): `entries` less the
 /// excluded ones, host names resolved in a worker thread, addresses of a disabled family
 /// or not valid dropped with upstream's messages.
