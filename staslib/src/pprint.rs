@@ -247,8 +247,20 @@ pub fn float_repr(f: f64) -> String {
     if f.is_infinite() {
         return if f < 0.0 { "-inf" } else { "inf" }.to_owned();
     }
-    // Rust's `{:e}` gives the same shortest digits: `-1.2345e-5`, `0e0`, `-0e0`.
-    let e = format!("{f:e}");
+    // Rust's `{:e}` gives the shortest digit count that round-trips (`-1.2345e-5`, `0e0`),
+    // but on a tie between two equally close shortest strings it may pick the upper one
+    // where CPython's dtoa rounds half to even. Rust's fixed-precision form is exact and
+    // rounds half to even: at the shortest length it is the closest decimal, so CPython's.
+    let shortest = format!("{f:e}");
+    let ndigits = shortest
+        .split_once('e')
+        .map_or(0, |(m, _)| m.chars().filter(char::is_ascii_digit).count());
+    let exact = format!("{f:.*e}", ndigits.saturating_sub(1));
+    let e = if exact.parse::<f64>().is_ok_and(|back| back == f) {
+        exact
+    } else {
+        shortest
+    };
     let (mantissa, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => ("-", m),
@@ -802,6 +814,9 @@ mod tests {
             (f64::NEG_INFINITY, "-inf"),
             (f64::MAX, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
+            // A tie between two shortest strings: CPython rounds half to even.
+            (-2196812456363883.25, "-2196812456363883.2"),
+            (2196812456363882.75, "2196812456363882.8"),
         ] {
             assert_eq!(float_repr(f), want, "{f:e}");
         }
