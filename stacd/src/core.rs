@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use libnvme_rs::trid::{Transport, TransportId};
+use libnvme_rs::trid::{
+    InterfaceAddrs, KernelConnection, Transport, TransportId, matches_existing,
+};
 use staslib::dlpe::{self, DlpeDict};
 
 /// The host side of the DC that reported a log page: IOCs inherit it (§4.10-2).
@@ -111,6 +113,30 @@ pub fn reconcile(
         );
     }
     Plan { add, remove }
+}
+
+/// §4.11: the kernel I/O controllers a connection audit disconnects — of a transport the
+/// audit covers (`covered`), not bound to one of stacd's IOCs (`ours`), and not one that any
+/// wanted IOC would adopt. Deliberate difference from upstream (§4.11-5): a connection is
+/// compared with the wanted IOCs by the adoption rules, not by an identity rebuilt from
+/// sysfs, so a connection whose kernel identity carries a host-iface the log page entry
+/// lacks is kept, not torn down and remade.
+pub fn audit_victims(
+    kernel: &[(String, KernelConnection)],
+    ifaces: &InterfaceAddrs,
+    wanted: &BTreeSet<TransportId>,
+    ours: &BTreeSet<String>,
+    covered: impl Fn(Transport) -> bool,
+) -> Vec<String> {
+    kernel
+        .iter()
+        .filter(|(device, conn)| {
+            conn.transport.parse::<Transport>().is_ok_and(&covered)
+                && !ours.contains(device)
+                && !wanted.iter().any(|t| matches_existing(t, conn, ifaces))
+        })
+        .map(|(device, _)| device.clone())
+        .collect()
 }
 
 /// `eflags` bit 2: Not Connected to CDC.
@@ -258,6 +284,39 @@ mod tests {
             |_| true,
         );
         assert_eq!(plan.remove, vec![(a.clone(), true)]);
+    }
+
+    #[test]
+    fn audit_table() {
+        let conn = |dev: &str, transport: &str, traddr: &str, nqn: &str, iface: &str| {
+            (
+                dev.to_owned(),
+                KernelConnection {
+                    transport: transport.into(),
+                    traddr: traddr.into(),
+                    trsvcid: "4420".into(),
+                    subsysnqn: nqn.into(),
+                    host_iface: iface.into(),
+                    host_nqn: H.into(),
+                    ..Default::default()
+                },
+            )
+        };
+        let kernel = vec![
+            conn("nvme1", "tcp", "10.0.0.1", "nqn.a", ""), // wanted
+            conn("nvme2", "tcp", "10.0.0.2", "nqn.x", ""), // external: torn down
+            conn("nvme3", "rdma", "10.0.0.3", "nqn.y", ""), // transport not covered
+            conn("nvme4", "tcp", "10.0.0.4", "nqn.z", ""), // ours
+            conn("nvme5", "tcp", "10.0.0.5", "nqn.e", "eth0"), // wanted, kernel has an iface
+            conn("nvme6", "fc", "nn-0x1:pn-0x2", "nqn.f", ""), // fc not covered
+        ];
+        let wanted: BTreeSet<_> = [ioc("10.0.0.1", "nqn.a"), ioc("10.0.0.5", "nqn.e")].into();
+        let ours: BTreeSet<String> = ["nvme4".to_owned()].into();
+        let ifaces = InterfaceAddrs::new();
+        let victims = audit_victims(&kernel, &ifaces, &wanted, &ours, |t| t == Transport::Tcp);
+        assert_eq!(victims, ["nvme2"]);
+        // Nothing is covered: nothing goes.
+        assert!(audit_victims(&kernel, &ifaces, &wanted, &ours, |_| false).is_empty());
     }
 
     #[test]

@@ -29,6 +29,17 @@ use crate::state::{IocState, Shared};
 
 /// Reconcile soak (§4.9).
 const SOAK: Duration = Duration::from_millis(1500);
+/// Soak after a kernel `add` event before the connection audit (§4.11-2).
+const AUDIT_SOAK: Duration = Duration::from_secs(1);
+/// How often everything is checked against sysfs and stafd, whatever events said
+/// (`$STAS_AUDIT_PERIOD` seconds overrides it).
+const AUDIT_PERIOD: Duration = Duration::from_secs(60);
+
+/// The audit period in effect.
+pub fn audit_period() -> Duration {
+    staslib::service::setup::env_number("STAS_AUDIT_PERIOD")
+        .map_or(AUDIT_PERIOD, Duration::from_secs)
+}
 /// File name of the last-known state in the runtime directory.
 const LKC_FILE: &str = "last-known-config.json";
 const LKC_FORMAT: &str = "stacd-last-known-state-1";
@@ -117,6 +128,7 @@ struct Stacd {
     runtime: BTreeMap<TransportId, ControllerEntry>,
     lkc_path: PathBuf,
     log: LogHandle,
+    audit_period: Duration,
 }
 
 impl Stacd {
@@ -135,6 +147,7 @@ impl Stacd {
 
     fn start_ioc(&mut self, tid: &TransportId) {
         let ctx = IocContext {
+            audit_period: self.audit_period,
             backend: self.backend.clone(),
             params: self.params_for(tid),
             shared: self.shared.clone(),
@@ -191,6 +204,10 @@ impl Stacd {
             opts.as_ref()
                 .is_some_and(|o| o.keep_connection_on_removal(t))
         });
+        if let LogPages::Known(found) = &discovered {
+            let wanted: BTreeSet<TransportId> = configured.union(found).cloned().collect();
+            self.audit_connections(&wanted).await;
+        }
         for (tid, keep) in &plan.remove {
             self.shared.lock().iocs.remove(tid);
             if let Some(h) = self.handles.remove(tid) {
@@ -239,6 +256,52 @@ impl Stacd {
             self.start_ioc(tid);
         }
         self.save_state();
+    }
+
+    /// §4.11: with `disconnect-scope = all-connections-matching-disconnect-trtypes`, kernel
+    /// I/O connections of those transports that nothing wants — made by someone else — are
+    /// disconnected. Only run when stafd's log pages are known (fix 7).
+    async fn audit_connections(&self, wanted: &BTreeSet<TransportId>) {
+        use staslib::conf::options::DisconnectScope;
+        let Some(opts) = self.cfg.stacd() else { return };
+        if opts.disconnect_scope.value != DisconnectScope::AllConnectionsMatchingDisconnectTrtypes {
+            return;
+        }
+        let Backend::Kernel(kernel) = &self.backend else {
+            return;
+        };
+        let inventory = match kernel.io_controllers().await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!("connection audit skipped: {}", e.chain());
+                return;
+            }
+        };
+        let ours: BTreeSet<String> = self
+            .shared
+            .lock()
+            .iocs
+            .values()
+            .filter_map(|i| i.device.clone())
+            .collect();
+        let victims = core::audit_victims(
+            &inventory.controllers,
+            &inventory.ifaces,
+            wanted,
+            &ours,
+            |t| opts.trtype_selected(t),
+        );
+        for device in victims {
+            tracing::info!(
+                "{device} - Disconnect initiated (connection audit: neither configured nor in a log page)"
+            );
+            let kernel = kernel.clone();
+            tokio::spawn(async move {
+                if let Err(e) = kernel.disconnect_device(&device).await {
+                    tracing::warn!("{}", e.chain());
+                }
+            });
+        }
     }
 
     fn save_state(&self) {
@@ -308,6 +371,15 @@ impl Stacd {
         for s in stops {
             s.await;
         }
+    }
+}
+
+async fn next_foreign(
+    rx: Option<&mut mpsc::UnboundedReceiver<libnvme_rs::kernel::uevent::Uevent>>,
+) -> Option<libnvme_rs::kernel::uevent::Uevent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -434,7 +506,17 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         runtime,
         lkc_path,
         log: opts.log.clone(),
+        audit_period: audit_period(),
     };
+    // Kernel controllers nobody in this process owns: an `add` may be a connection the
+    // audit of §4.11 has to look at.
+    let mut foreign = match &d.backend {
+        Backend::Kernel(k) => Some(k.unmanaged_events()),
+        Backend::Native(_) => None,
+    };
+    let mut audit =
+        tokio::time::interval_at(tokio::time::Instant::now() + d.audit_period, d.audit_period);
+    audit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     for (tid, _) in &restored {
         d.start_ioc(tid);
     }
@@ -472,6 +554,16 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             }
             Some(Ok(_)) = staf_signals.next() => trigger = true,
             Some(Ok(_)) = owners.next() => trigger = true,
+            _ = audit.tick() => {
+                tracing::debug!("periodic audit");
+                soak = Some(Instant::now());
+            }
+            Some(ev) = next_foreign(foreign.as_mut()) => {
+                if ev.action == libnvme_rs::kernel::uevent::Action::Add {
+                    let at = Instant::now() + AUDIT_SOAK;
+                    soak = Some(soak.map_or(at, |s| s.min(at)));
+                }
+            }
         }
         if trigger {
             let at = Instant::now() + SOAK;

@@ -22,6 +22,8 @@ const LATER_RETRY: Duration = Duration::from_secs(60);
 /// Everything an IOC task needs.
 #[derive(Debug, Clone)]
 pub struct IocContext {
+    /// How often a connected IOC is checked against sysfs (lost events).
+    pub audit_period: Duration,
     /// The backend.
     pub backend: Backend,
     /// Connect parameters.
@@ -107,7 +109,7 @@ async fn run(
                 }
                 return;
             }
-            why = ioc.removed() => {
+            why = gone(&mut ioc, ctx.audit_period) => {
                 tracing::info!("{tid} | {why}");
                 let _ = ioc.disconnect(true).await;
                 ctx.shared.with_ioc(&tid, |s| {
@@ -121,6 +123,23 @@ async fn run(
                 tokio::select! {
                     () = tokio::time::sleep(FIRST_RETRY) => {}
                     _ = &mut stop => return,
+                }
+            }
+        }
+    }
+}
+
+/// Waits until the controller goes away: its removal event, or a periodic check of sysfs
+/// (the audit that finds what lost events did not say).
+async fn gone(ioc: &mut IoController, period: Duration) -> String {
+    let mut audit = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    audit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            why = ioc.removed() => return why,
+            _ = audit.tick() => {
+                if let Some(why) = ioc.vanished() {
+                    return why;
                 }
             }
         }

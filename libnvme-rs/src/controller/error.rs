@@ -18,6 +18,8 @@ pub enum Operation {
     Deregister,
     /// Disconnect.
     Disconnect,
+    /// Listing the kernel's controllers for an audit.
+    Audit,
 }
 
 impl fmt::Display for Operation {
@@ -28,6 +30,7 @@ impl fmt::Display for Operation {
             Operation::Register => "DIM register",
             Operation::Deregister => "DIM deregister",
             Operation::Disconnect => "disconnect",
+            Operation::Audit => "audit",
         })
     }
 }

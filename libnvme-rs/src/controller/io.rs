@@ -77,6 +77,19 @@ impl IoController {
         }
     }
 
+    /// Checks that the controller is still the one connected, for an audit that does not
+    /// trust events alone: on the kernel backend its sysfs device must exist and be the same
+    /// kernel object (a lost `remove` followed by a new controller reusing the name is
+    /// caught). Returns why it is gone; after that [`Self::removed`] never completes. The
+    /// native backend reports a lost association through [`Self::removed`] and always
+    /// answers `None`.
+    pub fn vanished(&mut self) -> Option<String> {
+        match &mut self.inner {
+            Inner::Native(_) => None,
+            Inner::Kernel(k) => k.vanished(),
+        }
+    }
+
     /// Ends it. On the kernel backend `keep` leaves the kernel connection (stacd keeps I/O
     /// connections when it stops); the native one always closes.
     pub async fn disconnect(self, keep: bool) -> Result<(), ControllerError> {

@@ -32,6 +32,31 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(60);
 /// admin timeout).
 const ADMIN_LIMIT: Duration = Duration::from_secs(120);
 
+/// What [`KernelBackend::io_controllers`] found.
+#[derive(Debug, Clone, Default)]
+pub struct KernelInventory {
+    /// Device name and the kernel's identity of each live I/O controller.
+    pub controllers: Vec<(String, crate::trid::KernelConnection)>,
+    /// The host's interfaces and addresses when they were listed.
+    pub ifaces: crate::trid::InterfaceAddrs,
+}
+
+/// Settings of the kernel backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelOptions {
+    /// Receive buffer of the uevent socket, in bytes. Overruns are detected and followed by
+    /// a resync from sysfs, so a small buffer costs work, not correctness.
+    pub uevent_buffer: usize,
+}
+
+impl Default for KernelOptions {
+    fn default() -> Self {
+        Self {
+            uevent_buffer: crate::kernel::uevent::DEFAULT_UEVENT_BUFFER,
+        }
+    }
+}
+
 /// The kernel initiator, its capabilities and the process's uevent router.
 #[derive(Debug, Clone)]
 pub struct KernelBackend {
@@ -59,7 +84,10 @@ async fn blocking<T: Send + 'static>(
 
 impl KernelBackend {
     /// Probes `/dev/nvme-fabrics` and opens the uevent socket.
-    pub(super) async fn new(host: &HostIdentity) -> Result<Self, ControllerError> {
+    pub(super) async fn new(
+        host: &HostIdentity,
+        opts: &KernelOptions,
+    ) -> Result<Self, ControllerError> {
         let at = |c: Cause| ControllerError {
             controller: "kernel backend".into(),
             op: Operation::Connect,
@@ -70,7 +98,7 @@ impl KernelBackend {
         let caps = blocking(CONNECT_LIMIT, move || Ok(f.probe_capabilities()?))
             .await
             .map_err(at)?;
-        let events = UeventRouter::start().map_err(|e| at(Cause::Uevents(e)))?;
+        let events = UeventRouter::start(opts.uevent_buffer).map_err(|e| at(Cause::Uevents(e)))?;
         Ok(Self {
             fabrics,
             sysfs: SysfsRoot::default(),
@@ -85,6 +113,58 @@ impl KernelBackend {
     /// daemons'); replaces an earlier receiver.
     pub fn unmanaged_events(&self) -> mpsc::UnboundedReceiver<crate::kernel::uevent::Uevent> {
         self.events.unrouted()
+    }
+
+    /// Which kernel object `device` is now: the sysfs directory's inode. kernfs numbers its
+    /// nodes cyclically, so a controller deleted and another created under the same `nvmeN`
+    /// get different numbers.
+    fn instance_of(&self, device: &str) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(self.sysfs.controller_dir(device))
+            .ok()
+            .map(|m| m.ino())
+    }
+
+    /// The kernel's live I/O controllers (upstream's IOC heuristic, not being deleted), each
+    /// with the identity the kernel reports, and the host's interfaces to match them with
+    /// ([`crate::trid::matches_existing`]): what a connection audit (compat §4.11) compares
+    /// with the controllers it wants. Read off the event loop.
+    pub async fn io_controllers(&self) -> Result<KernelInventory, ControllerError> {
+        let sysfs = self.sysfs.clone();
+        blocking(CONNECT_LIMIT, move || {
+            let ifaces = crate::kernel::adopt::system_interfaces()
+                .map_err(|e| Cause::InvalidArgument(format!("interfaces: {e}")))?;
+            let controllers = sysfs
+                .controllers()
+                .map_err(|e| Cause::InvalidArgument(e.to_string()))?
+                .into_iter()
+                .filter(|c| c.is_io_controller() && !crate::kernel::adopt::is_going_away(c))
+                .map(|c| (c.name.clone(), c.connection()))
+                .collect();
+            Ok(KernelInventory {
+                controllers,
+                ifaces,
+            })
+        })
+        .await
+        .map_err(|c| ControllerError {
+            controller: "kernel backend".into(),
+            op: Operation::Audit,
+            source: c,
+        })
+    }
+
+    /// Disconnects a kernel controller by device name (`nvme4`): for one this process did
+    /// not connect, found by an audit.
+    pub async fn disconnect_device(&self, device: &str) -> Result<(), ControllerError> {
+        let (fabrics, dev) = (self.fabrics.clone(), device.to_owned());
+        blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&dev)?))
+            .await
+            .map_err(|c| ControllerError {
+                controller: device.to_owned(),
+                op: Operation::Disconnect,
+                source: c,
+            })
     }
 
     pub(super) fn set_host(&mut self, host: &HostIdentity) {
@@ -192,9 +272,11 @@ impl KernelBackend {
             .map_err(|c| c.at(tid, Operation::Connect))?;
         tracing::debug!(controller = %tid, device, adopted, "kernel I/O controller");
         let events = self.events.subscribe(&device);
+        let instance = self.instance_of(&device);
         Ok(KernelIoc {
             backend: self.clone(),
             device,
+            instance,
             adopted,
             events,
             lost: false,
@@ -213,6 +295,7 @@ impl KernelBackend {
             .map_err(at)?;
         tracing::debug!(controller = %tid, device, adopted, "kernel discovery controller");
         let events = self.events.subscribe(&device);
+        let instance = self.instance_of(&device);
         let path = self.dev_dir.join(&device);
         let identify = blocking(ADMIN_LIMIT, move || {
             let mut dev =
@@ -226,6 +309,7 @@ impl KernelBackend {
             tid: tid.clone(),
             params: params.clone(),
             device,
+            instance,
             adopted,
             identify,
             events,
@@ -241,6 +325,8 @@ pub(super) struct KernelDc {
     tid: TransportId,
     params: ConnectParams,
     device: String,
+    /// [`KernelBackend::instance_of`] when connected.
+    instance: Option<u64>,
     adopted: bool,
     identify: IdentifyController,
     events: mpsc::UnboundedReceiver<DeviceEvent>,
@@ -318,8 +404,9 @@ impl KernelDc {
             };
             let ev = match event {
                 DeviceEvent::Resync => {
-                    // A lost "remove" would leave us bound to nothing: look at sysfs.
-                    if !self.backend.sysfs.controller_dir(&self.device).exists() {
+                    // A lost "remove" would leave us bound to nothing, or to another
+                    // controller that took the name: look at sysfs.
+                    if self.backend.instance_of(&self.device) != self.instance {
                         self.lost = true;
                         return DcEvent::ConnectionLost(format!(
                             "{} is gone (found after lost uevents)",
@@ -384,6 +471,8 @@ impl KernelDc {
 pub(super) struct KernelIoc {
     backend: KernelBackend,
     device: String,
+    /// [`KernelBackend::instance_of`] when connected.
+    instance: Option<u64>,
     adopted: bool,
     events: mpsc::UnboundedReceiver<DeviceEvent>,
     lost: bool,
@@ -410,30 +499,45 @@ impl KernelIoc {
             .map(|s| s.trim().to_owned())
     }
 
+    /// Why the controller is no longer the one connected, read from sysfs: its directory
+    /// is gone or belongs to another kernel object. `None` while it is still there.
+    pub(super) fn vanished(&mut self) -> Option<String> {
+        if self.lost {
+            return None;
+        }
+        let why = match self.backend.instance_of(&self.device) {
+            None => format!("{} is gone (found by the audit of sysfs)", self.device),
+            Some(now) if Some(now) != self.instance => format!(
+                "{} was replaced by another controller (found by the audit of sysfs)",
+                self.device
+            ),
+            Some(_) => return None,
+        };
+        self.lost = true;
+        Some(why)
+    }
+
     /// Waits until the controller is removed (udev `remove`, or gone after lost events).
     pub(super) async fn removed(&mut self) -> String {
         loop {
             if self.lost {
                 return std::future::pending().await;
             }
-            let gone = match self.events.recv().await {
-                None => Some("uevent source closed".to_owned()),
+            match self.events.recv().await {
+                None => {
+                    self.lost = true;
+                    return "uevent source closed".to_owned();
+                }
                 Some(DeviceEvent::Uevent(ev)) if ev.action == Action::Remove => {
-                    Some(format!("{} - Received \"remove\" event", self.device))
+                    self.lost = true;
+                    return format!("{} - Received \"remove\" event", self.device);
                 }
-                Some(DeviceEvent::Resync)
-                    if !self.backend.sysfs.controller_dir(&self.device).exists() =>
-                {
-                    Some(format!(
-                        "{} is gone (found after lost uevents)",
-                        self.device
-                    ))
+                Some(DeviceEvent::Resync) => {
+                    if let Some(why) = self.vanished() {
+                        return why;
+                    }
                 }
-                Some(_) => None,
-            };
-            if let Some(why) = gone {
-                self.lost = true;
-                return why;
+                Some(_) => {}
             }
         }
     }

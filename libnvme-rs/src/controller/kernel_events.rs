@@ -31,9 +31,9 @@ pub(super) struct UeventRouter {
 }
 
 impl UeventRouter {
-    /// Opens the socket and starts the reader thread.
-    pub(super) fn start() -> Result<Self, UeventError> {
-        let source = NetlinkUevents::open()?;
+    /// Opens the socket with a receive buffer of `buffer` bytes and starts the reader thread.
+    pub(super) fn start(buffer: usize) -> Result<Self, UeventError> {
+        let source = NetlinkUevents::open_with_buffer(buffer)?;
         let routes: Routes = Arc::default();
         let unrouted: Unrouted = Arc::default();
         let (r, u) = (routes.clone(), unrouted.clone());

@@ -50,7 +50,7 @@ mod params;
 
 pub use error::{Cause, ControllerError, Operation, error_chain};
 pub use io::IoController;
-pub use kernel::KernelBackend;
+pub use kernel::{KernelBackend, KernelInventory, KernelOptions};
 pub use native::NativeBackend;
 pub use params::ConnectParams;
 
@@ -80,7 +80,17 @@ impl Backend {
 
     /// The kernel backend (probes `/dev/nvme-fabrics`, opens the uevent socket).
     pub async fn kernel(host: &HostIdentity) -> Result<Self, ControllerError> {
-        Ok(Backend::Kernel(kernel::KernelBackend::new(host).await?))
+        Self::kernel_with(host, &KernelOptions::default()).await
+    }
+
+    /// The kernel backend with non-default settings.
+    pub async fn kernel_with(
+        host: &HostIdentity,
+        opts: &KernelOptions,
+    ) -> Result<Self, ControllerError> {
+        Ok(Backend::Kernel(
+            kernel::KernelBackend::new(host, opts).await?,
+        ))
     }
 
     /// Whether a discovery controller can be reached by its unique NQN (TP8013): always on

@@ -40,7 +40,7 @@ pub fn system_interfaces() -> std::io::Result<InterfaceAddrs> {
 }
 
 /// Controllers that are being torn down cannot be adopted.
-fn is_going_away(c: &ControllerInfo) -> bool {
+pub fn is_going_away(c: &ControllerInfo) -> bool {
     c.state
         .as_deref()
         .is_some_and(|s| s.starts_with("deleting") || s == "dead")

@@ -150,12 +150,23 @@ pub struct NetlinkUevents {
     buf: Vec<u8>,
 }
 
+/// Receive buffer of the uevent socket: room for thousands of events while the reader is
+/// busy.
+pub const DEFAULT_UEVENT_BUFFER: usize = 4 << 20;
+
 /// Multicast group of kernel-originated events (group 2 is udevd's re-broadcast).
 const KERNEL_GROUP: u32 = 1;
 
 impl NetlinkUevents {
-    /// Opens and binds the socket; events that happen after this returns are seen.
+    /// Opens and binds the socket with [`DEFAULT_UEVENT_BUFFER`]; events that happen after
+    /// this returns are seen.
     pub fn open() -> Result<Self, UeventError> {
+        Self::open_with_buffer(DEFAULT_UEVENT_BUFFER)
+    }
+
+    /// As [`Self::open`] with a receive buffer of `bytes`. With `CAP_NET_ADMIN` the size is
+    /// forced past `net.core.rmem_max` (otherwise the kernel silently caps it there).
+    pub fn open_with_buffer(bytes: usize) -> Result<Self, UeventError> {
         let sock = |e: Errno| UeventError::Socket(e.into());
         let fd = socket(
             AddressFamily::Netlink,
@@ -165,7 +176,9 @@ impl NetlinkUevents {
         )
         .map_err(sock)?;
         // A burst of add/change events (connect-all of many controllers) must not overrun.
-        let _ = setsockopt(&fd, sockopt::RcvBuf, &(1 << 20));
+        if setsockopt(&fd, sockopt::RcvBufForce, &bytes).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &bytes);
+        }
         bind(
             std::os::fd::AsRawFd::as_raw_fd(&fd),
             &NetlinkAddr::new(0, KERNEL_GROUP),

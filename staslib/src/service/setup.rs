@@ -49,14 +49,33 @@ pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
     Ok((host, symname))
 }
 
+/// A positive number from the environment (`$STAS_UEVENT_BUFFER`, `$STAS_AUDIT_PERIOD`:
+/// tuning knobs documented in stafd(8)/stacd(8)); anything else is ignored with a warning.
+pub fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            tracing::warn!("${name}={text:?} is not a positive number: ignored");
+            None
+        }
+    }
+}
+
 /// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
 pub async fn backend(
     choice: crate::conf::options::BackendChoice,
     host: &HostIdentity,
 ) -> Result<libnvme_rs::controller::Backend, String> {
-    use libnvme_rs::controller::Backend;
+    use libnvme_rs::controller::{Backend, KernelOptions};
     match choice {
-        crate::conf::options::BackendChoice::Kernel => Backend::kernel(host).await,
+        crate::conf::options::BackendChoice::Kernel => {
+            let mut opts = KernelOptions::default();
+            if let Some(bytes) = env_number("STAS_UEVENT_BUFFER") {
+                opts.uevent_buffer = usize::try_from(bytes).unwrap_or(usize::MAX);
+            }
+            Backend::kernel_with(host, &opts).await
+        }
         _ => Backend::native(host),
     }
     .map_err(|e| e.chain())

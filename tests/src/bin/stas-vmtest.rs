@@ -1,4 +1,4 @@
-//! The vm tier runner. `stas-vmtest [--filter NAME] [--out DIR]` boots the 6.12 kernel under
+//! The vm tier runner. `stas-vmtest [--filter NAME[,NAME...]] [--out DIR]` boots the 6.12 kernel under
 //! virtme-ng and runs the scenarios inside it (`stas-vmtest guest ...` is the in-VM half);
 //! `--bench` runs the in-VM benchmarks instead and prints their figures.
 //!
@@ -61,7 +61,11 @@ fn main() -> ExitCode {
     let expected: Vec<&str> = scenarios
         .iter()
         .map(|s| s.name)
-        .filter(|n| filter.as_deref().is_none_or(|f| n.contains(f)))
+        .filter(|n| {
+            filter
+                .as_deref()
+                .is_none_or(|f| f.split(',').any(|f| n.contains(f)))
+        })
         .collect();
     let out_dir = out
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/vm-results"));

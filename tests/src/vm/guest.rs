@@ -235,7 +235,7 @@ pub fn run(out: &Path, filter: Option<&str>, scenarios: &[Scenario]) -> std::io:
     let prep = prepare();
     for s in scenarios
         .iter()
-        .filter(|s| filter.is_none_or(|f| s.name.contains(f)))
+        .filter(|s| filter.is_none_or(|f| f.split(',').any(|f| s.name.contains(f))))
     {
         let r = match &prep {
             Ok(()) => run_one(s, &backing, out),

@@ -70,6 +70,7 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
         "tshark",
         "dumpcap",
         "fio",
+        "strace",
     ] {
         if !have(tool) {
             return TierOutcome::Skipped(format!(

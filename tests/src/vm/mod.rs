@@ -12,6 +12,7 @@ pub mod host;
 pub mod kernel_scenarios;
 pub mod native_scenarios;
 pub mod nvmet;
+pub mod stacd_scenarios;
 pub mod stafd_scenarios;
 
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,7 @@ pub fn all_scenarios() -> Vec<Scenario> {
     let mut all = kernel_scenarios::scenarios();
     all.extend(native_scenarios::scenarios());
     all.extend(stafd_scenarios::scenarios());
+    all.extend(stacd_scenarios::scenarios());
     all
 }
 

@@ -68,13 +68,13 @@ fn referral() -> Referral {
     }
 }
 
-const WORK: &str = "/run/stafd-vm";
+pub(super) const WORK: &str = "/run/stafd-vm";
 const DLPE_KEYS: [&str; 12] = [
     "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas", "portid",
     "cntlid", "asqsz", "eflags",
 ];
 
-fn repo() -> PathBuf {
+pub(super) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests crate sits in the repository")
@@ -91,19 +91,50 @@ fn stafd_bin() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-struct Daemon {
-    child: Child,
+/// `bin`, or `bin` under strace recording its writes to `/dev/nvme-fabrics` into `trace`.
+fn traced(bin: &Path, trace: Option<&Path>) -> Command {
+    match trace {
+        Some(out) => {
+            let mut c = Command::new("strace");
+            c.args(["-f", "-qq", "-s", "4096", "-e", "trace=write"])
+                .args(["-P", "/dev/nvme-fabrics", "-o"])
+                .arg(out)
+                .arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    }
+}
+
+pub(super) struct Daemon {
+    pub(super) child: Child,
+    /// Run under strace: signals go to strace's child, the daemon.
+    traced: bool,
 }
 
 impl Daemon {
-    fn start(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+    pub(super) fn start(bus: &PrivateBus, n: usize) -> Result<Self, String> {
         Self::start_with_path(bus, n, &std::env::var("PATH").unwrap_or_default())
     }
 
     fn start_with_path(bus: &PrivateBus, n: usize, path: &str) -> Result<Self, String> {
+        Self::stafd(bus, n, path, None)
+    }
+
+    /// stafd under strace, recording every write to `/dev/nvme-fabrics` into `trace`.
+    pub(super) fn start_traced(bus: &PrivateBus, n: usize, trace: &Path) -> Result<Self, String> {
+        Self::stafd(
+            bus,
+            n,
+            &std::env::var("PATH").unwrap_or_default(),
+            Some(trace),
+        )
+    }
+
+    fn stafd(bus: &PrivateBus, n: usize, path: &str, trace: Option<&Path>) -> Result<Self, String> {
         let log =
             std::fs::File::create(format!("{WORK}/stafd-{n}.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(stafd_bin()?)
+        let child = traced(&stafd_bin()?, trace)
             .env("PATH", path)
             .args(["-f", &format!("{WORK}/stafd.conf")])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
@@ -112,14 +143,30 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("stafd: {e}"))?;
-        Ok(Self { child })
+        Ok(Self {
+            child,
+            traced: trace.is_some(),
+        })
     }
 
     /// stacd with `{WORK}/stacd.conf`, its own runtime directory and log.
-    fn start_stacd(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+    pub(super) fn start_stacd(bus: &PrivateBus, n: usize) -> Result<Self, String> {
+        Self::start_stacd_with(bus, n, &[], None)
+    }
+
+    /// [`Self::start_stacd`] with extra environment, optionally under `strace` recording
+    /// every write to `/dev/nvme-fabrics` into `trace`.
+    pub(super) fn start_stacd_with(
+        bus: &PrivateBus,
+        n: usize,
+        env: &[(&str, &str)],
+        trace: Option<&Path>,
+    ) -> Result<Self, String> {
         let log =
             std::fs::File::create(format!("{WORK}/stacd-{n}.log")).map_err(|e| e.to_string())?;
-        let child = Command::new(stafd_bin()?.with_file_name("stacd"))
+        let mut cmd = traced(&stafd_bin()?.with_file_name("stacd"), trace);
+        cmd.envs(env.iter().copied());
+        let child = cmd
             .args(["-f", &format!("{WORK}/stacd.conf")])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env("RUNTIME_DIRECTORY", format!("{WORK}/run-stacd"))
@@ -127,18 +174,38 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("stacd: {e}"))?;
-        Ok(Self { child })
+        Ok(Self {
+            child,
+            traced: trace.is_some(),
+        })
     }
 
-    fn signal(&self, sig: &str) -> Result<(), String> {
+    /// The daemon's own PID (strace's child when traced).
+    pub(super) fn pid(&self) -> u32 {
+        let id = self.child.id();
+        if !self.traced {
+            return id;
+        }
+        wait_for(Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{id}/task/{id}/children"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(id)
+    }
+
+    pub(super) fn signal(&self, sig: &str) -> Result<(), String> {
         let st = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .args([&format!("-{sig}"), &self.pid().to_string()])
             .status()
             .map_err(|e| e.to_string())?;
         ensure(st.success(), || format!("kill -{sig} failed"))
     }
 
-    fn stop(mut self) -> Result<(), String> {
+    pub(super) fn stop(mut self) -> Result<(), String> {
         self.signal("TERM")?;
         let status = wait_for(Duration::from_secs(20), || {
             self.child.try_wait().ok().flatten()
@@ -150,6 +217,9 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if self.traced && self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.signal("KILL");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -249,7 +319,7 @@ fn kernel_dcs() -> Vec<String> {
     out
 }
 
-fn conf_for(backend: &str) -> String {
+pub(super) fn conf_for(backend: &str) -> String {
     format!(
         "[Global]\nbackend={backend}\n\n[Controllers]\ncontroller=transport=tcp;traddr={TRADDR};trsvcid={PORT}\n"
     )
@@ -266,7 +336,7 @@ fn signals_seen(file: &Path) -> usize {
         .count()
 }
 
-fn expect_nqns(n: &[usize]) -> Vec<String> {
+pub(super) fn expect_nqns(n: &[usize]) -> Vec<String> {
     n.iter().map(|i| nqn(*i)).collect()
 }
 
@@ -871,7 +941,7 @@ fn interop_run(ctx: &mut Ctx, bus: &PrivateBus, path: &str, calls: &Path) -> Res
 }
 
 /// stacd's IOCs as `list_controllers(true)` shows them: (subsysnqn, device, connected).
-fn stac_iocs(bus: &PrivateBus) -> Option<Vec<(String, String, String)>> {
+pub(super) fn stac_iocs(bus: &PrivateBus) -> Option<Vec<(String, String, String)>> {
     let out = Command::new("busctl")
         .arg(format!("--address={}", bus.address))
         .args([
@@ -900,7 +970,7 @@ fn stac_iocs(bus: &PrivateBus) -> Option<Vec<(String, String, String)>> {
 }
 
 /// Kernel I/O controllers on our port: (subsysnqn, device), sorted.
-fn kernel_iocs() -> Vec<(String, String)> {
+pub(super) fn kernel_iocs() -> Vec<(String, String)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/sys/class/nvme")
         .into_iter()

@@ -1,0 +1,617 @@
+//! stacd end to end in the guest, beyond the basic lifecycle of
+//! [`super::stafd_scenarios`]: lost uevents with 200 IOCs, DH-HMAC-CHAP, option injection
+//! through a log page, the connection audit (compat §4.11), and the native backend.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use staslib::testing::PrivateBus;
+
+use super::Scenario;
+use super::common::*;
+use super::guest::{Ctx, HOSTNQN, ensure, wait_for};
+use super::nvmet::{Port, Referral, Subsystem, Target};
+use super::stafd_scenarios::{Daemon, WORK, conf_for, expect_nqns, repo, stac_iocs};
+
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "stacd_kernel_200_iocs_converge_after_lost_uevents",
+            target: || target_with(MANY, 0),
+            run: lost_events,
+        },
+        Scenario {
+            name: "stacd_kernel_dhchap_keys_from_config",
+            target: dhchap_target,
+            run: dhchap,
+        },
+        Scenario {
+            name: "stacd_kernel_injection_never_reaches_fabrics_and_audit",
+            target: injection_target,
+            run: injection_and_audit,
+        },
+        Scenario {
+            name: "stacd_native_iocs_against_nvmet",
+            target: || target_with(3, 16 << 20),
+            run: native,
+        },
+    ]
+}
+
+/// IOCs of the lost-events scenario.
+const MANY: usize = 200;
+/// The audit period stacd runs with in these scenarios (`$STAS_AUDIT_PERIOD`).
+const AUDIT_SECS: u64 = 10;
+
+/// Fresh work directory with stafd's (kernel backend, DC on port 4420) and stacd's config.
+fn setup(stacd_conf: &str) -> Result<PrivateBus, String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), conf_for("kernel")).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stacd.conf"), stacd_conf).map_err(|e| e.to_string())?;
+    PrivateBus::start(&Path::new(WORK).join("bus"), &repo())
+}
+
+/// The tail of each daemon log, as evidence.
+fn log_tails(ctx: &mut Ctx, names: &[&str]) {
+    for name in names {
+        if let Ok(text) = std::fs::read_to_string(format!("{WORK}/{name}.log")) {
+            let lines: Vec<&str> = text.lines().collect();
+            for l in &lines[lines.len().saturating_sub(15)..] {
+                ctx.log(format!("{name}: {l}"));
+            }
+        }
+    }
+}
+
+/// Every kernel I/O controller: subsysnqn → (device, state).
+fn kernel_io_state() -> BTreeMap<String, (String, String)> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir("/sys/class/nvme")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let read = |a: &str| {
+            std::fs::read_to_string(e.path().join(a))
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        };
+        if read("cntrltype") == "io" {
+            out.insert(
+                read("subsysnqn"),
+                (e.file_name().to_string_lossy().into_owned(), read("state")),
+            );
+        }
+    }
+    out
+}
+
+/// stacd's `list_controllers(true)` as JSON dicts.
+fn stac_detailed(bus: &PrivateBus) -> Option<Vec<Value>> {
+    let out = Command::new("busctl")
+        .arg(format!("--address={}", bus.address))
+        .args(["--json=short", "call", "org.nvmexpress.stac"])
+        .args(["/org/nvmexpress/stac", "org.nvmexpress.stac"])
+        .args(["list_controllers", "b", "true"])
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["data"][0].as_array().cloned()
+}
+
+/// D-Bus agrees with sysfs: `want` IOCs, each connected, bound to the device sysfs shows
+/// live for its subsystem.
+fn converged(bus: &PrivateBus, want: &[String]) -> Result<(), String> {
+    let kernel = kernel_io_state();
+    let live: Vec<&String> = kernel
+        .iter()
+        .filter(|(_, (_, state))| state == "live")
+        .map(|(n, _)| n)
+        .collect();
+    let missing: Vec<&String> = want.iter().filter(|n| !live.contains(n)).collect();
+    if !missing.is_empty() || live.len() != want.len() {
+        return Err(format!(
+            "sysfs: {} live IOCs, {} wanted; missing {:?}",
+            live.len(),
+            want.len(),
+            missing.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    let dbus = stac_iocs(bus).ok_or("stacd does not answer")?;
+    let bad: Vec<_> = dbus
+        .iter()
+        .filter(|(n, d, c)| {
+            c != "True"
+                || kernel
+                    .get(n)
+                    .is_none_or(|(dev, state)| dev != d || state != "live")
+        })
+        .collect();
+    if dbus.len() != want.len() || !bad.is_empty() {
+        return Err(format!(
+            "D-Bus: {} IOCs, {} wanted; disagreeing with sysfs: {:?}",
+            dbus.len(),
+            want.len(),
+            bad.iter().take(5).collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
+fn wait_converged(bus: &PrivateBus, want: &[String], limit: Duration) -> Result<Duration, String> {
+    let t = Instant::now();
+    let mut last = String::new();
+    wait_for(limit, || match converged(bus, want) {
+        Ok(()) => Some(()),
+        Err(e) => {
+            last = e;
+            std::thread::sleep(Duration::from_millis(200));
+            None
+        }
+    })
+    .map(|()| t.elapsed())
+    .ok_or(last)
+}
+
+/// Acceptance 8: 200 IOCs; stacd's uevent buffer is forced tiny and stacd is frozen while
+/// IOCs are disconnected behind its back and subsystems unlinked, so the `remove` events
+/// overflow the socket. Once it runs again the state on D-Bus converges to sysfs within
+/// one audit period and every IOC that should be connected is.
+fn lost_events(ctx: &mut Ctx) -> Result<(), String> {
+    let bus = setup("[Global]\nbackend=kernel\n")?;
+    let r = lost_events_run(ctx, &bus);
+    log_tails(ctx, &["stafd-1", "stacd-1"]);
+    r
+}
+
+fn lost_events_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let all: Vec<String> = (0..MANY).map(nqn).collect();
+    let t0 = Instant::now();
+    let stafd = Daemon::start(bus, 1)?;
+    let audit = AUDIT_SECS.to_string();
+    let env = [
+        ("STAS_UEVENT_BUFFER", "1"),
+        ("STAS_AUDIT_PERIOD", audit.as_str()),
+    ];
+    let stacd = Daemon::start_stacd_with(bus, 1, &env, None)?;
+    let took = wait_converged(bus, &all, Duration::from_secs(240))
+        .map_err(|e| format!("the {MANY} IOCs never all connected: {e}"))?;
+    ctx.log(format!(
+        "start -> {MANY} kernel IOCs connected, D-Bus = sysfs, in {} ms (stafd started {} ms before)",
+        took.as_millis(),
+        t0.elapsed().as_millis() - took.as_millis()
+    ));
+
+    // Freeze stacd; change things behind its back.
+    stacd.signal("STOP")?;
+    let state = kernel_io_state();
+    let manual: Vec<String> = (10..30).map(nqn).collect();
+    for n in &manual {
+        let (dev, _) = state.get(n).ok_or(format!("{n}: no kernel IOC"))?;
+        ctx.sh(&format!("nvme disconnect -d {dev} >/dev/null"))?;
+    }
+    let unlinked: Vec<String> = (0..5).map(nqn).collect();
+    for n in &unlinked {
+        ctx.nvmet.unlink(1, n).map_err(|e| e.to_string())?;
+    }
+    // Let stafd see the change and publish it while stacd is still frozen.
+    std::thread::sleep(Duration::from_secs(3));
+    stacd.signal("CONT")?;
+    let t = Instant::now();
+    let want: Vec<String> = all
+        .iter()
+        .filter(|n| !unlinked.contains(n))
+        .cloned()
+        .collect();
+    let limit = Duration::from_secs(AUDIT_SECS + 20);
+    let took = wait_converged(bus, &want, limit)
+        .map_err(|e| format!("not converged {} s after SIGCONT: {e}", limit.as_secs()))?;
+    ctx.log(format!(
+        "20 IOCs disconnected + 5 subsystems unlinked while frozen -> converged {} ms after SIGCONT",
+        took.as_millis()
+    ));
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    ensure(log.contains("uevents were lost"), || {
+        "the uevent buffer did not overflow: the scenario tested nothing".into()
+    })?;
+    let resynced = log.matches("found after lost uevents").count()
+        + log.matches("found by the audit of sysfs").count();
+    ctx.log(format!(
+        "stacd found {resynced} vanished controllers by resync/audit, removal events seen for {}",
+        log.matches("Received \"remove\" event").count()
+    ));
+    ensure(t.elapsed() < limit + Duration::from_secs(1), || {
+        "converged too late".into()
+    })?;
+
+    // Relink: back to all of them.
+    for n in &unlinked {
+        ctx.nvmet.link(1, n).map_err(|e| e.to_string())?;
+    }
+    let took = wait_converged(bus, &all, Duration::from_secs(60))
+        .map_err(|e| format!("relinked subsystems not reconnected: {e}"))?;
+    ctx.log(format!("relink 5 -> all {MANY} in {} ms", took.as_millis()));
+    stacd.stop()?;
+    stafd.stop()
+}
+
+const DHCHAP_NQNS: [usize; 3] = [0, 1, 2];
+
+fn dhchap_target() -> Target {
+    let mut t = target_with(3, 0);
+    t.hosts = vec![HOSTNQN.into()];
+    for s in &mut t.subsystems {
+        s.allow_any_host = false;
+        s.allowed_hosts = vec![HOSTNQN.into()];
+    }
+    t
+}
+
+fn gen_key(ctx: &mut Ctx) -> Result<String, String> {
+    Ok(ctx
+        .sh(&format!("nvme gen-dhchap-key -n {HOSTNQN}"))?
+        .trim()
+        .to_owned())
+}
+
+/// Acceptance 5: subsystems that require DH-HMAC-CHAP; stacd connects with the keys of its
+/// configuration (one-way and bidirectional); a wrong key fails with a clear error and is
+/// retried on the 3 s / 60 s schedule.
+fn dhchap(ctx: &mut Ctx) -> Result<(), String> {
+    let host_key = gen_key(ctx)?;
+    let ctrl_key = gen_key(ctx)?;
+    let wrong_key = gen_key(ctx)?;
+    let host_dir = Path::new(super::nvmet::NVMET_ROOT)
+        .join("hosts")
+        .join(HOSTNQN);
+    std::fs::write(host_dir.join("dhchap_key"), &host_key).map_err(|e| e.to_string())?;
+    std::fs::write(host_dir.join("dhchap_ctrl_key"), &ctrl_key).map_err(|e| e.to_string())?;
+    let entry = |i: usize, extra: &str| {
+        format!(
+            "controller=transport=tcp;traddr={TRADDR};trsvcid={PORT};subsysnqn={}{extra}\n",
+            nqn(i)
+        )
+    };
+    let conf = format!(
+        "[Global]\nbackend=kernel\n\n[Controllers]\n{}{}{}",
+        entry(DHCHAP_NQNS[0], &format!(";dhchap-secret={host_key}")),
+        entry(
+            DHCHAP_NQNS[1],
+            &format!(";dhchap-secret={host_key};dhchap-ctrl-secret={ctrl_key}")
+        ),
+        entry(DHCHAP_NQNS[2], &format!(";dhchap-secret={wrong_key}")),
+    );
+    let bus = setup(&conf)?;
+    let r = dhchap_run(ctx, &bus);
+    log_tails(ctx, &["stacd-1"]);
+    r
+}
+
+fn dhchap_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    // stacd alone: configured IOCs need no stafd.
+    let t0 = Instant::now();
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    let good = expect_nqns(&DHCHAP_NQNS[..2]);
+    wait_for(Duration::from_secs(30), || {
+        let k = kernel_io_state();
+        good.iter()
+            .all(|n| k.get(n).is_some_and(|(_, s)| s == "live"))
+            .then_some(())
+    })
+    .ok_or_else(|| format!("keyed IOCs not connected: {:?}", kernel_io_state()))?;
+    ctx.log(format!(
+        "one-way and bidirectional DH-HMAC-CHAP IOCs live in {} ms",
+        t0.elapsed().as_millis()
+    ));
+    // The kernel really authenticated them.
+    for n in &good {
+        let (dev, _) = kernel_io_state().get(n).cloned().unwrap_or_default();
+        let secret = std::fs::read_to_string(format!("/sys/class/nvme/{dev}/dhchap_secret"))
+            .unwrap_or_default();
+        ensure(secret.trim().starts_with("DHHC-1:"), || {
+            format!("{dev} has no DH-HMAC-CHAP secret: {secret:?}")
+        })?;
+    }
+    let wrong = nqn(DHCHAP_NQNS[2]);
+    ensure(!kernel_io_state().contains_key(&wrong), || {
+        "the IOC with the wrong key is connected".into()
+    })?;
+    // Two attempts (at 0 and ~3 s), then the 60 s timer.
+    let attempts = |bus: &PrivateBus| {
+        stac_detailed(bus)?
+            .into_iter()
+            .find(|d| d["subsysnqn"] == wrong.as_str())
+            .map(|d| {
+                (
+                    d["connect attempts"].as_str().unwrap_or("").to_owned(),
+                    d["retry connect timer"].as_str().unwrap_or("").to_owned(),
+                    d["connected"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+    };
+    let seen = wait_for(Duration::from_secs(15), || {
+        attempts(bus).filter(|(a, timer, _)| a == "2" && timer.contains("60.0s"))
+    })
+    .ok_or_else(|| {
+        format!(
+            "wrong key: not on the 3 s / 60 s schedule: {:?}",
+            attempts(bus)
+        )
+    })?;
+    ctx.log(format!(
+        "wrong key: attempts {}, timer {:?}, connected {}",
+        seen.0, seen.1, seen.2
+    ));
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&wrong) && l.contains("Failed to connect"))
+        .ok_or("no error line for the wrong key")?;
+    ensure(line.contains("authentication"), || {
+        format!("the error does not say authentication failed: {line}")
+    })?;
+    ctx.log(format!("wrong key error: {line}"));
+    stacd.stop()
+}
+
+/// A subsystem NQN and a referral address that would add options to a fabrics connect
+/// string if they reached it, next to a normal subsystem; a second port with a subsystem no
+/// log page names (for the audit).
+const EVIL_NQN: &str = "nqn.2014-08.org.example:evil,hostnqn=nqn.evil";
+const EVIL_TRADDR: &str = "127.0.0.1,host_iface=evil";
+const PORT2: &str = "4421";
+
+fn injection_target() -> Target {
+    let mut t = target_with(1, 0);
+    t.subsystems.push(Subsystem::open(EVIL_NQN));
+    t.ports[0].subsystems.push(EVIL_NQN.into());
+    t.ports[0].referrals.push(Referral {
+        name: "evil".into(),
+        trtype: "tcp".into(),
+        adrfam: "ipv4".into(),
+        traddr: EVIL_TRADDR.into(),
+        trsvcid: "8009".into(),
+        portid: 9,
+    });
+    t.subsystems.push(Subsystem::open(nqn(7)));
+    let mut p2 = Port::tcp(2, TRADDR, PORT2);
+    p2.subsystems = vec![nqn(7)];
+    t.ports.push(p2);
+    t
+}
+
+/// Acceptance 6 and the audit of §4.11: stafd and stacd run under strace, which records
+/// every write to `/dev/nvme-fabrics`; the DC's log page lists the injecting NQN and
+/// referral, and none of it is ever written. Then a connection made by someone else to a
+/// subsystem no log page names is left alone under the default `disconnect-scope` and
+/// torn down once the scope is `all-connections-matching-disconnect-trtypes`; one to a
+/// subsystem that is wanted is adopted, not torn down.
+fn injection_and_audit(ctx: &mut Ctx) -> Result<(), String> {
+    let bus = setup("[Global]\nbackend=kernel\n")?;
+    let r = injection_run(ctx, &bus);
+    log_tails(ctx, &["stafd-1", "stacd-1"]);
+    r
+}
+
+fn fabrics_writes(trace: &Path) -> Vec<String> {
+    std::fs::read_to_string(trace)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("write("))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn injection_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let staf_trace = Path::new(WORK).join("stafd.strace");
+    let stac_trace = Path::new(WORK).join("stacd.strace");
+    let stafd = Daemon::start_traced(bus, 1, &staf_trace)?;
+    let stacd = Daemon::start_stacd_with(bus, 1, &[], Some(&stac_trace))?;
+    let good = nqn(0);
+    wait_for(Duration::from_secs(60), || {
+        kernel_io_state().contains_key(&good).then_some(())
+    })
+    .ok_or_else(|| {
+        format!(
+            "the normal subsystem was not connected: {:?}",
+            kernel_io_state()
+        )
+    })?;
+    // Give the daemons time to act on the rest of the page (the referral is retried too).
+    std::thread::sleep(Duration::from_secs(5));
+    let writes: Vec<String> = fabrics_writes(&staf_trace)
+        .into_iter()
+        .chain(fabrics_writes(&stac_trace))
+        .collect();
+    ensure(writes.iter().any(|w| w.contains(&good)), || {
+        format!("strace saw no connect of the normal subsystem: {writes:?}")
+    })?;
+    ensure(
+        writes
+            .iter()
+            .any(|w| w.contains("nqn.2014-08.org.nvmexpress.discovery")),
+        || format!("strace saw no DC connect: {writes:?}"),
+    )?;
+    let evil: Vec<&String> = writes.iter().filter(|w| w.contains("evil")).collect();
+    ensure(evil.is_empty(), || {
+        format!("injected fields reached /dev/nvme-fabrics: {evil:?}")
+    })?;
+    ctx.log(format!(
+        "{} writes to /dev/nvme-fabrics, none carrying the injected NQN or traddr",
+        writes.len()
+    ));
+    ensure(!kernel_io_state().contains_key(EVIL_NQN), || {
+        "a controller for the injecting NQN exists".into()
+    })?;
+
+    // The audit. Default scope: someone else's connection is left alone.
+    let foreign = nqn(7);
+    ctx.sh(&format!(
+        "nvme connect -t tcp -a {TRADDR} -s {PORT2} -n {foreign} >/dev/null"
+    ))?;
+    std::thread::sleep(Duration::from_secs(4));
+    ensure(kernel_io_state().contains_key(&foreign), || {
+        "only-stas-connections: a foreign connection was disconnected".into()
+    })?;
+    std::fs::write(
+        format!("{WORK}/stacd.conf"),
+        "[Global]\nbackend=kernel\n\n[I/O controller connection management]\n\
+         disconnect-scope=all-connections-matching-disconnect-trtypes\ndisconnect-trtypes=tcp\n",
+    )
+    .map_err(|e| e.to_string())?;
+    stacd.signal("HUP")?;
+    let t = Instant::now();
+    wait_for(Duration::from_secs(15), || {
+        (!kernel_io_state().contains_key(&foreign)).then_some(())
+    })
+    .ok_or("all-connections scope: the foreign connection was not torn down")?;
+    ctx.log(format!(
+        "audit: foreign connection torn down {} ms after SIGHUP",
+        t.elapsed().as_millis()
+    ));
+    // A new foreign connection is found through its `add` event (1 s soak).
+    ctx.sh(&format!(
+        "nvme connect -t tcp -a {TRADDR} -s {PORT2} -n {foreign} >/dev/null"
+    ))?;
+    let t = Instant::now();
+    wait_for(Duration::from_secs(15), || {
+        (!kernel_io_state().contains_key(&foreign)).then_some(())
+    })
+    .ok_or("all-connections scope: a new foreign connection was not torn down")?;
+    ctx.log(format!(
+        "audit: new foreign connection torn down {} ms after it was made",
+        t.elapsed().as_millis()
+    ));
+    // The wanted IOC stays (same device), no duplicate.
+    let k = kernel_io_state();
+    ensure(k.len() == 1 && k.contains_key(&good), || {
+        format!("after the audit: {k:?}")
+    })?;
+    stacd.stop()?;
+    stafd.stop()
+}
+
+/// Acceptance 7 in the VM: stafd and stacd on the native backend against nvmet — IOCs held
+/// in userspace. Connected (nvmet's side counted in its TCP connections: this kernel has
+/// no nvmet debugfs), unlink → closed, relink → back; kill -9 + restart → reconnected without
+/// duplicates; stafd stopped: nothing dropped.
+fn native(ctx: &mut Ctx) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), conf_for("native")).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stacd.conf"), "[Global]\nbackend=native\n")
+        .map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let r = native_run(ctx, &bus);
+    log_tails(ctx, &["stafd-1", "stacd-1", "stacd-2"]);
+    r
+}
+
+/// Established TCP connections to the I/O port (one per queue).
+fn io_sockets() -> usize {
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // local 127.0.0.1:4420 is the target side; state 01 = ESTABLISHED.
+            f.len() > 3 && f[1] == "0100007F:1144" && f[3] == "01"
+        })
+        .count()
+}
+
+fn native_view(bus: &PrivateBus, n: usize) -> Option<Vec<(String, String, String)>> {
+    stac_iocs(bus).filter(|l| l.len() == n && l.iter().all(|(_, _, c)| c == "True"))
+}
+
+fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let t0 = Instant::now();
+    let stafd = Daemon::start(bus, 1)?;
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    wait_for(Duration::from_secs(60), || native_view(bus, 3))
+        .ok_or_else(|| format!("native IOCs: {:?}", stac_iocs(bus)))?;
+    ensure(kernel_io_state().is_empty(), || {
+        "the native backend made kernel controllers".into()
+    })?;
+    // nvmet's side: the DC's socket plus the same number of queues per IOC.
+    std::thread::sleep(Duration::from_millis(500));
+    let all = io_sockets();
+    let per_ioc = all.saturating_sub(1) / 3;
+    ensure(per_ioc >= 2 && all == 1 + 3 * per_ioc, || {
+        format!("{all} sockets at nvmet's port for 1 DC + 3 IOCs")
+    })?;
+    ctx.log(format!(
+        "start -> 3 native IOCs in {} ms; nvmet holds {all} connections ({per_ioc} queues per IOC)",
+        t0.elapsed().as_millis()
+    ));
+    let script = repo().join("tests/bus/check_stacd.py");
+    ctx.sh(&format!(
+        "DBUS_SYSTEM_BUS_ADDRESS='{}' /usr/bin/python3 {} root 3 >/dev/null",
+        bus.address,
+        script.display()
+    ))
+    .map_err(|e| format!("python3-dbus check of stacd: {e}"))?;
+
+    let t = Instant::now();
+    ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(3), || {
+        (stac_iocs(bus).is_some_and(|l| l.len() == 2) && io_sockets() == all - per_ioc)
+            .then_some(())
+    })
+    .ok_or_else(|| format!("unlink: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    ctx.log(format!(
+        "unlink -> closed in {} ms",
+        t.elapsed().as_millis()
+    ));
+    let t = Instant::now();
+    ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
+    wait_for(Duration::from_secs(3), || {
+        native_view(bus, 3).filter(|_| io_sockets() == all)
+    })
+    .ok_or_else(|| format!("relink: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    ctx.log(format!(
+        "relink -> connected in {} ms",
+        t.elapsed().as_millis()
+    ));
+
+    // kill -9: a userspace association dies with the process; the restart reconnects every
+    // IOC once (no adoption on this backend) and nvmet is left with one controller each.
+    drop(stacd);
+    let t = Instant::now();
+    let stacd = Daemon::start_stacd(bus, 2)?;
+    wait_for(Duration::from_secs(30), || {
+        native_view(bus, 3).filter(|_| io_sockets() == all)
+    })
+    .ok_or_else(|| format!("restart: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    ctx.log(format!(
+        "kill -9 + restart -> 3 IOCs again in {} ms, {all} connections at nvmet",
+        t.elapsed().as_millis()
+    ));
+
+    // stafd away for 30 s: nothing is dropped (fix 7); back: nothing churns. (Its DC's
+    // socket goes and comes back.)
+    stafd.stop()?;
+    std::thread::sleep(Duration::from_secs(30));
+    ensure(
+        native_view(bus, 3).is_some() && io_sockets() == all - 1,
+        || format!("stafd away: {:?}, {} sockets", stac_iocs(bus), io_sockets()),
+    )?;
+    let stafd = Daemon::start(bus, 2)?;
+    std::thread::sleep(Duration::from_secs(5));
+    ensure(native_view(bus, 3).is_some() && io_sockets() == all, || {
+        format!("stafd back: {:?}, {} sockets", stac_iocs(bus), io_sockets())
+    })?;
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-2.log")).unwrap_or_default();
+    ensure(log.matches("Connection established").count() == 3, || {
+        "IOCs churned while stafd was away or came back".into()
+    })?;
+    ctx.log("stafd stopped 30 s and restarted: no IOC dropped or remade");
+    stacd.stop()?;
+    stafd.stop()
+}
