@@ -1116,6 +1116,29 @@ fn stacd_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
         || "stacd did not adopt all three".into(),
     )?;
 
+    // stafd away for 30 s: no IOC is disconnected (fix 7); back: nothing churns.
+    stafd.stop()?;
+    std::thread::sleep(Duration::from_secs(30));
+    ensure(kernel_iocs() == iocs, || {
+        format!("stafd away 30 s: {:?} -> {:?}", iocs, kernel_iocs())
+    })?;
+    let stafd = Daemon::start(bus, 2)?;
+    wait_for(Duration::from_secs(20), || {
+        dc_view(bus).filter(|(d, _)| d != "nvme?")
+    })
+    .ok_or("stafd did not come back")?;
+    std::thread::sleep(Duration::from_secs(4));
+    ensure(kernel_iocs() == iocs, || {
+        format!("stafd back: {:?} -> {:?}", iocs, kernel_iocs())
+    })?;
+    let log2 = std::fs::read_to_string(format!("{WORK}/stacd-2.log")).unwrap_or_default();
+    ensure(
+        !log2.contains("Disconnect initiated")
+            && log2.matches("Connection established").count() == 3,
+        || "IOCs churned while stafd was away or when it came back".into(),
+    )?;
+    ctx.log("stafd stopped 30 s and restarted: no IOC dropped or remade");
+
     // `nvme disconnect` of a managed IOC is undone (upstream behaviour).
     let (victim_nqn, victim_dev) = iocs[1].clone();
     ctx.sh(&format!("nvme disconnect -d {victim_dev} >/dev/null"))?;
