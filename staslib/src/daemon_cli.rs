@@ -174,6 +174,25 @@ pub struct DaemonOptions {
 /// A daemon's `main` after parsing: `-v` and `--check-config`, logging, the configuration,
 /// upstream's root and `/dev/nvme-fabrics` checks for the kernel backend only, then `main`
 /// on a current-thread runtime. `Err` from `main` is logged and exits 1.
+/// Raises the soft limit on open files to the hard one: every native connection is a
+/// socket per queue, so a thousand controllers need more than the usual 1,024 (systemd's
+/// advice for services that need many descriptors).
+pub fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local rlimit.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                tracing::debug!("cannot raise the open-files limit");
+            }
+        }
+    }
+}
+
 pub fn run_daemon<Fut>(
     spec: &DaemonSpec,
     cli: &DaemonCli,
@@ -194,6 +213,7 @@ where
     {
         return code;
     }
+    raise_fd_limit();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
