@@ -144,8 +144,10 @@ async fn one(n: usize) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let d = dir.path();
     let bus = PrivateBus::start(&d.join("bus"), &repo())?;
-    let mut cfg = SimConfig::default();
-    cfg.subsystems = (0..n).map(|i| SubsystemConfig::new(&nqn(i))).collect();
+    let cfg = SimConfig {
+        subsystems: (0..n).map(|i| SubsystemConfig::new(nqn(i))).collect(),
+        ..Default::default()
+    };
     let sim = Simulator::start(cfg).await.map_err(|e| e.to_string())?;
     let a = sim.addr();
     sim.set_discovery_log(
@@ -197,7 +199,7 @@ async fn one(n: usize) -> Result<(), String> {
 
     // A subsystem added and advertised: the AEN → log page → stacd → connected.
     let extra = nqn(n);
-    sim.add_subsystem(SubsystemConfig::new(&extra), true)
+    sim.add_subsystem(SubsystemConfig::new(extra), true)
         .map_err(|e| e.to_string())?;
     let aen = wait_until(Duration::from_secs(20), async || sim_iocs(&sim) == n + 1)
         .await
