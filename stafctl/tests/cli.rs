@@ -15,8 +15,9 @@ fn assert_usage_error(args: &[&str]) {
     staslib::testing::assert_usage_error(BIN, args);
 }
 
-fn assert_not_implemented(args: &[&str], subcommand: &str) {
-    staslib::testing::assert_not_implemented(BIN, "stafctl", args, subcommand);
+/// The command line is accepted and the tool tries to reach stafd: exit 3 without a bus.
+fn assert_daemon_absent(args: &[&str]) {
+    staslib::testing::assert_daemon_absent(BIN, "stafd", args);
 }
 
 #[test]
@@ -68,50 +69,44 @@ fn dlp_transport_choices_are_enforced() {
         assert_usage_error(&["dlp", "-a", "1.2.3.4", "-s", "8009", "-t", bad]);
     }
     for good in ["tcp", "rdma", "fc", "loop"] {
-        assert_not_implemented(&["dlp", "-a", "1.2.3.4", "-s", "8009", "-t", good], "dlp");
+        assert_daemon_absent(&["dlp", "-a", "1.2.3.4", "-s", "8009", "-t", good]);
     }
 }
 
 #[test]
 fn dlp_accepts_argparse_abbreviations() {
-    assert_not_implemented(&["dlp", "--tradd", "1.2.3.4", "--trs", "8009"], "dlp");
-    assert_not_implemented(
-        &[
-            "dlp",
-            "--traddr=1.2.3.4",
-            "--trsvcid=8009",
-            "--host-tr",
-            "10.0.0.1",
-            "--host-i",
-            "eth0",
-            "--host-n",
-            "q",
-            "--n",
-            "n",
-            "--transp",
-            "rdma",
-        ],
+    assert_daemon_absent(&["dlp", "--tradd", "1.2.3.4", "--trs", "8009"]);
+    assert_daemon_absent(&[
         "dlp",
-    );
+        "--traddr=1.2.3.4",
+        "--trsvcid=8009",
+        "--host-tr",
+        "10.0.0.1",
+        "--host-i",
+        "eth0",
+        "--host-n",
+        "q",
+        "--n",
+        "n",
+        "--transp",
+        "rdma",
+    ]);
     // Ambiguous, exactly as argparse: --tra could match --transport, --traddr.
     assert_usage_error(&["dlp", "--tra", "1.2.3.4", "--trs", "8009"]);
 }
 
 #[test]
 fn every_subcommand_parses_and_fails_loudly() {
-    assert_not_implemented(&["tron"], "tron");
-    assert_not_implemented(&["troff"], "troff");
-    assert_not_implemented(&["status"], "status");
-    assert_not_implemented(&["ls"], "ls");
-    assert_not_implemented(&["ls", "-d"], "ls");
-    assert_not_implemented(&["ls", "--det"], "ls");
-    assert_not_implemented(&["adlp", "--detailed"], "adlp");
-    assert_not_implemented(
-        &[
-            "dlp", "-t", "tcp", "-a", "a", "-s", "s", "-w", "w", "-f", "f", "-q", "q", "-n", "n",
-        ],
-        "dlp",
-    );
+    assert_daemon_absent(&["tron"]);
+    assert_daemon_absent(&["troff"]);
+    assert_daemon_absent(&["status"]);
+    assert_daemon_absent(&["ls"]);
+    assert_daemon_absent(&["ls", "-d"]);
+    assert_daemon_absent(&["ls", "--det"]);
+    assert_daemon_absent(&["adlp", "--detailed"]);
+    assert_daemon_absent(&[
+        "dlp", "-t", "tcp", "-a", "a", "-s", "s", "-w", "w", "-f", "f", "-q", "q", "-n", "n",
+    ]);
 }
 
 #[test]

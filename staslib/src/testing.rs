@@ -30,13 +30,40 @@ pub fn assert_usage_error(bin: &str, args: &[&str]) {
     assert!(out.stdout.is_empty(), "{args:?}");
 }
 
-/// A subcommand whose service is not built yet: exit 1 with one line saying so.
-pub fn assert_not_implemented(bin: &str, prog: &str, args: &[&str], subcommand: &str) {
-    let out = run(bin, args);
-    assert_eq!(out.status.code(), Some(1), "{args:?}");
+/// A ctl subcommand run with no bus to reach (`DBUS_SYSTEM_BUS_ADDRESS` names a socket that
+/// does not exist, sys.conf names a host NQN): exit 3 and upstream's one line naming
+/// `daemon`, nothing on stdout.
+pub fn assert_daemon_absent(bin: &str, daemon: &str, args: &[&str]) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("stas-ctl-absent-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sys_conf = dir.join("sys.conf");
+    std::fs::write(
+        &sys_conf,
+        "[Host]\nnqn=nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21\n",
+    )
+    .expect("sys.conf");
+    let out = Command::new(bin)
+        .args(args)
+        .env_remove("COLUMNS")
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", dir.display()),
+        )
+        .env("STAS_SYS_CONF_FILE", &sys_conf)
+        .output()
+        .expect("run binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
     assert_eq!(
         text(&out.stderr),
-        format!("{prog}: {subcommand} is not implemented in this build yet\n"),
+        format!("Unable to communicate with {daemon} over D-Bus. Is {daemon} running?\n"),
         "{args:?}"
     );
     assert!(out.stdout.is_empty(), "{args:?}");
@@ -278,5 +305,155 @@ impl Drop for PrivateBus {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Checks `value` against `#/$defs/<def>` of a JSON schema, for the keywords the ctl
+/// tools' schemas use (`$ref`, `allOf`, `anyOf`, `type`, `enum`, `required`, `properties`,
+/// `additionalProperties`, `items`, `minimum`); any other keyword is an error, so a schema
+/// cannot rely on something this check ignores. `Err` names the failing path.
+pub fn check_json_schema(
+    schema: &serde_json::Value,
+    def: &str,
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    let node = schema
+        .pointer(&format!("/$defs/{def}"))
+        .ok_or_else(|| format!("schema has no $defs/{def}"))?;
+    check_node(schema, node, value, "$")
+}
+
+fn check_node(
+    root: &serde_json::Value,
+    node: &serde_json::Value,
+    v: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
+    use serde_json::Value as J;
+    let obj = match node {
+        J::Bool(true) => return Ok(()),
+        J::Bool(false) => return Err(format!("{path}: not allowed")),
+        J::Object(o) => o,
+        _ => return Err(format!("{path}: bad schema node")),
+    };
+    for (kw, arg) in obj {
+        match kw.as_str() {
+            "description" | "title" | "$schema" | "$id" | "$defs" => {}
+            "$ref" => {
+                let r = arg.as_str().and_then(|s| s.strip_prefix('#')).unwrap_or("");
+                let target = root.pointer(r).ok_or_else(|| format!("bad $ref {arg}"))?;
+                check_node(root, target, v, path)?;
+            }
+            "allOf" => {
+                for sub in arg.as_array().into_iter().flatten() {
+                    check_node(root, sub, v, path)?;
+                }
+            }
+            "anyOf" => {
+                let subs = arg.as_array().cloned().unwrap_or_default();
+                if !subs.iter().any(|s| check_node(root, s, v, path).is_ok()) {
+                    return Err(format!("{path}: matches none of anyOf"));
+                }
+            }
+            "type" => {
+                let types: Vec<&str> = match arg {
+                    J::String(s) => vec![s.as_str()],
+                    J::Array(a) => a.iter().filter_map(J::as_str).collect(),
+                    _ => return Err(format!("{path}: bad type keyword")),
+                };
+                let ok = types.iter().any(|t| match *t {
+                    "string" => v.is_string(),
+                    "boolean" => v.is_boolean(),
+                    "null" => v.is_null(),
+                    "object" => v.is_object(),
+                    "array" => v.is_array(),
+                    "integer" => v.is_i64() || v.is_u64(),
+                    "number" => v.is_number(),
+                    _ => false,
+                });
+                if !ok {
+                    return Err(format!("{path}: {v} is not of type {types:?}"));
+                }
+            }
+            "enum" => {
+                if !arg.as_array().is_some_and(|a| a.contains(v)) {
+                    return Err(format!("{path}: {v} not in {arg}"));
+                }
+            }
+            "minimum" => {
+                if let (Some(n), Some(min)) = (v.as_f64(), arg.as_f64())
+                    && n < min
+                {
+                    return Err(format!("{path}: {n} < {min}"));
+                }
+            }
+            "required" => {
+                if let Some(o) = v.as_object() {
+                    for k in arg.as_array().into_iter().flatten().filter_map(J::as_str) {
+                        if !o.contains_key(k) {
+                            return Err(format!("{path}: missing key {k:?}"));
+                        }
+                    }
+                }
+            }
+            "properties" => {
+                if let (Some(o), Some(props)) = (v.as_object(), arg.as_object()) {
+                    for (k, sub) in props {
+                        if let Some(x) = o.get(k) {
+                            check_node(root, sub, x, &format!("{path}.{k}"))?;
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                if let Some(o) = v.as_object() {
+                    let known = obj.get("properties").and_then(J::as_object);
+                    for (k, x) in o {
+                        if !known.is_some_and(|p| p.contains_key(k)) {
+                            check_node(root, arg, x, &format!("{path}.{k}"))?;
+                        }
+                    }
+                }
+            }
+            "items" => {
+                if let Some(a) = v.as_array() {
+                    for (i, x) in a.iter().enumerate() {
+                        check_node(root, arg, x, &format!("{path}[{i}]"))?;
+                    }
+                }
+            }
+            other => return Err(format!("{path}: unsupported schema keyword {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod schema_check_tests {
+    use super::check_json_schema;
+    use serde_json::json;
+
+    #[test]
+    fn the_check_rejects_what_it_should() {
+        let schema = json!({"$defs": {
+            "x": {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer", "minimum": 0}},
+                  "additionalProperties": {"type": "string"}},
+            "l": {"type": "array", "items": {"$ref": "#/$defs/x"}},
+            "e": {"enum": ["A", "B"]},
+            "bad": {"pattern": "x"}
+        }});
+        assert!(check_json_schema(&schema, "l", &json!([{"a": 1, "b": "s"}])).is_ok());
+        for (def, v) in [
+            ("l", json!([{"b": "s"}])),
+            ("l", json!([{"a": -1}])),
+            ("l", json!([{"a": 1, "b": 2}])),
+            ("l", json!({"a": 1})),
+            ("x", json!({"a": "1"})),
+            ("e", json!("C")),
+            ("bad", json!("x")),
+            ("missing", json!(null)),
+        ] {
+            assert!(check_json_schema(&schema, def, &v).is_err(), "{def} {v}");
+        }
     }
 }
