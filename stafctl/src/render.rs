@@ -141,10 +141,11 @@ pub fn ls_tree(all: &PyValue, iocs: Option<&[StrDict]>, detailed: bool) -> Strin
                 {
                     row.push(match ioc_for(e, &dc, iocs) {
                         Some(i) if i.get("connected").map(String::as_str) == Some("True") => {
-                            format!(
-                                "→ /dev/{} connected",
-                                i.get("device").map_or("nvme?", String::as_str)
-                            )
+                            match i.get("device").map_or("", String::as_str) {
+                                // The native backend has no kernel device.
+                                "" | "nvme?" => "→ connected".to_owned(),
+                                dev => format!("→ /dev/{dev} connected"),
+                            }
                         }
                         Some(_) => "→ connecting".to_owned(),
                         None => "→ not connected".to_owned(),
