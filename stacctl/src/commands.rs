@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use staslib::cli::ArgparseTool;
-use staslib::ctl::client::dict_value;
+use staslib::ctl::client::dict_list;
 use staslib::ctl::commands::{self as common, print};
 use staslib::ctl::{Client, CtlError, Daemon, Format, block_on};
 use staslib::pprint::PyValue;
@@ -55,6 +55,6 @@ async fn ls(client: &Client, detailed: bool, format: Format) -> Result<(), CtlEr
         return print(format, &PyValue::None, || render::ls(&list, detailed));
     }
     let list = client.list_controllers(detailed).await?;
-    let v = PyValue::List(list.iter().map(dict_value).collect());
+    let v = dict_list(&list);
     print(format, &v, String::new)
 }

@@ -3,10 +3,9 @@
 use std::process::ExitCode;
 
 use staslib::cli::{ArgparseTool, CtlCommand};
-use staslib::ctl::client::dict_value;
+use staslib::ctl::client::dict_list;
 use staslib::ctl::commands::{self as common, print};
 use staslib::ctl::{Client, ControllerId, CtlError, Daemon, Format, block_on};
-use staslib::pprint::PyValue;
 
 use crate::cli::{Cli, Command, DlpArgs};
 use crate::render;
@@ -57,7 +56,7 @@ async fn run_async(command: &Command, format: Format) -> Result<(), CtlError> {
 async fn ls(client: &Client, detailed: bool, format: Format) -> Result<(), CtlError> {
     if format != Format::Readable {
         let list = client.list_controllers(detailed).await?;
-        let v = PyValue::List(list.iter().map(dict_value).collect());
+        let v = dict_list(&list);
         return print(format, &v, String::new);
     }
     let all = client.get_all_log_pages(true).await?;
@@ -86,7 +85,7 @@ async fn dlp(args: &DlpArgs, format: Format) -> Result<(), CtlError> {
         host_nqn,
     };
     let pages = client().await?.get_log_pages(&id).await?;
-    let v = PyValue::List(pages.iter().map(dict_value).collect());
+    let v = dict_list(&pages);
     print(format, &v, || render::dlp(&pages))
 }
 

@@ -457,3 +457,65 @@ mod schema_check_tests {
         }
     }
 }
+
+/// The value a ctl tool prints for a golden case (`tests/golden/*.input.json`: the tool, the
+/// subcommand and the daemon's replies), built by the tools' own assembly code.
+pub fn golden_value(case: &serde_json::Value) -> crate::pprint::PyValue {
+    use crate::ctl::client::{StrDict, dict_list};
+    use crate::ctl::status::{ControllerStatus, assemble};
+    let dicts = |v: &serde_json::Value| -> Vec<StrDict> {
+        serde_json::from_value(v.clone()).expect("a list of string dicts")
+    };
+    let parse = |v: &serde_json::Value| -> crate::pprint::PyValue {
+        serde_json::from_str(v.as_str().expect("a JSON string")).expect("JSON")
+    };
+    match case["cmd"].as_str().expect("cmd") {
+        "ls" => dict_list(&dicts(&case["list_controllers"])),
+        "dlp" => dict_list(&dicts(&case["get_log_pages"])),
+        "adlp" => parse(&case["get_all_log_pages"]),
+        "status" => assemble(
+            parse(&case["process_info"]),
+            case["controllers"]
+                .as_array()
+                .expect("controllers")
+                .iter()
+                .map(|c| ControllerStatus {
+                    details: serde_json::from_value(c["details"].clone()).expect("details"),
+                    log_pages: c.get("log_pages").map(dicts),
+                    info: parse(&c["controller_info"]),
+                })
+                .collect(),
+        ),
+        other => panic!("unknown golden command {other}"),
+    }
+}
+
+/// Runs every golden case of `dir` (`<case>.input.json` → `<case>.pprint`): the `--pprint`
+/// text must be byte-identical, and the `--json` value must match `schema` (definition
+/// named by the case's command). Returns the number of cases.
+pub fn check_golden_dir(dir: &std::path::Path, schema: &std::path::Path) -> usize {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema).expect("schema"))
+            .expect("schema JSON");
+    let mut n = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("golden dir")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".input.json"))
+        .collect();
+    entries.sort();
+    for input in entries {
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+        let value = golden_value(&case);
+        let want_path = input.to_string_lossy().replace(".input.json", ".pprint");
+        let want = std::fs::read_to_string(&want_path).expect("golden .pprint file");
+        assert_eq!(crate::ctl::format::pprint_text(&value), want, "{want_path}");
+        let json = crate::ctl::format::to_json(&value);
+        if let Err(e) = check_json_schema(&schema, case["cmd"].as_str().unwrap(), &json) {
+            panic!("{}: --json does not match the schema: {e}", input.display());
+        }
+        n += 1;
+    }
+    n
+}

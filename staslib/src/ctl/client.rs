@@ -140,6 +140,11 @@ pub fn dict_value(d: &StrDict) -> PyValue {
     )
 }
 
+/// A list of string dictionaries as the Python list upstream's tools print.
+pub fn dict_list(list: &[StrDict]) -> PyValue {
+    PyValue::List(list.iter().map(dict_value).collect())
+}
+
 /// Opens the system bus (the bus named by `DBUS_SYSTEM_BUS_ADDRESS` when set). Without a
 /// bus there is no daemon to talk to: [`CtlError::NotRunning`].
 pub async fn system_bus(daemon: Daemon) -> Result<Connection, CtlError> {
