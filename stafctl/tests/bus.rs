@@ -268,7 +268,7 @@ fn schema(tool: &str) -> serde_json::Value {
 }
 
 fn check_schema(tool: &str, def: &str, v: &serde_json::Value) {
-    if let Err(e) = staslib::testing::check_json_schema(&schema(tool), def, v) {
+    if let Err(e) = staslib::ctl::testing::check_json_schema(&schema(tool), def, v) {
         panic!("{tool} --json {def} does not match its schema: {e}\n{v:#}");
     }
 }

@@ -6,7 +6,7 @@
 #[test]
 fn pprint_is_byte_identical_with_upstream_and_json_matches_the_schema() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let n = staslib::testing::check_golden_dir(
+    let n = staslib::ctl::testing::check_golden_dir(
         &root.join("tests/golden"),
         &root.join("schema/stafctl.schema.json"),
     );

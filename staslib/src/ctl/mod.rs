@@ -10,6 +10,8 @@ pub mod format;
 pub mod monitor;
 pub mod status;
 pub mod table;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use client::{Client, ControllerId, Daemon, StrDict};
 pub use error::CtlError;
