@@ -183,6 +183,109 @@ pub fn check_golden_dir(dir: &std::path::Path, schema: &std::path::Path) -> usiz
     n
 }
 
+/// How a name is written in mdoc source (`-` escaped as `\-`).
+fn mdoc(name: &str) -> String {
+    name.replace('-', "\\-")
+}
+
+/// Checks that the man page `man` (mdoc source) documents the command line `cmd`: every
+/// visible subcommand (`.Cm name`), every option (`Fl x`, `Fl \-long`), and every exit
+/// status of [`super::error`]; and that it names no long option the tool does not have.
+pub fn check_man_page(cmd: &clap::Command, man: &str) -> Result<(), String> {
+    let mut missing = Vec::new();
+    let mut longs = vec!["help".to_owned()];
+    let mut check_args = |c: &clap::Command, missing: &mut Vec<String>| {
+        for arg in c.get_arguments() {
+            if arg.is_hide_set() {
+                continue;
+            }
+            if let Some(l) = arg.get_long() {
+                longs.push(l.to_owned());
+                if l != "help" && !man.contains(&format!("Fl \\-{}", mdoc(l))) {
+                    missing.push(format!("{}: --{l}", c.get_name()));
+                }
+            }
+            if let Some(s) = arg.get_short()
+                && s != 'h'
+                && !man.contains(&format!("Fl {s}"))
+            {
+                missing.push(format!("{}: -{s}", c.get_name()));
+            }
+        }
+    };
+    check_args(cmd, &mut missing);
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        if !man.contains(&format!("Cm {}", mdoc(sub.get_name()))) {
+            missing.push(format!("command {}", sub.get_name()));
+        }
+        check_args(sub, &mut missing);
+    }
+    let status = man
+        .split(".Sh EXIT STATUS")
+        .nth(1)
+        .ok_or("no EXIT STATUS section")?;
+    for code in 0..=super::error::EXIT_REJECTED {
+        if !status.contains(&format!(".It {code}\n")) {
+            missing.push(format!("exit status {code}"));
+        }
+    }
+    // The other way round: no stale long option in the page.
+    for word in man.split(|c: char| c.is_whitespace()) {
+        if let Some(l) = word.strip_prefix("\\-") {
+            let l = l.replace("\\-", "-");
+            let l = l.trim_end_matches([',', '.']);
+            if !l.is_empty()
+                && l.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && !longs.iter().any(|x| x == l)
+            {
+                missing.push(format!(
+                    "the page names --{l}, which the tool does not have"
+                ));
+            }
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join("; "))
+    }
+}
+
+/// `mandoc -T lint` of `page`: `None` when mandoc is not installed; `Err` with every
+/// message except the one style note mandoc gives for a cross-reference to another page of
+/// this package, which is not installed where the tests run.
+pub fn mandoc_lint(page: &std::path::Path) -> Option<Result<(), String>> {
+    const OWN_PAGES: [&str; 7] = [
+        "Xr stafd 8",
+        "Xr stacd 8",
+        "Xr stafctl 1",
+        "Xr stacctl 1",
+        "Xr stafd.conf 5",
+        "Xr stacd.conf 5",
+        "Xr sys.conf 5",
+    ];
+    let out = std::process::Command::new("mandoc")
+        .args(["-T", "lint"])
+        .arg(page)
+        .output()
+        .ok()?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let bad: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let own_xref = l.contains("STYLE: referenced manual not found")
+                && OWN_PAGES.iter().any(|p| l.contains(p));
+            !own_xref && !l.contains("outdated mandoc.db")
+        })
+        .collect();
+    Some(if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(bad.join("\n"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_json_schema;
