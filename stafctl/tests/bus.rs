@@ -383,9 +383,21 @@ fn ctl_tools_against_the_daemons_on_a_private_bus() {
     ] {
         let mut ours_args = vec!["--pprint"];
         ours_args.extend_from_slice(args);
-        let ours = env.ok(tool, &ours_args);
-        let theirs = env.upstream(tool, up);
-        assert_eq!(ours, theirs, "{tool} --pprint {args:?}");
+        // Timers tick between the two reads (a soak timer armed by a reconcile shows its
+        // remaining time): compare again until both read the same state.
+        let mut tries = 0;
+        loop {
+            let ours = env.ok(tool, &ours_args);
+            let theirs = env.upstream(tool, up);
+            if ours == theirs {
+                break;
+            }
+            tries += 1;
+            if tries == 20 || !(ours.contains("s [") && theirs.contains("s [")) {
+                assert_eq!(ours, theirs, "{tool} --pprint {args:?}");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     // --json against the schemas.
