@@ -59,6 +59,15 @@ pub enum CtlError {
         /// The daemon's message.
         reason: String,
     },
+    /// The daemon does not have the member (e.g. the Python nvme-stas has no
+    /// `Controllers1` interface for `stats`, `add`, `remove`).
+    #[error("{daemon} does not support {what} (no such D-Bus interface or method)")]
+    Unsupported {
+        /// `stafd` or `stacd`.
+        daemon: &'static str,
+        /// The subcommand.
+        what: String,
+    },
     /// Any other D-Bus failure.
     #[error("D-Bus error talking to {daemon}: {detail}")]
     Bus {
@@ -96,6 +105,7 @@ impl CtlError {
             CtlError::Rejected { .. } => EXIT_REJECTED,
             CtlError::Usage(_) => EXIT_USAGE,
             CtlError::Bus { .. }
+            | CtlError::Unsupported { .. }
             | CtlError::BadReply { .. }
             | CtlError::HostNqn(_)
             | CtlError::Output(_) => EXIT_FAILURE,
@@ -129,6 +139,15 @@ impl CtlError {
             Some("org.freedesktop.DBus.Error.AccessDenied") => CtlError::AccessDenied {
                 what: what.to_owned(),
             },
+            Some(
+                "org.freedesktop.DBus.Error.UnknownMethod"
+                | "org.freedesktop.DBus.Error.UnknownInterface"
+                | "org.freedesktop.DBus.Error.UnknownObject"
+                | "org.freedesktop.DBus.Error.UnknownProperty",
+            ) => CtlError::Unsupported {
+                daemon,
+                what: what.to_owned(),
+            },
             Some("org.freedesktop.DBus.Error.InvalidArgs") => CtlError::Rejected {
                 daemon,
                 reason: message,
@@ -159,6 +178,10 @@ fn fdo_name(e: &zbus::fdo::Error) -> &'static str {
         E::Disconnected(_) => "org.freedesktop.DBus.Error.Disconnected",
         E::AccessDenied(_) => "org.freedesktop.DBus.Error.AccessDenied",
         E::InvalidArgs(_) => "org.freedesktop.DBus.Error.InvalidArgs",
+        E::UnknownMethod(_) => "org.freedesktop.DBus.Error.UnknownMethod",
+        E::UnknownInterface(_) => "org.freedesktop.DBus.Error.UnknownInterface",
+        E::UnknownObject(_) => "org.freedesktop.DBus.Error.UnknownObject",
+        E::UnknownProperty(_) => "org.freedesktop.DBus.Error.UnknownProperty",
         _ => "org.freedesktop.DBus.Error.Failed",
     }
 }
@@ -177,6 +200,7 @@ mod tests {
             "ServiceUnknown" => zbus::fdo::Error::ServiceUnknown(msg.into()),
             "AccessDenied" => zbus::fdo::Error::AccessDenied(msg.into()),
             "InvalidArgs" => zbus::fdo::Error::InvalidArgs(msg.into()),
+            "UnknownInterface" => zbus::fdo::Error::UnknownInterface(msg.into()),
             _ => zbus::fdo::Error::Failed(msg.into()),
         }))
     }
@@ -198,6 +222,12 @@ mod tests {
         let e = CtlError::from_zbus("stafd", "add", method_error("InvalidArgs", "bad key"));
         assert_eq!(e.exit_status(), EXIT_REJECTED);
         assert_eq!(e.to_string(), "stafd rejected the request: bad key");
+        let e = CtlError::from_zbus("stafd", "stats", method_error("UnknownInterface", "x"));
+        assert_eq!(e.exit_status(), EXIT_FAILURE);
+        assert_eq!(
+            e.to_string(),
+            "stafd does not support stats (no such D-Bus interface or method)"
+        );
         let e = CtlError::from_zbus("stafd", "ls", method_error("Failed", "boom"));
         assert_eq!(e.exit_status(), EXIT_FAILURE);
         let e = CtlError::from_zbus(
