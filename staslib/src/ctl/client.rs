@@ -219,18 +219,6 @@ impl Client {
         })
     }
 
-    /// Whether the daemon's name has an owner.
-    pub async fn is_running(&self) -> Result<bool, CtlError> {
-        let dbus = zbus::fdo::DBusProxy::new(&self.conn)
-            .await
-            .map_err(|e| CtlError::from_zbus(self.daemon.prog(), "connect", e))?;
-        let name = zbus::names::BusName::try_from(self.daemon.bus_name())
-            .map_err(|e| CtlError::from_zbus(self.daemon.prog(), "connect", e))?;
-        dbus.name_has_owner(name)
-            .await
-            .map_err(|e| CtlError::from_zbus(self.daemon.prog(), "connect", e.into()))
-    }
-
     /// Sets the `tron` property (root only, by the bus policy) and reads it back.
     pub async fn set_tron(&self, on: bool, what: &str) -> Result<bool, CtlError> {
         let props = "org.freedesktop.DBus.Properties";
