@@ -585,6 +585,13 @@ fn ctl_tools_against_the_daemons_on_a_private_bus() {
         println!("SKIPPED (partly): the root-only successes need root");
     }
 
+    // A monitor whose reader has gone ends at its next line, with status 0 (checked below).
+    let mut orphan = env.monitor("stafctl", &["monitor"]);
+    orphan
+        .wait_for(" stacd running", Duration::from_secs(5))
+        .expect("first lines");
+    orphan.lines = mpsc::channel().1; // drops the reading end: the pipe closes
+
     // stacd leaves: the monitor says so; stafctl ls degrades gracefully.
     stacd.stop();
     assert!(
@@ -602,12 +609,19 @@ fn ctl_tools_against_the_daemons_on_a_private_bus() {
         "{tree}"
     );
     assert_eq!(monitor.stop().code(), Some(0), "monitor exits 0 on SIGTERM");
+
     assert_eq!(
         plain_monitor.exited(Duration::from_secs(5)).code(),
         Some(0),
         "monitor --count 3 exits 0 after 3 events"
     );
     stafd.stop();
+    // Its reader left after "stacd stopped"; "stafd stopped" found the pipe closed.
+    assert_eq!(
+        orphan.exited(Duration::from_secs(5)).code(),
+        Some(0),
+        "monitor exits 0 once nobody reads its lines"
+    );
     stop_driver.send(()).unwrap();
     driver.join().unwrap();
     rt.block_on(sim.shutdown());

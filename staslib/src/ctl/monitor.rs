@@ -168,8 +168,8 @@ fn rule_err(e: zbus::Error) -> CtlError {
     }
 }
 
-/// Streams events of both daemons to stdout in `format` until interrupted (SIGINT, SIGTERM:
-/// exit 0) or `count` signal events have been printed.
+/// Streams events of both daemons to stdout in `format` until interrupted (SIGINT, SIGTERM),
+/// stdout is closed, or `count` events have been printed after the first state lines.
 pub async fn run(conn: &Connection, format: Format, count: Option<u64>) -> Result<(), CtlError> {
     let daemon_rule = |d: Daemon| -> Result<MatchRule<'static>, CtlError> {
         MatchRule::builder()
@@ -199,15 +199,15 @@ pub async fn run(conn: &Connection, format: Format, count: Option<u64>) -> Resul
             .name_has_owner(name)
             .await
             .map_err(|e| CtlError::from_zbus(d.prog(), "monitor", e.into()))?;
-        print_event(
-            &Event {
-                time: SystemTime::now(),
-                daemon: d,
-                event: if running { "running" } else { "absent" }.to_owned(),
-                fields: Vec::new(),
-            },
-            format,
-        )?;
+        let event = Event {
+            time: SystemTime::now(),
+            daemon: d,
+            event: if running { "running" } else { "absent" }.to_owned(),
+            fields: Vec::new(),
+        };
+        if !print_event(&event, format)? {
+            return Ok(());
+        }
     }
 
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -266,16 +266,23 @@ pub async fn run(conn: &Connection, format: Format, count: Option<u64>) -> Resul
                 }
             }
         };
-        print_event(&event, format)?;
+        if !print_event(&event, format)? {
+            return Ok(());
+        }
         seen += 1;
     }
 }
 
-fn print_event(e: &Event, format: Format) -> Result<(), CtlError> {
-    let mut line = e.line(format);
-    line.push('\n');
-    super::format::emit(&line)?;
-    Ok(())
+/// Prints one event line; `false` when stdout is closed (a reader such as `head` left),
+/// which ends the monitor.
+fn print_event(e: &Event, format: Format) -> Result<bool, CtlError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{}", e.line(format)).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(err) => Err(err.into()),
+    }
 }
 
 #[cfg(test)]
