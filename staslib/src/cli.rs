@@ -31,13 +31,8 @@ pub fn version_or_command<'a, C>(
     })
 }
 
-/// What a subcommand whose D-Bus client is not built yet does: say so and fail.
-pub fn not_implemented(prog: &str, subcommand: &str) -> std::process::ExitCode {
-    eprintln!("{prog}: {subcommand} is not implemented in this build yet");
-    std::process::ExitCode::FAILURE
-}
-
-/// Subcommands `stafctl` and `stacctl` share (upstream defines them twice).
+/// Subcommands `stafctl` and `stacctl` share (upstream defines the first four twice; the
+/// others are ours).
 #[derive(clap::Subcommand, Debug, Clone, PartialEq, Eq)]
 pub enum CtlCommand {
     /// Trace ON
@@ -48,6 +43,17 @@ pub enum CtlCommand {
     Status,
     /// List controllers
     Ls(DetailedArgs),
+    /// Show per-controller statistics (typed Controllers1 interface)
+    Stats,
+    /// Add a controller at run time (root only)
+    Add(AddArgs),
+    /// Remove a controller added at run time (root only)
+    Remove(ControllerArgs),
+    /// Print the daemons' signals as they happen, one line each
+    Monitor(MonitorArgs),
+    /// Print a shell completion script (bash, zsh, fish) on stdout
+    #[command(hide = true)]
+    Completions(CompletionsArgs),
 }
 
 impl CtlCommand {
@@ -58,6 +64,11 @@ impl CtlCommand {
             CtlCommand::Troff => "troff",
             CtlCommand::Status => "status",
             CtlCommand::Ls(_) => "ls",
+            CtlCommand::Stats => "stats",
+            CtlCommand::Add(_) => "add",
+            CtlCommand::Remove(_) => "remove",
+            CtlCommand::Monitor(_) => "monitor",
+            CtlCommand::Completions(_) => "completions",
         }
     }
 }
@@ -68,6 +79,103 @@ pub struct DetailedArgs {
     /// Print detailed info
     #[arg(short = 'd', long = "detailed")]
     pub detailed: bool,
+}
+
+/// The transports a controller identity accepts (argparse `choices` of `stafctl dlp`).
+pub const TRANSPORTS: [&str; 4] = ["tcp", "rdma", "fc", "loop"];
+
+/// A controller's identity on the command line (`add`, `remove`), options as `stafctl dlp`.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct ControllerArgs {
+    /// NVMe-over-Fabrics fabric type
+    #[arg(
+        short = 't',
+        long = "transport",
+        value_name = "trtype",
+        value_parser = TRANSPORTS,
+        default_value = "tcp"
+    )]
+    pub transport: String,
+    /// Controller's network address
+    #[arg(
+        short = 'a',
+        long = "traddr",
+        value_name = "traddr",
+        required = true,
+        allow_negative_numbers = true
+    )]
+    pub traddr: String,
+    /// Transport service id [default: the daemon's (8009 for stafd, 4420 for stacd with tcp)]
+    #[arg(
+        short = 's',
+        long = "trsvcid",
+        value_name = "trsvcid",
+        default_value = "",
+        hide_default_value = true,
+        allow_negative_numbers = true
+    )]
+    pub trsvcid: String,
+    /// Network address used on the host to connect to the Controller
+    #[arg(
+        short = 'w',
+        long = "host-traddr",
+        value_name = "traddr",
+        default_value = "",
+        allow_negative_numbers = true
+    )]
+    pub host_traddr: String,
+    /// Network interface used on the host to connect to the Controller
+    #[arg(
+        short = 'f',
+        long = "host-iface",
+        value_name = "iface",
+        default_value = "",
+        allow_negative_numbers = true
+    )]
+    pub host_iface: String,
+    /// Host NQN [default: the host NQN configured in sys.conf]
+    #[arg(
+        short = 'q',
+        long = "host-nqn",
+        value_name = "nqn",
+        allow_negative_numbers = true
+    )]
+    pub host_nqn: Option<String>,
+    /// Subsystem NQN [stafctl: default nqn.2014-08.org.nvmexpress.discovery; stacctl: required]
+    #[arg(
+        short = 'n',
+        long = "nqn",
+        value_name = "nqn",
+        allow_negative_numbers = true
+    )]
+    pub nqn: Option<String>,
+}
+
+/// `add`: the identity plus further `controller=` keys.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct AddArgs {
+    /// The controller's identity.
+    #[command(flatten)]
+    pub id: ControllerArgs,
+    /// Another key of a controller= line (e.g. dhchap-secret=..., kato=30); repeatable
+    #[arg(short = 'o', long = "option", value_name = "key=value")]
+    pub options: Vec<String>,
+}
+
+/// `monitor`.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorArgs {
+    /// Exit after this many events (default: run until interrupted)
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+}
+
+/// `completions`.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_parser = ["bash", "zsh", "fish"])]
+    pub shell: String,
 }
 
 /// A program whose command line imitates an argparse parser: clap parses it, argparse's

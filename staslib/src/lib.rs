@@ -231,6 +231,7 @@ mod cli_support_tests {
 pub mod avahi;
 pub mod cli;
 pub mod conf;
+pub mod ctl;
 pub mod daemon_cli;
 pub mod dbus;
 pub mod dlpe;

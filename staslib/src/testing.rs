@@ -30,13 +30,40 @@ pub fn assert_usage_error(bin: &str, args: &[&str]) {
     assert!(out.stdout.is_empty(), "{args:?}");
 }
 
-/// A subcommand whose service is not built yet: exit 1 with one line saying so.
-pub fn assert_not_implemented(bin: &str, prog: &str, args: &[&str], subcommand: &str) {
-    let out = run(bin, args);
-    assert_eq!(out.status.code(), Some(1), "{args:?}");
+/// A ctl subcommand run with no bus to reach (`DBUS_SYSTEM_BUS_ADDRESS` names a socket that
+/// does not exist, sys.conf names a host NQN): exit 3 and upstream's one line naming
+/// `daemon`, nothing on stdout.
+pub fn assert_daemon_absent(bin: &str, daemon: &str, args: &[&str]) {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("stas-ctl-absent-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let sys_conf = dir.join("sys.conf");
+    std::fs::write(
+        &sys_conf,
+        "[Host]\nnqn=nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21\n",
+    )
+    .expect("sys.conf");
+    let out = Command::new(bin)
+        .args(args)
+        .env_remove("COLUMNS")
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", dir.display()),
+        )
+        .env("STAS_SYS_CONF_FILE", &sys_conf)
+        .output()
+        .expect("run binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{args:?}: {}",
+        text(&out.stderr)
+    );
     assert_eq!(
         text(&out.stderr),
-        format!("{prog}: {subcommand} is not implemented in this build yet\n"),
+        format!("Unable to communicate with {daemon} over D-Bus. Is {daemon} running?\n"),
         "{args:?}"
     );
     assert!(out.stdout.is_empty(), "{args:?}");
