@@ -796,8 +796,6 @@ mod tests {
     }
 
     #[test]
-    // The tie cases are exact binary values (quarter units at 2^51); clippy cannot tell.
-    #[allow(clippy::excessive_precision)]
     fn float_repr_matches_python() {
         for (f, want) in [
             (0.0, "0.0"),
