@@ -265,6 +265,22 @@ impl PrivateBus {
     /// Starts the bus; `repo` is the repository root (for `tests/bus/system-bus.conf.in` and
     /// `etc/dbus-1/system.d`). `Err` says why it could not start (e.g. no `dbus-daemon`).
     pub fn start(dir: &std::path::Path, repo: &std::path::Path) -> Result<Self, String> {
+        Self::start_with_policy(dir, repo, &repo.join("etc/dbus-1/system.d"))
+    }
+
+    /// A bus where anyone may own any name: the shipped policy lets only root own the
+    /// daemons' names, and the demo runs without root.
+    pub fn start_open(dir: &std::path::Path, repo: &std::path::Path) -> Result<Self, String> {
+        let none = dir.join("no-policy");
+        std::fs::create_dir_all(&none).map_err(|e| format!("{}: {e}", none.display()))?;
+        Self::start_with_policy(dir, repo, &none)
+    }
+
+    fn start_with_policy(
+        dir: &std::path::Path,
+        repo: &std::path::Path,
+        policy_dir: &std::path::Path,
+    ) -> Result<Self, String> {
         use std::io::BufRead;
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -275,10 +291,7 @@ impl PrivateBus {
         let conf = std::fs::read_to_string(&template)
             .map_err(|e| format!("{}: {e}", template.display()))?
             .replace("@DIR@", &dir.display().to_string())
-            .replace(
-                "@POLICY_DIR@",
-                &repo.join("etc/dbus-1/system.d").display().to_string(),
-            );
+            .replace("@POLICY_DIR@", &policy_dir.display().to_string());
         let conf_path = dir.join("bus.conf");
         std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
         let mut child = Command::new("dbus-daemon")
@@ -298,6 +311,13 @@ impl PrivateBus {
             return Err(format!("dbus-daemon printed {address:?}"));
         }
         Ok(Self { child, address })
+    }
+}
+
+impl PrivateBus {
+    /// The dbus-daemon's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
