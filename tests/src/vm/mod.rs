@@ -54,5 +54,6 @@ pub fn all_scenarios() -> Vec<Scenario> {
 pub fn bench_scenarios() -> Vec<Scenario> {
     let mut all = native_scenarios::benchmarks();
     all.extend(stafd_scenarios::benchmarks());
+    all.extend(stacd_scenarios::benchmarks());
     all
 }

@@ -3,7 +3,7 @@
 //! through a log page, the connection audit (compat §4.11), and the native backend.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -614,4 +614,206 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     ctx.log("stafd stopped 30 s and restarted: no IOC dropped or remade");
     stacd.stop()?;
     stafd.stop()
+}
+
+/// The end-to-end benchmark of the stacd issue (acceptance 9), `stas-vmtest --bench --filter
+/// e2e`: nvmet port 1 (127.0.0.1:8009) holds an anchor subsystem our host may not see and a
+/// referral to port 2 (127.0.0.1:4420), which holds N subsystems with a 16 MiB namespace
+/// each; stafd is configured with the DC at 8009 only. For N = 1, 10, 100, 1000: start of
+/// both daemons → all N IOCs live, median of 3, next to `nvme connect-all` on the same target
+/// in the same boot; a subsystem linked (AEN) → its IOC live; VmRSS and CPU of each daemon.
+pub fn benchmarks() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "bench_e2e_n1",
+            target: || e2e_target(1),
+            run: |ctx| e2e(ctx, 1),
+        },
+        Scenario {
+            name: "bench_e2e_n10",
+            target: || e2e_target(10),
+            run: |ctx| e2e(ctx, 10),
+        },
+        Scenario {
+            name: "bench_e2e_n100",
+            target: || e2e_target(100),
+            run: |ctx| e2e(ctx, 100),
+        },
+        Scenario {
+            name: "bench_e2e_n1000",
+            target: || e2e_target(1000),
+            run: |ctx| e2e(ctx, 1000),
+        },
+    ]
+}
+
+const ANCHOR: &str = "nqn.2014-08.org.example:stas-vm-anchor";
+const DC_PORT: &str = "8009";
+
+/// Subsystems 0..n linked to port 2, subsystem n created but not linked (the AEN probe).
+fn e2e_target(n: usize) -> Target {
+    let mut subsystems: Vec<Subsystem> = (0..=n)
+        .map(|i| Subsystem::open(nqn(i)).with_namespace(1, 16 << 20))
+        .collect();
+    let mut anchor = Subsystem::open(ANCHOR);
+    anchor.allow_any_host = false;
+    subsystems.push(anchor);
+    let mut p1 = Port::tcp(1, TRADDR, DC_PORT);
+    p1.subsystems = vec![ANCHOR.into()];
+    p1.referrals.push(Referral {
+        name: "to-io-port".into(),
+        trtype: "tcp".into(),
+        adrfam: "ipv4".into(),
+        traddr: TRADDR.into(),
+        trsvcid: PORT.into(),
+        portid: 2,
+    });
+    let mut p2 = Port::tcp(2, TRADDR, PORT);
+    p2.subsystems = (0..n).map(nqn).collect();
+    Target {
+        hosts: Vec::new(),
+        subsystems,
+        ports: vec![p1, p2],
+    }
+}
+
+fn live_iocs() -> usize {
+    kernel_io_state()
+        .values()
+        .filter(|(_, state)| state == "live")
+        .count()
+}
+
+/// The release binary when built (`cargo build --release -p stafd -p stacd`), else debug.
+fn bench_bin(name: &str) -> Result<(PathBuf, &'static str), String> {
+    let debug = super::stafd_scenarios::stafd_bin()?.with_file_name(name);
+    let release = debug.with_file_name("..").join("release").join(name);
+    Ok(if release.exists() {
+        (release, "release")
+    } else {
+        (debug, "debug")
+    })
+}
+
+struct Proc(std::process::Child);
+
+impl Proc {
+    fn start(bin: &Path, name: &str, bus: &PrivateBus) -> Result<Self, String> {
+        let log = std::fs::File::create(format!("{WORK}/{name}.log")).map_err(|e| e.to_string())?;
+        Command::new(bin)
+            .args(["-f", &format!("{WORK}/{name}.conf")])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .env("RUNTIME_DIRECTORY", format!("{WORK}/run-{name}"))
+            .env_remove("NOTIFY_SOCKET")
+            .stderr(log)
+            .spawn()
+            .map(Proc)
+            .map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn figures(&self) -> (f64, f64) {
+        let pid = self.0.id();
+        let rss = super::stafd_scenarios::proc_status(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0;
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let cpu = super::stafd_scenarios::cpu_ticks(pid).unwrap_or(0) as f64 / hz;
+        (rss, cpu)
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        if wait_for(Duration::from_secs(20), || self.0.try_wait().ok().flatten()).is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn reset(ctx: &mut Ctx) -> Result<(), String> {
+    ctx.sh("nvme disconnect-all >/dev/null 2>&1 || true")?;
+    wait_for(Duration::from_secs(120), || {
+        std::fs::read_dir("/sys/class/nvme")
+            .map_or(true, |d| d.count() == 0)
+            .then_some(())
+    })
+    .ok_or("controllers left after disconnect-all")?;
+    Ok(())
+}
+
+fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
+    let (stafd_bin, build) = bench_bin("stafd")?;
+    let (stacd_bin, _) = bench_bin("stacd")?;
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(
+        format!("{WORK}/stafd.conf"),
+        format!(
+            "[Global]\nbackend=kernel\n\n[Controllers]\ncontroller=transport=tcp;traddr={TRADDR};trsvcid={DC_PORT}\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stacd.conf"), "[Global]\nbackend=kernel\n")
+        .map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let reps = if n >= 1000 { 1 } else { 3 };
+    let limit = Duration::from_secs(120 + n as u64);
+    let (mut ours, mut theirs, mut aen) = (Vec::new(), Vec::new(), Vec::new());
+    let mut figures = String::new();
+    for rep in 0..reps {
+        reset(ctx)?;
+        let t0 = Instant::now();
+        let stafd = Proc::start(&stafd_bin, "stafd", &bus)?;
+        let stacd = Proc::start(&stacd_bin, "stacd", &bus)?;
+        let took = wait_for(limit, || (live_iocs() == n).then(|| t0.elapsed()))
+            .ok_or_else(|| format!("N={n}: {} of {n} IOCs live", live_iocs()))?;
+        ours.push(took.as_secs_f64());
+        // AEN → connected: link the probe subsystem.
+        let t = Instant::now();
+        ctx.nvmet.link(2, &nqn(n)).map_err(|e| e.to_string())?;
+        let a = wait_for(Duration::from_secs(60), || {
+            (live_iocs() == n + 1).then(|| t.elapsed())
+        })
+        .ok_or("the linked subsystem's IOC did not come")?;
+        aen.push(a.as_secs_f64());
+        if rep == reps - 1 {
+            let (frss, fcpu) = stafd.figures();
+            let (crss, ccpu) = stacd.figures();
+            figures = format!(
+                "stafd VmRSS {frss:.1} MiB, CPU {fcpu:.2} s; stacd VmRSS {crss:.1} MiB, CPU {ccpu:.2} s"
+            );
+        }
+        ctx.nvmet.unlink(2, &nqn(n)).map_err(|e| e.to_string())?;
+        drop(stacd);
+        drop(stafd);
+        // nvme connect-all on the same target.
+        reset(ctx)?;
+        let t0 = Instant::now();
+        ctx.sh(&format!(
+            "nvme connect-all -t tcp -a {TRADDR} -s {DC_PORT} >/dev/null 2>&1 || true"
+        ))?;
+        let took = wait_for(limit, || (live_iocs() == n).then(|| t0.elapsed()))
+            .ok_or_else(|| format!("connect-all N={n}: {} of {n} IOCs live", live_iocs()))?;
+        theirs.push(took.as_secs_f64());
+    }
+    reset(ctx)?;
+    let (m_ours, m_theirs) = (median(ours.clone()), median(theirs.clone()));
+    ctx.log(format!(
+        "N={n} ({build} build, {reps} run{}): start -> all {n} IOCs live: stafd+stacd {m_ours:.2} s {ours:.2?} | nvme connect-all {m_theirs:.2} s {theirs:.2?} | ratio {:.2}",
+        if reps > 1 { "s, median" } else { "" },
+        m_ours / m_theirs
+    ));
+    ctx.log(format!(
+        "N={n}: subsystem linked (AEN) -> its IOC live {:.2} s {aen:.2?}; {figures}",
+        median(aen.clone())
+    ));
+    Ok(())
 }

@@ -82,7 +82,7 @@ pub(super) fn repo() -> PathBuf {
 }
 
 /// The `stafd` binary built next to this one.
-fn stafd_bin() -> Result<PathBuf, String> {
+pub(super) fn stafd_bin() -> Result<PathBuf, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let bin = exe.with_file_name("stafd");
     ensure(bin.exists(), || {
@@ -704,7 +704,7 @@ fn bench_conf(dcs: u16) -> String {
     c
 }
 
-fn proc_status(pid: u32, key: &str) -> Option<u64> {
+pub(super) fn proc_status(pid: u32, key: &str) -> Option<u64> {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()?
         .lines()
@@ -713,7 +713,7 @@ fn proc_status(pid: u32, key: &str) -> Option<u64> {
 }
 
 /// utime + stime of `pid`, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(super) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = stat.rsplit_once(')')?.1;
     let f: Vec<&str> = after.split_whitespace().collect();
