@@ -163,9 +163,23 @@ async fn connect(
                 s.connect_attempts
             })
             .unwrap_or(1);
+        let attempt = IoController::connect(&ctx.backend, tid, &ctx.params);
+        tokio::pin!(attempt);
         let result = tokio::select! {
-            r = IoController::connect(&ctx.backend, tid, &ctx.params) => r,
-            _ = &mut *stop => return None,
+            r = &mut attempt => r,
+            keep = &mut *stop => {
+                // Deferred disconnect (§4.13): a kernel connect in flight cannot be called
+                // back; let it finish, then undo it unless the connection is to be kept.
+                if let Ok(ioc) = attempt.await
+                    && !keep.unwrap_or(true)
+                {
+                    tracing::info!("{tid} | {} - Disconnect initiated", device_of(&ioc));
+                    if let Err(e) = ioc.disconnect(false).await {
+                        tracing::warn!("{}", e.chain());
+                    }
+                }
+                return None;
+            }
         };
         let e = match result {
             Ok(ioc) => return Some(ioc),
