@@ -27,7 +27,7 @@ use crate::ioc::{IocContext, IocHandle};
 use crate::stafd_client;
 use crate::state::{IocState, Shared};
 
-/// Reconcile soak (§4.9).
+/// Longest reconcile soak of a burst of triggers (upstream: 1.5 s after every trigger).
 const SOAK: Duration = Duration::from_millis(1500);
 /// Soak after a kernel `add` event before the connection audit (§4.11-2).
 const AUDIT_SOAK: Duration = Duration::from_secs(1);
@@ -363,14 +363,12 @@ impl Stacd {
     /// §4.19: I/O connections always survive a stacd stop.
     async fn stop_all(&mut self) {
         self.save_state();
-        let stops: Vec<_> = self
-            .handles
-            .drain()
-            .map(|(_, h)| h.stop(true, Duration::from_secs(5)))
-            .collect();
-        for s in stops {
-            s.await;
+        // All at once: a native association's shutdown waits for its controller.
+        let mut stops = tokio::task::JoinSet::new();
+        for (_, h) in self.handles.drain() {
+            stops.spawn(h.stop(true, Duration::from_secs(5)));
         }
+        while stops.join_next().await.is_some() {}
     }
 }
 
@@ -522,12 +520,13 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     }
     notifier.notify("READY=1");
     let mut watchdog = watchdog_interval().map(tokio::time::interval);
-    let mut soak: Option<Instant> = Some(Instant::now());
+    let mut soak = event_loop::Soak::new(SOAK);
+    soak.by(Instant::now());
     loop {
         let mut trigger = false;
         tokio::select! {
-            () = event_loop::sleep_until(soak) => {
-                soak = None;
+            () = event_loop::sleep_until(soak.due()) => {
+                soak.done();
                 d.shared.lock().process.soak = None;
                 d.reconcile(&conn).await;
             }
@@ -548,7 +547,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                     crate::dbus_typed::Command::Remove(tid, reply) => (d.remove_runtime(&tid), reply),
                 };
                 if r.is_ok() {
-                    soak = Some(Instant::now());
+                    soak.by(Instant::now());
                 }
                 let _ = reply.send(r);
             }
@@ -556,18 +555,16 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             Some(Ok(_)) = owners.next() => trigger = true,
             _ = audit.tick() => {
                 tracing::debug!("periodic audit");
-                soak = Some(Instant::now());
+                soak.by(Instant::now());
             }
             Some(ev) = next_foreign(foreign.as_mut()) => {
                 if ev.action == libnvme_rs::kernel::uevent::Action::Add {
-                    let at = Instant::now() + AUDIT_SOAK;
-                    soak = Some(soak.map_or(at, |s| s.min(at)));
+                    soak.by(Instant::now() + AUDIT_SOAK);
                 }
             }
         }
         if trigger {
-            let at = Instant::now() + SOAK;
-            soak = Some(at);
+            let at = soak.trigger(Instant::now());
             d.shared.lock().process.soak = Some(at);
         }
     }

@@ -134,7 +134,8 @@ pub const LOG_PAGE_RETRY: Duration = Duration::from_secs(20);
 pub const REGISTER_RETRY: Duration = Duration::from_secs(5);
 /// `zeroconf-connections-persistence` default: 72 hours.
 pub const DEFAULT_PERSISTENCE: f64 = 259_200.0;
-/// The reconcile soak (§4.4): every trigger restarts it.
+/// Longest reconcile soak of a burst of triggers (§4.4; upstream restarts a 1.5 s soak at
+/// every trigger, see [`staslib::service::event_loop::Soak`]).
 pub const RECONCILE_SOAK: Duration = Duration::from_millis(1500);
 
 /// When to retry after `failures` consecutive failed connects (≥ 1).

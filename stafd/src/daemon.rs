@@ -579,8 +579,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     // batches triggers; at start there is nothing to batch, so the configuration loaded
     // above is acted on at once. DCs restored from the last-known state reconnect at once
     // too (that is how they are adopted).
-    let mut soak: Option<Instant> = Some(Instant::now());
-    d.shared.lock().process.soak = soak;
+    let mut soak = event_loop::Soak::new(core::RECONCILE_SOAK);
+    soak.by(Instant::now());
+    d.shared.lock().process.soak = soak.due();
     let restored: Vec<TransportId> = d.shared.lock().dcs.keys().cloned().collect();
     for tid in &restored {
         d.start_dc(tid);
@@ -588,8 +589,8 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     loop {
         let mut trigger = false;
         tokio::select! {
-            () = event_loop::sleep_until(soak) => {
-                soak = None;
+            () = event_loop::sleep_until(soak.due()) => {
+                soak.done();
                 d.shared.lock().process.soak = None;
                 d.reconcile(&conn).await;
             }
@@ -617,14 +618,14 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                     let r = d.add_runtime(*entry);
                     if r.is_ok() {
                         // Acted on at once, like the configuration at start.
-                        soak = Some(Instant::now());
+                        soak.by(Instant::now());
                     }
                     let _ = reply.send(r);
                 }
                 DebugCommand::RemoveController(tid, reply) => {
                     let r = d.remove_runtime(&tid);
                     if r.is_ok() {
-                        soak = Some(Instant::now());
+                        soak.by(Instant::now());
                     }
                     let _ = reply.send(r);
                 }
@@ -657,8 +658,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             s.avahi_services = d.zeroconf.services_view();
         }
         if trigger {
-            let at = Instant::now() + core::RECONCILE_SOAK;
-            soak = Some(at);
+            let at = soak.trigger(Instant::now());
             d.shared.lock().process.soak = Some(at);
         }
     }
