@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use super::fabrics::{Connected, Fabrics, FabricsError};
 use super::options::ConnectArgs;
 use super::sysfs::{ControllerInfo, SysfsError, SysfsRoot};
-use crate::trid::{InterfaceAddrs, TransportId, is_candidate_device, matches_existing};
+use crate::trid::{
+    InterfaceAddrs, KernelConnection, TransportId, is_candidate_device, matches_existing,
+};
 
 /// Which kind of controller a search is for (§4.12 step 2 device-type filter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,17 +55,36 @@ pub fn find_existing(
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
 ) -> Result<Option<ControllerInfo>, SysfsError> {
-    Ok(sysfs.controllers()?.into_iter().find(|c| {
+    // Every connect searches: with a thousand controllers, reading all of each one's
+    // attributes per search is quadratic work, so rule out by transport and address first.
+    for name in sysfs.controller_names()? {
+        let (transport, address) = sysfs.transport_and_address(&name);
+        let quick = KernelConnection {
+            transport: transport.unwrap_or_default(),
+            traddr: address.traddr.unwrap_or_default(),
+            trsvcid: address.trsvcid.unwrap_or_default(),
+            ..KernelConnection::default()
+        };
+        if !is_candidate_device(tid, &quick) {
+            continue;
+        }
+        let Some(c) = sysfs.controller(&name)? else {
+            continue;
+        };
         let kernel = c.connection();
         let kind_ok = match kind {
             ControllerKind::Discovery => c.is_discovery_controller(),
             ControllerKind::Io => c.is_io_controller(),
         };
-        !is_going_away(c)
+        if !is_going_away(&c)
             && kind_ok
             && is_candidate_device(tid, &kernel)
             && matches_existing(tid, &kernel, ifaces)
-    }))
+        {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
 }
 
 /// Result of [`connect_or_adopt`].

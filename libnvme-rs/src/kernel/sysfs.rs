@@ -319,6 +319,29 @@ impl SysfsRoot {
             .collect())
     }
 
+    /// The `nvmeN` names, sorted by instance; nothing else is read.
+    pub fn controller_names(&self) -> Result<Vec<String>, SysfsError> {
+        let mut names: Vec<(u32, String)> = list_dir(&self.root.join("class/nvme"))?
+            .into_iter()
+            .filter_map(|n| parse_controller_name(&n).map(|i| (i, n)))
+            .collect();
+        names.sort();
+        Ok(names.into_iter().map(|(_, n)| n).collect())
+    }
+
+    /// A controller's `transport` and parsed `address` only: two reads, enough to rule most
+    /// controllers out of an adoption search before reading everything.
+    pub fn transport_and_address(&self, name: &str) -> (Option<String>, Address) {
+        let dir = self.controller_dir(name);
+        let transport = read_attr(&dir.join("transport")).ok().flatten();
+        let address = read_attr(&dir.join("address"))
+            .ok()
+            .flatten()
+            .map(|a| Address::parse(&a))
+            .unwrap_or_default();
+        (transport, address)
+    }
+
     /// One controller by name (`nvmeN`); `Ok(None)` if it does not exist.
     pub fn controller(&self, name: &str) -> Result<Option<ControllerInfo>, SysfsError> {
         let instance =
