@@ -776,13 +776,18 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
         let took = wait_for(limit, || (live_iocs() == n).then(|| t0.elapsed()))
             .ok_or_else(|| format!("N={n}: {} of {n} IOCs live", live_iocs()))?;
         ours.push(took.as_secs_f64());
+        ctx.log(format!(
+            "N={n} run {}: stafd+stacd start -> all {n} IOCs live {:.2} s",
+            rep + 1,
+            took.as_secs_f64()
+        ));
         // AEN → connected: link the probe subsystem.
         let t = Instant::now();
         ctx.nvmet.link(2, &nqn(n)).map_err(|e| e.to_string())?;
-        let a = wait_for(Duration::from_secs(60), || {
+        let a = wait_for(Duration::from_secs(120), || {
             (live_iocs() == n + 1).then(|| t.elapsed())
         })
-        .ok_or("the linked subsystem's IOC did not come")?;
+        .ok_or("the linked subsystem's IOC did not come within 120 s")?;
         aen.push(a.as_secs_f64());
         if rep == reps - 1 {
             let (frss, fcpu) = stafd.figures();
