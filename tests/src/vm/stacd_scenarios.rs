@@ -625,22 +625,22 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
 pub fn benchmarks() -> Vec<Scenario> {
     vec![
         Scenario {
-            name: "bench_e2e_n1",
+            name: "bench_e2e_1_ioc",
             target: || e2e_target(1),
             run: |ctx| e2e(ctx, 1),
         },
         Scenario {
-            name: "bench_e2e_n10",
+            name: "bench_e2e_10_iocs",
             target: || e2e_target(10),
             run: |ctx| e2e(ctx, 10),
         },
         Scenario {
-            name: "bench_e2e_n100",
+            name: "bench_e2e_100_iocs",
             target: || e2e_target(100),
             run: |ctx| e2e(ctx, 100),
         },
         Scenario {
-            name: "bench_e2e_n1000",
+            name: "bench_e2e_1000_iocs",
             target: || e2e_target(1000),
             run: |ctx| e2e(ctx, 1000),
         },
