@@ -205,7 +205,7 @@ async fn one(n: usize) -> Result<(), String> {
         .await
         .ok_or(format!("N={n}: the added subsystem was not connected"))?;
     println!(
-        "        subsystem added (AEN) -> its IOC connected {:.0} ms (stacd's 1.5 s soak included)",
+        "        subsystem added (AEN) -> its IOC connected {:.0} ms",
         aen.as_secs_f64() * 1000.0
     );
     let (s0, c0) = (stafd.cpu_ticks(), stacd.cpu_ticks());
