@@ -2,3 +2,4 @@
 
 pub mod iobench;
 pub mod vm;
+pub mod workspace;

@@ -3,40 +3,9 @@
 //! configuration, and carries the maintainer scripts that create the host identity and
 //! restart (not stop) the services on upgrade.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_owned()
-}
-
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .to_owned()
-}
-
-fn have(tool: &str) -> bool {
-    if Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    assert_ne!(
-        std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref(),
-        Ok("1"),
-        "{tool} missing and STAS_REQUIRE_SYSTEM_TESTS=1"
-    );
-    println!("SKIPPED: {tool} is not installed");
-    false
-}
+use stas_tests::workspace::{bin_dir, have_tool, repo};
 
 fn text(out: &std::process::Output) -> String {
     format!(
@@ -48,7 +17,7 @@ fn text(out: &std::process::Output) -> String {
 
 #[test]
 fn debian_package_builds_and_lintian_finds_no_errors() {
-    if !(have("dpkg-deb") && have("lintian")) {
+    if !(have_tool("dpkg-deb") && have_tool("lintian")) {
         return;
     }
     let out_dir = tempfile::tempdir().unwrap();

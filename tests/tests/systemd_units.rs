@@ -3,42 +3,11 @@
 //! `systemd-analyze security` exposure is well below upstream's units (8.3 for their
 //! hardening set, measured the same way).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_owned()
-}
+use stas_tests::workspace::{bin_dir, have_tool, repo};
 
 /// The directory holding the workspace's binaries (this test runs from `deps/`).
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps")
-        .to_owned()
-}
-
-fn have_systemd_analyze() -> bool {
-    if Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    assert_ne!(
-        std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref(),
-        Ok("1"),
-        "systemd-analyze missing and STAS_REQUIRE_SYSTEM_TESTS=1"
-    );
-    println!("SKIPPED: systemd-analyze is not installed");
-    false
-}
-
 /// Copies of the units with ExecStart= on the built binaries.
 fn staged_units() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -63,7 +32,7 @@ fn staged_units() -> tempfile::TempDir {
 
 #[test]
 fn units_verify_clean() {
-    if !have_systemd_analyze() {
+    if !have_tool("systemd-analyze") {
         return;
     }
     let dir = staged_units();
@@ -88,7 +57,7 @@ fn units_verify_clean() {
 
 #[test]
 fn services_are_hardened_beyond_upstream() {
-    if !have_systemd_analyze() {
+    if !have_tool("systemd-analyze") {
         return;
     }
     let dir = staged_units();

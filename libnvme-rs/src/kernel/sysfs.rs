@@ -308,14 +308,10 @@ impl SysfsRoot {
     /// All `nvmeN` controllers, sorted by instance. A missing `class/nvme` (module not
     /// loaded) is an empty list.
     pub fn controllers(&self) -> Result<Vec<ControllerInfo>, SysfsError> {
-        let mut names: Vec<(u32, String)> = list_dir(&self.root.join("class/nvme"))?
+        Ok(self
+            .controller_names()?
             .into_iter()
-            .filter_map(|n| parse_controller_name(&n).map(|i| (i, n)))
-            .collect();
-        names.sort();
-        Ok(names
-            .into_iter()
-            .map(|(i, n)| self.read_controller(i, n))
+            .filter_map(|n| parse_controller_name(&n).map(|i| self.read_controller(i, n)))
             .collect())
     }
 
