@@ -56,13 +56,13 @@ pub fn find_existing(
     ifaces: &InterfaceAddrs,
 ) -> Result<Option<ControllerInfo>, SysfsError> {
     // Every connect searches: with a thousand controllers, reading all of each one's
-    // attributes per search is quadratic work, so rule out by transport and address first.
-    for name in sysfs.controller_names()? {
-        let (transport, address) = sysfs.transport_and_address(&name);
+    // attributes per search is quadratic work, so rule out by transport and address first
+    // (cached per controller by `SysfsRoot`, re-read only when a controller changed).
+    for (name, key) in sysfs.controller_keys()? {
         let quick = KernelConnection {
-            transport: transport.unwrap_or_default(),
-            traddr: address.traddr.unwrap_or_default(),
-            trsvcid: address.trsvcid.unwrap_or_default(),
+            transport: key.transport,
+            traddr: key.traddr,
+            trsvcid: key.trsvcid,
             ..KernelConnection::default()
         };
         if !is_candidate_device(tid, &quick) {

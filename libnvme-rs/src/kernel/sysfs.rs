@@ -6,9 +6,11 @@
 //! absent instead of failing the whole controller (attributes of a controller being deleted
 //! can fail individually).
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use crate::spec::WELL_KNOWN_DISC_NQN;
 use crate::trid::KernelConnection;
@@ -278,10 +280,35 @@ pub struct SubsystemInfo {
 }
 
 /// A sysfs tree rooted at a configurable path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SysfsRoot {
     root: PathBuf,
+    /// `transport` and `address` of each controller, keyed by name and checked against the
+    /// inode of its `class/nvme` entry (a controller deleted and another created under the
+    /// same name has a new one): the adoption search before every connect then reads only
+    /// what changed, not two files per controller.
+    keys: Arc<Mutex<HashMap<String, (u64, ControllerKey)>>>,
 }
+
+/// What rules a controller in or out of an adoption search, fixed for its lifetime:
+/// `transport`, and the target address and port from `address`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ControllerKey {
+    /// `transport`.
+    pub transport: String,
+    /// `traddr` of `address`.
+    pub traddr: String,
+    /// `trsvcid` of `address`.
+    pub trsvcid: String,
+}
+
+impl PartialEq for SysfsRoot {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+    }
+}
+
+impl Eq for SysfsRoot {}
 
 impl Default for SysfsRoot {
     fn default() -> Self {
@@ -292,7 +319,10 @@ impl Default for SysfsRoot {
 impl SysfsRoot {
     /// A tree rooted at `root` (`/sys` in production).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        SysfsRoot { root: root.into() }
+        SysfsRoot {
+            root: root.into(),
+            keys: Arc::default(),
+        }
     }
 
     /// The root path.
@@ -325,17 +355,61 @@ impl SysfsRoot {
         Ok(names.into_iter().map(|(_, n)| n).collect())
     }
 
-    /// A controller's `transport` and parsed `address` only: two reads, enough to rule most
-    /// controllers out of an adoption search before reading everything.
-    pub fn transport_and_address(&self, name: &str) -> (Option<String>, Address) {
+    /// Every controller's name and [`ControllerKey`], sorted by instance; entries whose
+    /// `class/nvme` link is unchanged since the last call are not read again.
+    pub fn controller_keys(&self) -> Result<Vec<(String, ControllerKey)>, SysfsError> {
+        use std::os::unix::fs::DirEntryExt;
+        let dir = self.root.join("class/nvme");
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(SysfsError::Io { path: dir, source }),
+        };
+        let mut seen: Vec<(u32, String, u64)> = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|source| SysfsError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(i) = parse_controller_name(&name) {
+                seen.push((i, name, entry.ino()));
+            }
+        }
+        seen.sort();
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.retain(|name, _| seen.iter().any(|(_, n, _)| n == name));
+        Ok(seen
+            .into_iter()
+            .map(|(_, name, ino)| {
+                let key = match keys.get(&name) {
+                    Some((cached, key)) if *cached == ino => key.clone(),
+                    _ => {
+                        let key = self.read_key(&name);
+                        keys.insert(name.clone(), (ino, key.clone()));
+                        key
+                    }
+                };
+                (name, key)
+            })
+            .collect())
+    }
+
+    fn read_key(&self, name: &str) -> ControllerKey {
         let dir = self.controller_dir(name);
-        let transport = read_attr(&dir.join("transport")).ok().flatten();
         let address = read_attr(&dir.join("address"))
             .ok()
             .flatten()
             .map(|a| Address::parse(&a))
             .unwrap_or_default();
-        (transport, address)
+        ControllerKey {
+            transport: read_attr(&dir.join("transport"))
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            traddr: address.traddr.unwrap_or_default(),
+            trsvcid: address.trsvcid.unwrap_or_default(),
+        }
     }
 
     /// One controller by name (`nvmeN`); `Ok(None)` if it does not exist.
@@ -522,6 +596,54 @@ mod tests {
                 self.write(&format!("class/nvme/{name}/{a}"), format!("{v}\n"));
             }
         }
+    }
+
+    #[test]
+    fn controller_keys_are_read_once_per_kernel_object() {
+        let t = Tree::new();
+        let addr = |a: &str| format!("traddr={a},trsvcid=4420,src_addr=10.0.0.9");
+        t.ctrl(
+            "nvme1",
+            &[("transport", "tcp"), ("address", &addr("10.0.0.1"))],
+        );
+        t.ctrl(
+            "nvme0",
+            &[("transport", "rdma"), ("address", &addr("10.0.0.2"))],
+        );
+        t.mkdir("class/nvme/nvme-fabrics");
+        let root = t.root();
+        let key = |transport: &str, traddr: &str| ControllerKey {
+            transport: transport.into(),
+            traddr: traddr.into(),
+            trsvcid: "4420".into(),
+        };
+        let want = vec![
+            ("nvme0".to_owned(), key("rdma", "10.0.0.2")),
+            ("nvme1".to_owned(), key("tcp", "10.0.0.1")),
+        ];
+        assert_eq!(root.controller_keys().unwrap(), want);
+        // The same object: its attributes are not read again.
+        t.write("class/nvme/nvme1/address", addr("10.9.9.9"));
+        assert_eq!(root.controller_keys().unwrap(), want);
+        // Another controller under the same name (a new directory, so a new inode; the old
+        // one is still around elsewhere so the number cannot be reused).
+        fs::rename(
+            t.0.path().join("class/nvme/nvme1"),
+            t.0.path().join("old-nvme1"),
+        )
+        .unwrap();
+        t.ctrl(
+            "nvme1",
+            &[("transport", "tcp"), ("address", &addr("10.0.0.7"))],
+        );
+        assert_eq!(
+            root.controller_keys().unwrap()[1],
+            ("nvme1".to_owned(), key("tcp", "10.0.0.7"))
+        );
+        // Gone controllers leave the cache.
+        fs::remove_dir_all(t.0.path().join("class/nvme/nvme0")).unwrap();
+        assert_eq!(root.controller_keys().unwrap().len(), 1);
+        assert_eq!(root.keys.lock().unwrap().len(), 1);
     }
 
     #[test]
