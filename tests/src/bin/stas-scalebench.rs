@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use libnvme_rs::spec::disclog::subtype;
 use nvme_sim::{SimConfig, SimHandle, Simulator, SubsystemConfig, tcp_entry};
+use stas_tests::procfs;
+use stas_tests::workspace::repo;
 use staslib::testing::PrivateBus;
 
 const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b";
@@ -20,13 +22,6 @@ const HOSTID: &str = "1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b";
 
 fn nqn(i: usize) -> String {
     format!("nqn.2024-01.io.example:scale-{i:04}")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits in the repository")
-        .to_owned()
 }
 
 fn daemon_bin(name: &str) -> Result<PathBuf, String> {
@@ -60,32 +55,17 @@ impl Daemon {
         Ok(Self(child))
     }
 
-    fn status(&self, key: &str) -> Option<u64> {
-        let text = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).ok()?;
-        text.lines()
-            .find(|l| l.starts_with(key))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
-    }
-
-    /// User + system CPU time, in clock ticks.
     fn cpu_ticks(&self) -> Option<u64> {
-        let text = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).ok()?;
-        let rest = &text[text.rfind(')')? + 2..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        procfs::cpu_ticks(self.0.id())
     }
 
     fn figures(&self) -> String {
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        let pid = self.0.id();
         format!(
             "VmRSS {:.1} MiB (VmHWM {:.1}), CPU {:.2} s",
-            self.status("VmRSS:").unwrap_or(0) as f64 / 1024.0,
-            self.status("VmHWM:").unwrap_or(0) as f64 / 1024.0,
-            self.cpu_ticks().unwrap_or(0) as f64 / hz
+            procfs::status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0,
+            procfs::status_kib(pid, "VmHWM:").unwrap_or(0) as f64 / 1024.0,
+            procfs::cpu_seconds(pid)
         )
     }
 }
@@ -210,8 +190,7 @@ async fn one(n: usize) -> Result<(), String> {
     );
     let (s0, c0) = (stafd.cpu_ticks(), stacd.cpu_ticks());
     tokio::time::sleep(Duration::from_secs(10)).await;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let hz = procfs::ticks_per_second() as f64;
     let idle = |a: Option<u64>, b: Option<u64>| {
         b.unwrap_or(0).saturating_sub(a.unwrap_or(0)) as f64 / hz * 1000.0
     };

@@ -713,10 +713,8 @@ impl Proc {
 
     fn figures(&self) -> (f64, f64) {
         let pid = self.0.id();
-        let rss = super::stafd_scenarios::proc_status(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0;
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-        let cpu = super::stafd_scenarios::cpu_ticks(pid).unwrap_or(0) as f64 / hz;
+        let rss = crate::procfs::status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0;
+        let cpu = crate::procfs::cpu_seconds(pid);
         (rss, cpu)
     }
 }

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use staslib::testing::PrivateBus;
 
+use crate::procfs::{cpu_ticks, status_kib as proc_status, ticks_per_second};
+pub(super) use crate::workspace::repo;
+
 use super::Scenario;
 use super::common::*;
 use super::guest::{Ctx, HOSTNQN, ensure, wait_for};
@@ -73,13 +76,6 @@ const DLPE_KEYS: [&str; 12] = [
     "trtype", "adrfam", "traddr", "trsvcid", "subnqn", "subtype", "treq", "tsas", "portid",
     "cntlid", "asqsz", "eflags",
 ];
-
-pub(super) fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests crate sits in the repository")
-        .to_owned()
-}
 
 /// The `stafd` binary built next to this one.
 pub(super) fn stafd_bin() -> Result<PathBuf, String> {
@@ -704,22 +700,6 @@ fn bench_conf(dcs: u16) -> String {
     c
 }
 
-pub(super) fn proc_status(pid: u32, key: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-/// utime + stime of `pid`, in clock ticks.
-pub(super) fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-}
-
 fn bench_stafd(ctx: &mut Ctx) -> Result<(), String> {
     let release = stafd_bin()?.with_file_name("..").join("release/stafd");
     let (bin, build) = if release.exists() {
@@ -770,8 +750,7 @@ fn bench_stafd(ctx: &mut Ctx) -> Result<(), String> {
             let before = cpu_ticks(pid);
             std::thread::sleep(Duration::from_secs(60));
             let after = cpu_ticks(pid);
-            // SAFETY: sysconf has no preconditions.
-            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+            let hz = ticks_per_second();
             ctx.log(format!(
                 "10 DCs idle 60 s: CPU {:?} ms (the kernel carries the keep-alives)",
                 before.zip(after).map(|(b, a)| (a - b) * 1000 / hz)
