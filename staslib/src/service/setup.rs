@@ -53,13 +53,16 @@ pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
 /// tuning knobs documented in stafd(8)/stacd(8)); anything else is ignored with a warning.
 pub fn env_number(name: &str) -> Option<u64> {
     let text = std::env::var(name).ok()?;
-    match text.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            tracing::warn!("${name}={text:?} is not a positive number: ignored");
-            None
-        }
+    let n = positive_number(&text);
+    if n.is_none() {
+        tracing::warn!("${name}={text:?} is not a positive number: ignored");
     }
+    n
+}
+
+/// A positive decimal number, surrounding white space allowed.
+fn positive_number(text: &str) -> Option<u64> {
+    text.trim().parse::<u64>().ok().filter(|n| *n > 0)
 }
 
 /// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
@@ -112,4 +115,23 @@ pub async fn configured(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn positive_numbers_only() {
+        for (text, want) in [
+            ("60", Some(60)),
+            (" 4194304\n", Some(4_194_304)),
+            ("0", None),
+            ("-5", None),
+            ("1e3", None),
+            ("", None),
+            ("99999999999999999999999", None),
+            ("12abc", None),
+        ] {
+            assert_eq!(super::positive_number(text), want, "{text:?}");
+        }
+    }
 }
