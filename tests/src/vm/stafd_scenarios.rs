@@ -1012,13 +1012,19 @@ fn stacd_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
         "start -> 3 kernel IOCs in {} ms: {iocs:?}",
         t0.elapsed().as_millis()
     ));
+    // The kernel scans namespaces after the controller appears: wait for each block device.
     for (_, dev) in &iocs {
         let block = format!("/sys/class/nvme/{dev}");
-        let has_ns = std::fs::read_dir(&block)
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("nvme"));
-        ensure(has_ns, || format!("{dev} has no namespace block device"))?;
+        let has_ns = wait_for(Duration::from_secs(10), || {
+            std::fs::read_dir(&block)
+                .ok()?
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("nvme"))
+                .then_some(())
+        });
+        ensure(has_ns.is_some(), || {
+            format!("{dev} has no namespace block device after 10 s")
+        })?;
     }
     let dbus = wait_for(Duration::from_secs(10), || {
         stac_iocs(bus)
