@@ -42,7 +42,7 @@ install-files:
 	for f in etc/stas/*.conf; do \
 	  [ -e "$(ETC)/stas/$$(basename "$$f")" ] || install -m644 "$$f" "$(ETC)/stas/"; \
 	done
-	for s in 1 5 8; do \
+	for s in 1 5 7 8; do \
 	  for m in man/*.$$s; do install -Dm644 "$$m" "$(SHARE)/man/man$$s/$$(basename "$$m")"; done; \
 	done
 	for t in stafctl stacctl; do \

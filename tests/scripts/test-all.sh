@@ -37,7 +37,7 @@ step "fmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build" cargo build --workspace --all-targets --locked
 step "unit + bus tiers" cargo nextest run --workspace --locked --no-fail-fast
-step "man pages lint" sh -c 'mandoc -T lint -W warning man/*.[158]'
+step "man pages lint" sh -c 'mandoc -T lint -W warning man/*.[1578]'
 step "fuzz (bounded)" tests/scripts/fuzz-bounded.sh
 step "vm tier" cargo run --quiet --locked -p stas-tests --bin stas-vmtest
 

@@ -63,6 +63,7 @@ fn debian_package_builds_and_lintian_finds_no_errors() {
         "./usr/lib/systemd/system/stacd.service",
         "./usr/share/dbus-1/system.d/org.nvmexpress.staf.conf",
         "./usr/share/man/man8/stafd.8.gz",
+        "./usr/share/man/man7/nvme-stas.7.gz",
         "./usr/share/doc/nvme-stas-rs/copyright",
         "./etc/stas/stafd.conf",
     ] {

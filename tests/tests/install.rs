@@ -61,6 +61,7 @@ fn make_install_honours_destdir_and_prefix_and_keeps_configuration() {
         "usr/share/man/man8/stafd.service.8",
         "usr/share/man/man1/stafctl.1",
         "usr/share/man/man5/stafd.conf.5",
+        "usr/share/man/man7/nvme-stas.7",
         "usr/share/nvme-stas/stafctl.schema.json",
         "usr/share/bash-completion/completions/stafctl",
         "usr/share/zsh/vendor-completions/_stacctl",
