@@ -88,6 +88,11 @@ impl Ctx {
         Ok(())
     }
 
+    /// The results directory shared with the host.
+    pub fn out_dir(&self) -> &Path {
+        &self.out_dir
+    }
+
     /// Runs a command and returns its stdout; a failure carries stderr.
     pub fn sh(&mut self, cmdline: &str) -> Result<String, String> {
         let out = Command::new("sh")

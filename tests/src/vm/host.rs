@@ -85,6 +85,20 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     let console_path = opts.out_dir.join("console.log");
     let _ = fs::remove_file(&results_path);
 
+    if expected.iter().any(|n| n.starts_with("systemd_")) {
+        if !have("dpkg-deb") {
+            return TierOutcome::Skipped(
+                "dpkg-deb not installed (run tests/scripts/install-deps.sh)".into(),
+            );
+        }
+        if let Err(e) = build_deb(
+            guest_exe,
+            &opts.out_dir.join(super::systemd_scenarios::DEB_DIR),
+        ) {
+            println!("vm tier: FAILED to build the .deb for the systemd scenarios: {e}");
+            return TierOutcome::Failed;
+        }
+    }
     let mut guest_cmd = format!(
         "{} guest --out {}",
         shell_quote(&guest_exe.to_string_lossy()),
@@ -293,6 +307,28 @@ fn boot_vm(kernel: &Path, guest_cmd: &str, console_path: &Path, opts: &HostOptio
                 };
             }
         }
+    }
+}
+
+/// The package the systemd scenarios install, from the binaries next to `guest_exe`.
+fn build_deb(guest_exe: &Path, dir: &Path) -> Result<(), String> {
+    let _ = fs::remove_dir_all(dir);
+    let bin_dir = guest_exe
+        .parent()
+        .ok_or("no directory of the vm tier binary")?;
+    let out = Command::new(crate::workspace::repo().join("packaging/deb/build.sh"))
+        .arg(dir)
+        .env("BUILD", bin_dir)
+        .output()
+        .map_err(|e| format!("packaging/deb/build.sh: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "packaging/deb/build.sh failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 

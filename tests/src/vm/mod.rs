@@ -14,6 +14,7 @@ pub mod native_scenarios;
 pub mod nvmet;
 pub mod stacd_scenarios;
 pub mod stafd_scenarios;
+pub mod systemd_scenarios;
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,7 @@ pub fn all_scenarios() -> Vec<Scenario> {
     all.extend(native_scenarios::scenarios());
     all.extend(stafd_scenarios::scenarios());
     all.extend(stacd_scenarios::scenarios());
+    all.extend(systemd_scenarios::scenarios());
     all
 }
 
