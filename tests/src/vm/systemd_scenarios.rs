@@ -19,7 +19,7 @@ use super::guest::{Ctx, ensure, wait_for};
 
 pub fn scenarios() -> Vec<Scenario> {
     vec![Scenario {
-        name: "systemd_deb_installed_units_start_reload_stop_watchdog",
+        name: "systemd_deb_installed_units_start_reload_stop_watchdog_upgrade",
         target: || target_with(3, 16 << 20),
         run: deb_under_systemd,
     }]
@@ -250,7 +250,7 @@ fn find_deb(ctx: &Ctx) -> Result<PathBuf, String> {
 /// #12 acceptance 2, on the kernel backend against nvmet (one DC, 3 subsystems):
 /// `dpkg -i` starts both units through `READY=1`; a reload takes a new configuration; a stop
 /// leaves the I/O controllers connected and a start adopts them; a daemon frozen with
-/// SIGSTOP is restarted by the watchdog.
+/// SIGSTOP is restarted by the watchdog; an upgrade restarts both and keeps the IOCs.
 fn deb_under_systemd(ctx: &mut Ctx) -> Result<(), String> {
     let deb = find_deb(ctx)?;
     let console = ctx.out_dir().join("systemd-container.log");
@@ -427,5 +427,31 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
         format!("the watchdog restart changed the IOCs: {:?}", kernel_iocs())
     })?;
     ctx.log("after the watchdog restarts: the same 3 IOCs, listed by the new stacd");
+
+    // Upgrade (the package installed over itself): postinst restarts both, IOCs stay.
+    let pids = (c.show("stafd", "MainPID")?, c.show("stacd", "MainPID")?);
+    let t = Instant::now();
+    c.sh(&format!(
+        "DEBIAN_FRONTEND=noninteractive dpkg -i {} 2>&1",
+        deb.display()
+    ))?;
+    for (unit, p0) in [("stafd", &pids.0), ("stacd", &pids.1)] {
+        let p = c.show(unit, "MainPID,SubState")?;
+        ensure(
+            p["MainPID"] != p0["MainPID"] && p["SubState"] == "running",
+            || format!("{unit} not restarted by the upgrade: was {p0:?}, now {p:?}"),
+        )?;
+    }
+    wait_for(Duration::from_secs(30), || {
+        stacctl_iocs(c).filter(|l| *l == want)
+    })
+    .ok_or("stacd did not list the IOCs after the upgrade")?;
+    ensure(kernel_iocs() == before, || {
+        format!("the upgrade changed the IOCs: {:?}", kernel_iocs())
+    })?;
+    ctx.log(format!(
+        "dpkg -i over the installed package: both restarted, the same 3 IOCs, in {} ms",
+        t.elapsed().as_millis()
+    ));
     Ok(())
 }
