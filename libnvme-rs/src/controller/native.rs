@@ -89,7 +89,6 @@ impl NativeBackend {
         let opts = self
             .options(tid, params)
             .map_err(|e| e.at(tid, Operation::Connect))?;
-        let kato = opts.kato;
         let mut session = DiscoverySession::connect(opts)
             .await
             .map_err(|e| Cause::from(e).at(tid, Operation::Connect))?;
@@ -99,7 +98,6 @@ impl NativeBackend {
         Ok(NativeDc {
             session,
             events,
-            kato,
             lost: false,
         })
     }
@@ -145,7 +143,6 @@ fn scope_index(scope: &str) -> Option<u32> {
 pub(super) struct NativeDc {
     session: DiscoverySession,
     events: mpsc::Receiver<u32>,
-    kato: Duration,
     /// The association ended and was reported; the next report waits for a reconnect.
     lost: bool,
 }
@@ -158,7 +155,11 @@ impl NativeDc {
     }
 
     pub(super) fn keep_alive_interval(&self) -> Option<Duration> {
-        (!self.kato.is_zero()).then(|| self.kato / 2)
+        // What the controller applied (Get Features KATO), which nvmet rounds up to seconds.
+        self.session
+            .keep_alive_timeout()
+            .filter(|k| !k.is_zero())
+            .map(|k| k / 2)
     }
 
     pub(super) async fn log_page(

@@ -91,6 +91,8 @@ pub struct AdminController {
     cap: Cap,
     cc: u32,
     id: IdentifyController,
+    /// The keep-alive timeout the controller applied (see [`applied_kato`]).
+    kato: Duration,
     opts: ControllerOptions,
     events: Option<mpsc::Receiver<u32>>,
     tasks: Vec<JoinHandle<()>>,
@@ -108,7 +110,7 @@ impl std::fmt::Debug for AdminController {
 
 impl AdminController {
     /// TCP + ICReq/ICResp + Connect + enable + Identify Controller + Set Features (AEC),
-    /// then starts keep-alive (KATO/2) and the AERs; AENs arrive on [`Self::take_events`].
+    /// then starts keep-alive (half the KATO the controller applied) and the AERs; AENs arrive on [`Self::take_events`].
     pub async fn connect(opts: ControllerOptions) -> Result<Self, TcpError> {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
         let mut ctrl = Self::connect_with_events(opts, tx).await?;
@@ -134,7 +136,7 @@ impl AdminController {
         };
         let mut queue = QueuePair::connect(&opts.transport, params).await?;
         let setup = setup(queue.handle(), &opts).await;
-        let (cntlid, cap, cc, id, admin) = match setup {
+        let (cntlid, cap, cc, id, admin, kato) = match setup {
             Ok(v) => v,
             Err(e) => {
                 queue.close().await;
@@ -148,6 +150,7 @@ impl AdminController {
             cap,
             cc,
             id,
+            kato,
             opts,
             events: None,
             tasks: Vec::new(),
@@ -158,7 +161,7 @@ impl AdminController {
 
     fn start_tasks(&mut self, events: mpsc::Sender<u32>) {
         let q = self.admin.q.clone();
-        let kato = self.opts.kato;
+        let kato = self.kato;
         if !kato.is_zero() {
             let timeout = kato.min(self.opts.transport.command_timeout);
             self.tasks.push(tokio::spawn(tasks::keep_alive(
@@ -191,6 +194,13 @@ impl AdminController {
     /// CAP: controller capabilities read during setup.
     pub fn cap(&self) -> Cap {
         self.cap
+    }
+
+    /// The keep-alive timeout the controller applied, which may differ from the requested
+    /// one (nvmet rounds up to whole seconds); keep-alives go out every half of it. Zero when
+    /// keep-alive is off.
+    pub fn keep_alive_timeout(&self) -> Duration {
+        self.kato
     }
 
     /// The options the controller was created with.
@@ -320,7 +330,7 @@ async fn set_features(admin: &AdminQueue, fid: u8, value: u32) -> Result<u32, Tc
     admin.command(&cmd, DataPhase::None).await
 }
 
-type Setup = (u16, Cap, u32, IdentifyController, AdminQueue);
+type Setup = (u16, Cap, u32, IdentifyController, AdminQueue, Duration);
 
 async fn setup(q: &QueueHandle, opts: &ControllerOptions) -> Result<Setup, TcpError> {
     let cntlid = fabrics::connect(
@@ -354,5 +364,43 @@ async fn setup(q: &QueueHandle, opts: &ControllerOptions) -> Result<Setup, TcpEr
             set_features(&admin, fid::ASYNC_EVENT_CONFIG, supported).await?;
         }
     }
-    Ok((cntlid, cap, cc, id, admin))
+    let kato = if opts.kato.is_zero() {
+        Duration::ZERO
+    } else {
+        let cmd = AdminCommand {
+            opcode: opcode::GET_FEATURES,
+            cdw10: u32::from(fid::KEEP_ALIVE_TIMER),
+            ..AdminCommand::default()
+        };
+        let reported = admin.command(&cmd, DataPhase::None).await;
+        if let Err(e) = &reported {
+            tracing::warn!(
+                addr = %opts.transport.addr,
+                subnqn = %opts.subnqn,
+                "Get Features KATO failed ({e}); keep-alive paced on the requested timeout"
+            );
+        }
+        applied_kato(opts.kato, reported.ok(), id.kas)
+    };
+    Ok((cntlid, cap, cc, id, admin, kato))
+}
+
+/// The keep-alive timeout the controller runs: what Get Features KATO reports (nvmet rounds
+/// the requested value up to whole seconds), else the requested one rounded up to the
+/// controller's timer granularity (Identify KAS, 100 ms units). The keep-alive cadence is
+/// half of it.
+pub fn applied_kato(requested: Duration, reported_ms: Option<u32>, kas: u16) -> Duration {
+    match reported_ms {
+        Some(ms) if ms > 0 => Duration::from_millis(ms.into()),
+        _ => {
+            let unit = u128::from(kas) * 100;
+            let ms = requested.as_millis();
+            let ms = if unit == 0 {
+                ms
+            } else {
+                ms.div_ceil(unit) * unit
+            };
+            Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+        }
+    }
 }

@@ -51,6 +51,12 @@ impl DiscoverySession {
         self.ctrl.as_ref().map(AdminController::identify)
     }
 
+    /// The keep-alive timeout the controller of the current association applied, `None`
+    /// while disconnected.
+    pub fn keep_alive_timeout(&self) -> Option<std::time::Duration> {
+        self.ctrl.as_ref().map(AdminController::keep_alive_timeout)
+    }
+
     /// The AEN stream (DW0 values); taken once, it survives reconnects.
     pub fn events(&mut self) -> Option<mpsc::Receiver<u32>> {
         self.events_rx.take()

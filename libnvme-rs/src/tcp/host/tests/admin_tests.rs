@@ -248,6 +248,53 @@ async fn keep_alive_runs_at_half_kato_on_a_socket() {
     t.stop().await;
 }
 
+/// nvmet rounds KATO up to whole seconds: the cadence follows what the controller applied
+/// (Get Features KATO), not what was asked for.
+#[tokio::test]
+async fn keep_alive_follows_the_kato_the_controller_applied() {
+    let mut cfg = plain();
+    cfg.kato_round_ms = 1000;
+    let t = Target::start(cfg, disclog(0, 1)).await;
+    let mut o = disc_opts(t.addr);
+    o.kato = Duration::from_millis(300);
+    let ctrl = within(AdminController::connect(o)).await.unwrap();
+    assert_eq!(ctrl.keep_alive_timeout(), Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(2600)).await;
+    let kas = t.state().keep_alives();
+    let span = *kas.last().unwrap() - kas[0];
+    let mean = span / u32::try_from(kas.len() - 1).unwrap();
+    assert!(
+        (Duration::from_millis(400)..=Duration::from_millis(650)).contains(&mean),
+        "{} keep-alives, mean interval {mean:?}",
+        kas.len()
+    );
+    within(ctrl.close()).await.unwrap();
+    t.stop().await;
+}
+
+#[test]
+fn applied_kato_table() {
+    use crate::tcp::host::admin::applied_kato;
+    let ms = Duration::from_millis;
+    for (requested, reported, kas, want) in [
+        (ms(300), Some(300), 10, ms(300)),
+        (ms(300), Some(1000), 10, ms(1000)),
+        (ms(1500), Some(2000), 0, ms(2000)),
+        // Get Features failed or said 0: the request, rounded up to the KAS granularity.
+        (ms(300), None, 10, ms(1000)),
+        (ms(1500), Some(0), 10, ms(2000)),
+        (ms(250), None, 1, ms(300)),
+        (ms(250), None, 0, ms(250)),
+        (ms(30_000), None, 10, ms(30_000)),
+    ] {
+        assert_eq!(
+            applied_kato(requested, reported, kas),
+            want,
+            "{requested:?} {reported:?} kas {kas}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn missed_keep_alive_ends_the_association() {
     let cfg = hook(|_, sqe| {

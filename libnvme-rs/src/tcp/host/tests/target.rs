@@ -143,6 +143,9 @@ pub(crate) struct SimConfig {
     pub block_size: u32,
     pub blocks: u64,
     pub queues_granted: u16,
+    /// KATO is rounded up to a multiple of this (nvmet: 1000 ms) and reported by Get
+    /// Features; 0 reports it as connected.
+    pub kato_round_ms: u32,
     pub hook: Option<Hook>,
 }
 
@@ -162,6 +165,7 @@ impl Default for SimConfig {
             block_size: 512,
             blocks: 0,
             queues_granted: 4,
+            kato_round_ms: 0,
             hook: None,
         }
     }
@@ -347,6 +351,8 @@ struct Conn {
     aers: Vec<u16>,
     writes: HashMap<u16, PendingWrite>,
     aen_rx: Option<mpsc::UnboundedReceiver<u32>>,
+    /// KATO from the admin Connect, as applied.
+    kato_ms: u32,
 }
 
 async fn next_aen(rx: &mut Option<mpsc::UnboundedReceiver<u32>>) -> Option<u32> {
@@ -371,6 +377,7 @@ async fn serve(stream: TcpStream, cfg: Arc<SimConfig>, state: Arc<Mutex<SimState
         aers: Vec::new(),
         writes: HashMap::new(),
         aen_rx: None,
+        kato_ms: 0,
     };
     loop {
         let pdu = tokio::select! {
@@ -472,6 +479,13 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(
                 let d = &cmd.data;
                 let qid = u16::from_le_bytes([raw[42], raw[43]]);
                 conn.qid = qid;
+                if qid == 0 {
+                    let kato = le32(&raw, 48);
+                    conn.kato_ms = match cfg.kato_round_ms {
+                        0 => kato,
+                        r => kato.div_ceil(r) * r,
+                    };
+                }
                 {
                     let mut st = state.lock().unwrap();
                     if qid == 0 {
@@ -557,6 +571,9 @@ async fn command<S: AsyncRead + AsyncWrite + Unpin>(
                 0
             };
             peer.send(&resp(cid, dw0, 0, 0)).await;
+        }
+        (opcode::GET_FEATURES, 0) if sqe.cdw10.get() & 0xff == 0x0f => {
+            peer.send(&resp(cid, conn.kato_ms, 0, 0)).await;
         }
         (opcode::KEEP_ALIVE, 0) => {
             state
