@@ -931,7 +931,7 @@ async fn ignore_keep_alive_on_an_io_controller() {
         let sim = start_sim(0).await;
         let mut o = io_opts(sim.addr());
         o.kato = SHORT_KATO;
-        let mut io = step(IoController::connect(o, IoOptions::default()))
+        let io = step(IoController::connect(o, IoOptions::default()))
             .await
             .expect("connect");
         let ns = step(io.namespace(1)).await.expect("namespace");

@@ -77,7 +77,6 @@ fn main() -> Result<(), String> {
                 iops * bs as f64 / f64::from(1 << 20)
             );
         }
-        let ctrl = Arc::try_unwrap(ctrl).map_err(|_| "controller still shared")?;
         ctrl.close().await.map_err(|e| e.to_string())
     });
     let _ = stop_tx.send(());

@@ -295,7 +295,6 @@ fn io_64mib_verified_by_kernel_and_tshark(ctx: &mut Ctx) -> Result<(), String> {
             })?;
             let ctrl = Arc::new(ctrl);
             let (w, r) = write_read_verify(&ctrl, ns, i as u64 * quarter, quarter, io, 32).await?;
-            let ctrl = Arc::try_unwrap(ctrl).map_err(|_| "controller still shared")?;
             ctrl.close().await.map_err(|e| chain(&e))?;
             Ok::<_, String>(format!(
                 "{} KiB I/O, digests {digests}: 16 MiB written in {w:?}, read back in {r:?}",
@@ -384,7 +383,6 @@ fn native_read_iops(bs: u64, qd: usize, random: bool, dur: Duration) -> Result<f
             duration: dur,
         };
         let (ops, secs) = run_reads(Arc::clone(&ctrl), ns, load).await?;
-        let ctrl = Arc::try_unwrap(ctrl).map_err(|_| "controller still shared")?;
         ctrl.close().await.map_err(|e| chain(&e))?;
         Ok(ops as f64 / secs)
     })

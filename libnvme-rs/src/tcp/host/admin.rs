@@ -2,6 +2,7 @@
 //! [`AdminTransport`] so the shared admin procedures (`read_discovery_log`, `dim`,
 //! `identify_controller`, ...) run on it unchanged, Set Features, keep-alive and AERs.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -84,8 +85,12 @@ impl AdminTransport for AdminQueue {
 }
 
 /// A connected, enabled, identified controller with keep-alive and AERs running.
+///
+/// Everything, closing included, works through `&self`, so the controller can sit in an
+/// `Arc` shared by tasks. The locks inside are never held across an await.
 pub struct AdminController {
-    queue: QueuePair,
+    /// `None` once closed.
+    queue: Mutex<Option<QueuePair>>,
     admin: AdminQueue,
     cntlid: u16,
     cap: Cap,
@@ -94,8 +99,8 @@ pub struct AdminController {
     /// The keep-alive timeout the controller applied (see [`applied_kato`]).
     kato: Duration,
     opts: ControllerOptions,
-    events: Option<mpsc::Receiver<u32>>,
-    tasks: Vec<JoinHandle<()>>,
+    events: Mutex<Option<mpsc::Receiver<u32>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for AdminController {
@@ -113,8 +118,8 @@ impl AdminController {
     /// then starts keep-alive (half the KATO the controller applied) and the AERs; AENs arrive on [`Self::take_events`].
     pub async fn connect(opts: ControllerOptions) -> Result<Self, TcpError> {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let mut ctrl = Self::connect_with_events(opts, tx).await?;
-        ctrl.events = Some(rx);
+        let ctrl = Self::connect_with_events(opts, tx).await?;
+        *lock(&ctrl.events) = Some(rx);
         Ok(ctrl)
     }
 
@@ -144,7 +149,7 @@ impl AdminController {
             }
         };
         let mut ctrl = Self {
-            queue,
+            queue: Mutex::new(Some(queue)),
             admin,
             cntlid,
             cap,
@@ -152,8 +157,8 @@ impl AdminController {
             id,
             kato,
             opts,
-            events: None,
-            tasks: Vec::new(),
+            events: Mutex::new(None),
+            tasks: Mutex::new(Vec::new()),
         };
         ctrl.start_tasks(events);
         Ok(ctrl)
@@ -162,9 +167,10 @@ impl AdminController {
     fn start_tasks(&mut self, events: mpsc::Sender<u32>) {
         let q = self.admin.q.clone();
         let kato = self.kato;
+        let tasks = self.tasks.get_mut().unwrap_or_else(PoisonError::into_inner);
         if !kato.is_zero() {
             let timeout = kato.min(self.opts.transport.command_timeout);
-            self.tasks.push(tokio::spawn(tasks::keep_alive(
+            tasks.push(tokio::spawn(tasks::keep_alive(
                 q.clone(),
                 kato / 2,
                 timeout,
@@ -176,8 +182,7 @@ impl AdminController {
             .min(u16::from(self.id.aerl) + 1)
             .min(slots);
         for _ in 0..aers {
-            self.tasks
-                .push(tokio::spawn(tasks::async_events(q.clone(), events.clone())));
+            tasks.push(tokio::spawn(tasks::async_events(q.clone(), events.clone())));
         }
     }
 
@@ -225,8 +230,8 @@ impl AdminController {
 
     /// The AEN stream (DW0 values, e.g. [`AEN_DISCOVERY_LOG_CHANGE`]); `None` after the
     /// first call or when the events go to a caller-provided channel.
-    pub fn take_events(&mut self) -> Option<mpsc::Receiver<u32>> {
-        self.events.take()
+    pub fn take_events(&self) -> Option<mpsc::Receiver<u32>> {
+        lock(&self.events).take()
     }
 
     /// Why the association ended, `None` while it is up.
@@ -274,13 +279,14 @@ impl AdminController {
     }
 
     /// Stops keep-alive and AERs, shuts the controller down (if configured and the
-    /// association is still up), closes the connection and joins every task.
-    pub async fn close(mut self) -> Result<(), TcpError> {
-        self.close_mut().await
-    }
-
-    pub(crate) async fn close_mut(&mut self) -> Result<(), TcpError> {
-        for task in self.tasks.drain(..) {
+    /// association is still up), closes the connection and joins every task. Works through
+    /// a shared reference (e.g. an `Arc`); calls after the first return `Ok(())` at once.
+    pub async fn close(&self) -> Result<(), TcpError> {
+        let Some(mut queue) = lock(&self.queue).take() else {
+            return Ok(());
+        };
+        let tasks = std::mem::take(&mut *lock(&self.tasks));
+        for task in tasks {
             task.abort();
             let _ = task.await;
         }
@@ -289,19 +295,28 @@ impl AdminController {
             let timeout = self.cap.ready_timeout().min(SHUTDOWN_TIMEOUT);
             result = fabrics::shutdown(&self.admin.q, self.cc, timeout).await;
         }
-        self.queue.close().await;
+        queue.close().await;
         result
     }
 
     /// True once every task of the controller has ended.
     pub fn is_finished(&self) -> bool {
-        self.queue.is_finished() && self.tasks.iter().all(JoinHandle::is_finished)
+        lock(&self.queue)
+            .as_ref()
+            .is_none_or(QueuePair::is_finished)
+            && lock(&self.tasks).iter().all(JoinHandle::is_finished)
     }
+}
+
+/// The controller's locks guard plain data and are never held across an await, so a
+/// poisoned one still holds consistent data.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for AdminController {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        for task in lock(&self.tasks).iter() {
             task.abort();
         }
     }

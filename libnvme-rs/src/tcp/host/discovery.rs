@@ -102,9 +102,9 @@ impl DiscoverySession {
     /// Closes the current association (if any) and establishes a new one; keep-alive and
     /// AERs restart and AENs keep flowing to the same stream.
     pub async fn reconnect(&mut self) -> Result<(), TcpError> {
-        if let Some(mut old) = self.ctrl.take() {
+        if let Some(old) = self.ctrl.take() {
             // Best effort: the old association is usually dead already.
-            let _ = old.close_mut().await;
+            let _ = old.close().await;
         }
         let ctrl =
             AdminController::connect_with_events(self.opts.clone(), self.events_tx.clone()).await?;

@@ -146,10 +146,15 @@ pub struct Namespace {
 }
 
 /// An I/O controller with its admin association and I/O queues.
+///
+/// Everything works through `&self` — I/O, the admin controller ([`Self::admin`]: Identify,
+/// Get/Set Features, [`AdminController::closed`]) and [`Self::close`] — so one controller in
+/// an `Arc` serves many tasks and any of them can close it.
 #[derive(Debug)]
 pub struct IoController {
     admin: AdminController,
-    queues: Vec<QueuePair>,
+    /// Emptied by [`Self::close`].
+    queues: std::sync::Mutex<Vec<QueuePair>>,
     handles: Vec<QueueHandle>,
     next: AtomicUsize,
     queue_size: u16,
@@ -166,7 +171,7 @@ impl IoController {
                 io.queues, io.queue_size
             )));
         }
-        let mut admin = AdminController::connect(opts).await?;
+        let admin = AdminController::connect(opts).await?;
         match connect_queues(&admin, io).await {
             Ok((queues, queue_size)) => {
                 let handles = queues.iter().map(|q| q.handle().clone()).collect();
@@ -179,7 +184,7 @@ impl IoController {
                     .min(own);
                 Ok(Self {
                     admin,
-                    queues,
+                    queues: std::sync::Mutex::new(queues),
                     handles,
                     next: AtomicUsize::new(0),
                     queue_size,
@@ -187,15 +192,15 @@ impl IoController {
                 })
             }
             Err(e) => {
-                let _ = admin.close_mut().await;
+                let _ = admin.close().await;
                 Err(e)
             }
         }
     }
 
     /// The admin controller of this association.
-    pub fn admin(&mut self) -> &mut AdminController {
-        &mut self.admin
+    pub fn admin(&self) -> &AdminController {
+        &self.admin
     }
 
     /// I/O queues in use.
@@ -355,9 +360,17 @@ impl IoController {
     }
 
     /// Disconnects (when OFCS allows) and closes every I/O queue, then the admin queue.
-    pub async fn close(mut self) -> Result<(), TcpError> {
+    /// Works through a shared reference; I/O still in flight fails with
+    /// [`TcpError::Closed`], and calls after the first return `Ok(())` at once.
+    pub async fn close(&self) -> Result<(), TcpError> {
         let disconnect = self.admin.identify().disconnect_supported();
-        for q in &mut self.queues {
+        let mut queues = std::mem::take(
+            &mut *self
+                .queues
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for q in &mut queues {
             if disconnect && q.handle().close_reason().is_none() {
                 let sqe = fabrics::disconnect_sqe();
                 let timeout = q.handle().command_timeout().min(DISCONNECT_TIMEOUT);
@@ -365,7 +378,7 @@ impl IoController {
             }
             q.close().await;
         }
-        self.admin.close_mut().await
+        self.admin.close().await
     }
 }
 

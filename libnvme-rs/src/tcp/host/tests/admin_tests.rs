@@ -210,7 +210,7 @@ async fn multi_chunk_discovery_log_through_shared_procedure() {
 #[tokio::test]
 async fn aen_delivered_and_rearmed() {
     let t = Target::start(plain(), disclog(1, 1)).await;
-    let mut ctrl = within(AdminController::connect(disc_opts(t.addr)))
+    let ctrl = within(AdminController::connect(disc_opts(t.addr)))
         .await
         .unwrap();
     let mut events = ctrl.take_events().expect("events stream");
@@ -307,7 +307,7 @@ async fn missed_keep_alive_ends_the_association() {
     let t = Target::start(cfg, disclog(0, 1)).await;
     let mut o = disc_opts(t.addr);
     o.kato = Duration::from_millis(200);
-    let mut ctrl = within(AdminController::connect(o)).await.unwrap();
+    let ctrl = within(AdminController::connect(o)).await.unwrap();
     let mut events = ctrl.take_events().unwrap();
     let reason = within(ctrl.closed()).await;
     assert!(

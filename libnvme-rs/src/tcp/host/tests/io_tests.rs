@@ -255,7 +255,51 @@ async fn queue_depth_bounds_outstanding_commands() {
     while let Some(r) = within(set.join_next()).await {
         assert!(r.unwrap().unwrap());
     }
-    let ctrl = Arc::into_inner(ctrl).unwrap();
+    within(ctrl.close()).await.unwrap();
+    t.stop().await;
+}
+
+/// #8 item 1: a controller shared through an `Arc` keeps its admin side (Identify, Get
+/// Features, `closed()`) and can be closed by any holder while others still do I/O.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_controller_keeps_its_admin_side_and_closes_through_the_arc() {
+    let t = Target::start(io_cfg(), Vec::new()).await;
+    let ctrl = Arc::new(connect(&t, IoOptions::default()).await);
+    let ns = within(ctrl.namespace(1)).await.unwrap();
+    assert!(ctrl.admin().identify().ioccsz > 0);
+    assert!(ctrl.admin().close_reason().is_none());
+    // Get Features through the shared reference (the test target answers Number of Queues
+    // with an error: the point is that the call is reachable and answered).
+    let _ = within(ctrl.admin().get_features(0x07)).await;
+    let watcher = {
+        let ctrl = Arc::clone(&ctrl);
+        tokio::spawn(async move { ctrl.admin().closed().await })
+    };
+    let readers: Vec<_> = (0..4u64)
+        .map(|i| {
+            let ctrl = Arc::clone(&ctrl);
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                loop {
+                    match ctrl.read(&ns, i * 8, 8).await {
+                        Ok(_) => n += 1,
+                        Err(e) => return (n, e),
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Closed by one holder while four others still have reads in flight.
+    within(ctrl.close()).await.unwrap();
+    for r in readers {
+        let (n, e) = within(r).await.unwrap();
+        assert!(n > 0, "no read completed before the close");
+        assert!(matches!(e, TcpError::Closed), "{e:?}");
+    }
+    assert!(matches!(within(watcher).await.unwrap(), TcpError::Closed));
+    assert!(ctrl.admin().is_finished());
+    // A second close is a no-op.
     within(ctrl.close()).await.unwrap();
     t.stop().await;
 }
@@ -300,7 +344,6 @@ async fn queue_depth_is_enforced_and_timeouts_keep_cids() {
         Err(TcpError::Timeout { opcode: 0x01, .. })
     ));
     assert_eq!(t.state().commands(0x01).len(), 0);
-    let ctrl = Arc::into_inner(ctrl).unwrap();
     within(ctrl.close()).await.unwrap();
     t.stop().await;
 }
