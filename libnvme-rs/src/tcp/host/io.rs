@@ -341,22 +341,119 @@ impl IoController {
         Ok(Sqe::from_admin(&cmd, 0, SglDescriptor::default()))
     }
 
-    /// Reads `blocks` blocks at `slba` (data arrives in C2HData PDUs).
+    /// Bytes of the largest command [`Self::read`] and [`Self::write`] split a transfer into:
+    /// the maximum transfer rounded down to whole blocks, at most 65,536 blocks.
+    fn chunk_len(&self, ns: &Namespace) -> Result<usize, TcpError> {
+        let bs = usize::try_from(ns.block_size).unwrap_or(usize::MAX).max(1);
+        let blocks = (self.max_transfer / bs).min(1 << 16);
+        if blocks == 0 {
+            return Err(TcpError::InvalidArgument(format!(
+                "block size {bs} exceeds the maximum transfer of {} bytes",
+                self.max_transfer
+            )));
+        }
+        Ok(blocks * bs)
+    }
+
+    /// Checks a whole transfer of `len` bytes at `slba` before any of it is sent.
+    fn check_range(ns: &Namespace, slba: u64, len: usize) -> Result<(), TcpError> {
+        let bs = u64::from(ns.block_size).max(1);
+        let len = len as u64;
+        if len == 0 || !len.is_multiple_of(bs) {
+            return Err(TcpError::InvalidArgument(format!(
+                "{len} bytes is not a whole number of {bs}-byte blocks"
+            )));
+        }
+        if slba.checked_add(len / bs).is_none_or(|end| end > ns.blocks) {
+            return Err(TcpError::InvalidArgument(format!(
+                "blocks {slba}+{} exceed namespace {} of {} blocks",
+                len / bs,
+                ns.nsid,
+                ns.blocks
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads `blocks` blocks at `slba` (data arrives in C2HData PDUs); a transfer above the
+    /// controller's maximum is split into commands that run concurrently.
     pub async fn read(&self, ns: &Namespace, slba: u64, blocks: u32) -> Result<Vec<u8>, TcpError> {
         let len =
             usize::try_from(u64::from(blocks) * u64::from(ns.block_size)).unwrap_or(usize::MAX);
-        let sqe = self.rw_sqe(nvm_opcode::READ, ns, slba, len)?;
-        Ok(self.pick()?.execute(sqe, Transfer::Read(len)).await?.data)
+        if len <= self.chunk_len(ns)? {
+            let sqe = self.rw_sqe(nvm_opcode::READ, ns, slba, len)?;
+            return Ok(self.pick()?.execute(sqe, Transfer::Read(len)).await?.data);
+        }
+        let mut buf = vec![0u8; len];
+        self.read_into(ns, slba, &mut buf).await?;
+        Ok(buf)
+    }
+
+    /// Reads `buf.len()` bytes (whole blocks) at `slba` into the caller's buffer, split into
+    /// commands of at most the maximum transfer that run concurrently. On error the
+    /// buffer's contents are unspecified.
+    pub async fn read_into(
+        &self,
+        ns: &Namespace,
+        slba: u64,
+        buf: &mut [u8],
+    ) -> Result<(), TcpError> {
+        Self::check_range(ns, slba, buf.len())?;
+        let step = self.chunk_len(ns)?;
+        let step_blocks = (step / ns.block_size.max(1) as usize) as u64;
+        let parts = buf.chunks_mut(step).enumerate().map(|(i, dst)| async move {
+            let lba = slba + i as u64 * step_blocks;
+            let sqe = self.rw_sqe(nvm_opcode::READ, ns, lba, dst.len())?;
+            let data = self
+                .pick()?
+                .execute(sqe, Transfer::Read(dst.len()))
+                .await?
+                .data;
+            if data.len() != dst.len() {
+                return Err(TcpError::InvalidData(format!(
+                    "read of {} bytes returned {}",
+                    dst.len(),
+                    data.len()
+                )));
+            }
+            dst.copy_from_slice(&data);
+            Ok(())
+        });
+        join_all(parts.collect()).await.into_iter().collect()
     }
 
     /// Writes whole blocks at `slba`: in-capsule when they fit the controller's IOCCSZ,
-    /// else on R2T with H2CData PDUs of at most MAXH2CDATA bytes.
+    /// else on R2T with H2CData PDUs of at most MAXH2CDATA bytes; a transfer above the
+    /// controller's maximum is split (without copying) into commands that run concurrently.
     pub async fn write(&self, ns: &Namespace, slba: u64, data: Bytes) -> Result<(), TcpError> {
-        let sqe = self.rw_sqe(nvm_opcode::WRITE, ns, slba, data.len())?;
-        self.pick()?
-            .execute(sqe, Transfer::Write(data))
-            .await
-            .map(drop)
+        let step = self.chunk_len(ns)?;
+        if data.len() <= step {
+            let sqe = self.rw_sqe(nvm_opcode::WRITE, ns, slba, data.len())?;
+            return self
+                .pick()?
+                .execute(sqe, Transfer::Write(data))
+                .await
+                .map(drop);
+        }
+        Self::check_range(ns, slba, data.len())?;
+        let step_blocks = (step / ns.block_size.max(1) as usize) as u64;
+        let parts = (0..data.len().div_ceil(step)).map(|i| {
+            let part = data.slice(i * step..((i + 1) * step).min(data.len()));
+            async move {
+                let lba = slba + i as u64 * step_blocks;
+                let sqe = self.rw_sqe(nvm_opcode::WRITE, ns, lba, part.len())?;
+                self.pick()?
+                    .execute(sqe, Transfer::Write(part))
+                    .await
+                    .map(drop)
+            }
+        });
+        join_all(parts.collect()).await.into_iter().collect()
+    }
+
+    /// [`Self::write`] from a borrowed slice (copied once into the PDU buffers).
+    pub async fn write_from(&self, ns: &Namespace, slba: u64, data: &[u8]) -> Result<(), TcpError> {
+        self.write(ns, slba, Bytes::copy_from_slice(data)).await
     }
 
     /// Disconnects (when OFCS allows) and closes every I/O queue, then the admin queue.
@@ -380,6 +477,31 @@ impl IoController {
         }
         self.admin.close().await
     }
+}
+
+/// Polls every future until all are done (the parts of a split transfer share the queues'
+/// depth, which bounds how many are in flight).
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, o) in futures.iter_mut().zip(out.iter_mut()) {
+            if o.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *o = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 /// In-capsule limit of I/O queues: IOCCSZ × 16 − 64, none when ICDOFF ≠ 0 (we always put

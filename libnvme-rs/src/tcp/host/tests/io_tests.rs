@@ -259,6 +259,91 @@ async fn queue_depth_bounds_outstanding_commands() {
     t.stop().await;
 }
 
+/// #8 item 2: a transfer above the maximum (MDTS 1 → 8 KiB here) is split into commands of
+/// at most 16 blocks; `read_into` fills the caller's buffer; bad sizes and ranges are
+/// refused before anything is sent.
+#[tokio::test]
+async fn large_transfers_are_split_and_read_into_a_caller_buffer() {
+    let mut cfg = io_cfg();
+    cfg.identify = identify_image(|r| {
+        r.cntrltype = 1;
+        r.ioccsz.set(260);
+        r.ofcs.set(1);
+        r.oaes.set(0);
+        r.mdts = 1;
+    });
+    let t = Target::start(cfg, Vec::new()).await;
+    let ctrl = connect(&t, IoOptions::default()).await;
+    assert_eq!(ctrl.max_transfer(), 8192);
+    let ns = within(ctrl.namespace(1)).await.unwrap();
+    // 129 blocks: eight full commands and one of a single block.
+    let data = pattern(129 * 512, 7);
+    within(ctrl.write(&ns, 3, data.clone())).await.unwrap();
+    let mut buf = vec![0u8; data.len()];
+    within(ctrl.read_into(&ns, 3, &mut buf)).await.unwrap();
+    assert_eq!(buf, data);
+    assert_eq!(within(ctrl.read(&ns, 3, 129)).await.unwrap(), data);
+    within(ctrl.write_from(&ns, 200, &data[..1024]))
+        .await
+        .unwrap();
+    assert_eq!(within(ctrl.read(&ns, 200, 2)).await.unwrap(), data[..1024]);
+
+    let rw: Vec<(u8, u32, u32)> = t
+        .state()
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Command {
+                qid,
+                opcode,
+                cdw10,
+                cdw12,
+                ..
+            } if *qid > 0 => Some((*opcode, *cdw10, *cdw12 + 1)),
+            _ => None,
+        })
+        .collect();
+    let writes: Vec<(u32, u32)> = rw
+        .iter()
+        .filter(|(op, lba, _)| *op == 1 && *lba < 200)
+        .map(|(_, lba, n)| (*lba, *n))
+        .collect();
+    let mut sorted = writes.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        (0..9)
+            .map(|i| (3 + 16 * i, if i < 8 { 16 } else { 1 }))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(rw.iter().filter(|(op, ..)| *op == 2).count(), 9 + 9 + 1);
+    assert!(rw.iter().all(|(_, _, n)| *n <= 16), "{rw:?}");
+
+    let before = t.state().events.len();
+    for (slba, len) in [(0u64, 100usize), (1000, 48 * 512), (u64::MAX, 512), (0, 0)] {
+        let mut b = vec![0u8; len];
+        let e = within(ctrl.read_into(&ns, slba, &mut b)).await.unwrap_err();
+        assert!(
+            matches!(e, TcpError::InvalidArgument(_)),
+            "{slba} {len}: {e:?}"
+        );
+        let e = within(ctrl.write(&ns, slba, Bytes::from(b)))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, TcpError::InvalidArgument(_)),
+            "{slba} {len}: {e:?}"
+        );
+    }
+    assert_eq!(
+        t.state().events.len(),
+        before,
+        "refused transfers sent nothing"
+    );
+    within(ctrl.close()).await.unwrap();
+    t.stop().await;
+}
+
 /// #8 item 1: a controller shared through an `Arc` keeps its admin side (Identify, Get
 /// Features, `closed()`) and can be closed by any holder while others still do I/O.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
