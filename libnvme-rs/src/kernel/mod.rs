@@ -6,8 +6,10 @@
 //! * [`sysfs`] — model of `/sys/class/nvme*`, rooted anywhere for tests.
 //! * [`passthru`] — admin commands through `NVME_IOCTL_ADMIN_CMD` on `/dev/nvmeN`.
 //! * [`uevent`] — kernel uevents for nvme devices (add/remove/change, AENs).
+//! * [`exclusion`] — libnvme 3's host-wide exclusion list (`/etc/nvme/exclusions.conf`).
 
 pub mod adopt;
+pub mod exclusion;
 pub mod fabrics;
 pub mod options;
 pub mod passthru;
