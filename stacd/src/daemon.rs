@@ -155,6 +155,7 @@ impl Stacd {
                 .cfg
                 .stacd()
                 .map_or(0, |o| o.connect_attempts_on_ncc.value),
+            exclusions: staslib::exclusions::HostExclusions::new(&self.host),
         };
         self.handles
             .insert(tid.clone(), IocHandle::spawn(ctx, tid.clone()));

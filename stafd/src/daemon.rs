@@ -147,6 +147,7 @@ impl Stafd {
             pleo: self.cfg.global.pleo.value,
             shared: self.shared.clone(),
             notices: self.notices_tx.clone(),
+            exclusions: staslib::exclusions::HostExclusions::new(&self.host),
         };
         self.handles
             .insert(tid.clone(), DcHandle::spawn(ctx, tid.clone()));

@@ -16,6 +16,8 @@ use staslib::dlpe::{self, DlpeDict};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use staslib::exclusions::HostExclusions;
+
 use crate::core;
 use crate::state::{IdentifySummary, Shared};
 
@@ -57,6 +59,8 @@ pub struct DcContext {
     pub shared: Shared,
     /// Notices to the main loop.
     pub notices: mpsc::UnboundedSender<DcNotice>,
+    /// The host's exclusion list, checked before every attempt.
+    pub exclusions: HostExclusions,
 }
 
 /// A running DC task.
@@ -217,6 +221,36 @@ async fn after_failure(
     }
 }
 
+/// Returns at once when the host's exclusion list does not cover `tid`; else says so (once)
+/// and re-reads the list on the retry schedule (3 s, then 60 s) until it no longer does.
+/// `false` when stopped first.
+async fn wait_while_excluded(
+    ctx: &DcContext,
+    tid: &TransportId,
+    stop: &mut oneshot::Receiver<StopMode>,
+) -> bool {
+    let mut checks = 0u32;
+    while let Some(m) = ctx.exclusions.check(tid) {
+        checks += 1;
+        if checks == 1 {
+            tracing::info!("{tid} | not connecting: excluded by {m}");
+        }
+        let delay = core::connect_retry_delay(checks);
+        ctx.shared.with_dc(tid, |s| {
+            s.error(format!("excluded by {m}"));
+            s.arm_retry(delay);
+        });
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = &mut *stop => return false,
+        }
+    }
+    if checks > 0 {
+        tracing::info!("{tid} | no longer excluded by the host's exclusion list");
+    }
+    true
+}
+
 /// Connects with the retry schedule; `None` when stopped first.
 async fn connect(
     ctx: &DcContext,
@@ -224,6 +258,9 @@ async fn connect(
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> Option<DiscoveryController> {
     for failures in 1.. {
+        if !wait_while_excluded(ctx, tid, stop).await {
+            return None;
+        }
         begin_attempt(ctx, tid);
         let result = tokio::select! {
             r = DiscoveryController::connect(&ctx.backend, tid, &ctx.params) => r,
@@ -246,6 +283,9 @@ async fn reconnect(
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> bool {
     for failures in 1.. {
+        if !wait_while_excluded(ctx, tid, stop).await {
+            return false;
+        }
         begin_attempt(ctx, tid);
         let result = tokio::select! {
             r = dc.reconnect() => r,
@@ -414,6 +454,10 @@ mod size_probe {
             pleo: true,
             shared: Default::default(),
             notices: tx,
+            exclusions: staslib::exclusions::HostExclusions::with_list(
+                libnvme_rs::kernel::exclusion::ExclusionList::new("/nonexistent"),
+                &host,
+            ),
         };
         let (_s, r) = tokio::sync::oneshot::channel();
         let tid = libnvme_rs::trid::TransportId::new_discovery(

@@ -235,6 +235,7 @@ pub mod ctl;
 pub mod daemon_cli;
 pub mod dbus;
 pub mod dlpe;
+pub mod exclusions;
 pub mod kernel_version;
 pub mod mdns_txt;
 pub mod pprint;

@@ -34,6 +34,11 @@ pub fn scenarios() -> Vec<Scenario> {
             run: injection_and_audit,
         },
         Scenario {
+            name: "stacd_kernel_host_exclusion_list",
+            target: || target_with(3, 0),
+            run: exclusion_list,
+        },
+        Scenario {
             name: "stacd_native_iocs_against_nvmet",
             target: || target_with(3, 16 << 20),
             run: native,
@@ -819,4 +824,105 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
         median(aen.clone())
     ));
     Ok(())
+}
+
+/// libnvme 3's host-wide exclusion list, removed again however the scenario ends (the
+/// guest's `/etc` outlives a scenario).
+struct ExclusionFiles;
+
+impl ExclusionFiles {
+    const MAIN: &str = "/etc/nvme/exclusions.conf";
+    const DROPIN_DIR: &str = "/etc/nvme/exclusions.conf.d";
+
+    fn write_main(text: &str) -> Result<ExclusionFiles, String> {
+        std::fs::write(Self::MAIN, text).map_err(|e| format!("{}: {e}", Self::MAIN))?;
+        Ok(ExclusionFiles)
+    }
+
+    fn write_dropin(&self, name: &str, text: &str) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(Self::DROPIN_DIR).map_err(|e| e.to_string())?;
+        let path = Path::new(Self::DROPIN_DIR).join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+}
+
+impl Drop for ExclusionFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(Self::MAIN);
+        let _ = std::fs::remove_dir_all(Self::DROPIN_DIR);
+    }
+}
+
+/// #10 acceptance 3: a log page entry the host's exclusion list covers is never connected;
+/// an exclusion added at run time (as `nvme disconnect -x` does) keeps a controller from
+/// being reconnected on its next attempt.
+fn exclusion_list(ctx: &mut Ctx) -> Result<(), String> {
+    let files = ExclusionFiles::write_main(&format!(
+        "# written by the vm tier\n[exclusions]\nexclusion = transport=tcp;traddr=::ffff:{TRADDR};nqn={}\n",
+        nqn(1)
+    ))?;
+    let bus = setup("[Global]\nbackend=kernel\n")?;
+    let r = exclusion_run(ctx, &bus, &files);
+    log_tails(ctx, &["stacd-1"]);
+    r
+}
+
+fn exclusion_run(ctx: &mut Ctx, bus: &PrivateBus, files: &ExclusionFiles) -> Result<(), String> {
+    let stafd = Daemon::start(bus, 1)?;
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    let wanted = [nqn(0), nqn(2)];
+    let t = Instant::now();
+    wait_for(Duration::from_secs(60), || {
+        let k = kernel_io_state();
+        wanted.iter().all(|n| k.contains_key(n)).then_some(())
+    })
+    .ok_or_else(|| {
+        format!(
+            "the two allowed IOCs not connected: {:?}",
+            kernel_io_state()
+        )
+    })?;
+    // The excluded one stays away through the first retry (3 s) too.
+    std::thread::sleep(Duration::from_secs(5));
+    let k = kernel_io_state();
+    ensure(!k.contains_key(&nqn(1)), || {
+        format!("{} is excluded but connected: {k:?}", nqn(1))
+    })?;
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    let why = format!("not connecting: excluded by {}:3", ExclusionFiles::MAIN);
+    ensure(log.contains(&why), || format!("stacd did not say {why:?}"))?;
+    ctx.log(format!(
+        "{} and {} connected in {} ms; {} never (stacd: \"{why}\")",
+        nqn(0),
+        nqn(2),
+        t.elapsed().as_millis(),
+        nqn(1)
+    ));
+
+    // Excluded at run time, then disconnected: stacd's reconnect 3 s later finds the entry.
+    let dropin = files.write_dropin(
+        "ops.conf",
+        &format!("[exclusions]\nexclusion = nqn={}\n", nqn(2)),
+    )?;
+    let (dev, _) = kernel_io_state()
+        .get(&nqn(2))
+        .cloned()
+        .ok_or("no device for the IOC to disconnect")?;
+    ctx.sh(&format!("nvme disconnect -d {dev} >/dev/null"))?;
+    std::thread::sleep(Duration::from_secs(8));
+    let k = kernel_io_state();
+    ensure(!k.contains_key(&nqn(2)) && k.contains_key(&nqn(0)), || {
+        format!("after the run-time exclusion of {}: {k:?}", nqn(2))
+    })?;
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    let why = format!("excluded by {}:2", dropin.display());
+    ensure(log.contains(&why), || format!("stacd did not say {why:?}"))?;
+    ctx.log(format!(
+        "{} excluded at run time in {} and disconnected: not reconnected 8 s later ({why})",
+        nqn(2),
+        dropin.display()
+    ));
+    stacd.stop()?;
+    stafd.stop()
 }
