@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::error::TcpError;
 use super::fabrics::{self, CNTLID_DYNAMIC, Cap, ConnectParams};
@@ -128,6 +129,27 @@ impl AdminController {
         opts: ControllerOptions,
         events: mpsc::Sender<u32>,
     ) -> Result<Self, TcpError> {
+        let span = association_span(&opts);
+        let result = Self::connect_in(opts, events, span.clone())
+            .instrument(span.clone())
+            .await;
+        match &result {
+            Ok(c) => tracing::debug!(
+                parent: &span,
+                cntlid = c.cntlid,
+                kato_ms = c.kato.as_millis() as u64,
+                "connected"
+            ),
+            Err(e) => tracing::debug!(parent: &span, "connect failed: {e}"),
+        }
+        result
+    }
+
+    async fn connect_in(
+        opts: ControllerOptions,
+        events: mpsc::Sender<u32>,
+        span: tracing::Span,
+    ) -> Result<Self, TcpError> {
         if opts.queue_size < 2 {
             return Err(TcpError::InvalidArgument(format!(
                 "admin queue size {} is below 2",
@@ -160,21 +182,19 @@ impl AdminController {
             events: Mutex::new(None),
             tasks: Mutex::new(Vec::new()),
         };
-        ctrl.start_tasks(events);
+        ctrl.start_tasks(events, &span);
         Ok(ctrl)
     }
 
-    fn start_tasks(&mut self, events: mpsc::Sender<u32>) {
+    fn start_tasks(&mut self, events: mpsc::Sender<u32>, span: &tracing::Span) {
         let q = self.admin.q.clone();
         let kato = self.kato;
         let tasks = self.tasks.get_mut().unwrap_or_else(PoisonError::into_inner);
         if !kato.is_zero() {
             let timeout = kato.min(self.opts.transport.command_timeout);
-            tasks.push(tokio::spawn(tasks::keep_alive(
-                q.clone(),
-                kato / 2,
-                timeout,
-            )));
+            tasks.push(tokio::spawn(
+                tasks::keep_alive(q.clone(), kato / 2, timeout).instrument(span.clone()),
+            ));
         }
         // AERL is 0's based; leave at least one slot for other commands.
         let slots = self.opts.queue_size.saturating_sub(2);
@@ -182,7 +202,9 @@ impl AdminController {
             .min(u16::from(self.id.aerl) + 1)
             .min(slots);
         for _ in 0..aers {
-            tasks.push(tokio::spawn(tasks::async_events(q.clone(), events.clone())));
+            tasks.push(tokio::spawn(
+                tasks::async_events(q.clone(), events.clone()).instrument(span.clone()),
+            ));
         }
     }
 
@@ -343,6 +365,16 @@ async fn set_features(admin: &AdminQueue, fid: u8, value: u32) -> Result<u32, Tc
         ..AdminCommand::default()
     };
     admin.command(&cmd, DataPhase::None).await
+}
+
+/// The span every event of one admin association (and its tasks) is recorded in: the
+/// controller's address and subsystem NQN.
+pub(crate) fn association_span(opts: &ControllerOptions) -> tracing::Span {
+    tracing::debug_span!(
+        "nvme_tcp",
+        addr = %opts.transport.addr,
+        subnqn = %opts.subnqn
+    )
 }
 
 type Setup = (u16, Cap, u32, IdentifyController, AdminQueue, Duration);

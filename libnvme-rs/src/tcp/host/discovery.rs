@@ -104,8 +104,15 @@ impl DiscoverySession {
     pub async fn reconnect(&mut self) -> Result<(), TcpError> {
         if let Some(old) = self.ctrl.take() {
             // Best effort: the old association is usually dead already.
-            let _ = old.close().await;
+            if let Err(e) = old.close().await {
+                tracing::debug!(addr = %self.opts.transport.addr, "closing the old association: {e}");
+            }
         }
+        tracing::info!(
+            addr = %self.opts.transport.addr,
+            subnqn = %self.opts.subnqn,
+            "reconnecting the discovery association"
+        );
         let ctrl =
             AdminController::connect_with_events(self.opts.clone(), self.events_tx.clone()).await?;
         self.ctrl = Some(ctrl);

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tracing::Instrument;
 
 use super::admin::{AdminController, fid};
 use super::error::TcpError;
@@ -171,8 +172,9 @@ impl IoController {
                 io.queues, io.queue_size
             )));
         }
+        let span = super::admin::association_span(&opts);
         let admin = AdminController::connect(opts).await?;
-        match connect_queues(&admin, io).await {
+        match connect_queues(&admin, io).instrument(span).await {
             Ok((queues, queue_size)) => {
                 let handles = queues.iter().map(|q| q.handle().clone()).collect();
                 let own =

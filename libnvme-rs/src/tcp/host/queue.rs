@@ -13,6 +13,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use super::error::TcpError;
 use super::ic;
@@ -144,8 +145,9 @@ impl QueuePair {
         // Our own transfers are bounded by max_transfer; in-capsule data from a controller
         // is never expected, so one PDU never needs more.
         let limits = Limits::new(max_transfer32);
-        let reader = tokio::spawn(reader::run(r, Arc::clone(&shared), limits));
-        let writer = tokio::spawn(writer::run(w, rx, Arc::clone(&shared)));
+        // The tasks log in the span of whoever started the queue (the association's).
+        let reader = tokio::spawn(reader::run(r, Arc::clone(&shared), limits).in_current_span());
+        let writer = tokio::spawn(writer::run(w, rx, Arc::clone(&shared)).in_current_span());
         Self {
             handle: QueueHandle { shared },
             reader: Some(reader),

@@ -34,6 +34,9 @@ pub(crate) async fn run<R: AsyncRead + Unpin>(r: R, shared: Arc<Shared>, limits:
     };
     let reason = match stop {
         Stop::Violation(e, header) => {
+            tracing::warn!(
+                "protocol violation by the controller ({e}): terminating the connection"
+            );
             send_term_req(&shared, &e, &header);
             TcpError::Pdu(e)
         }

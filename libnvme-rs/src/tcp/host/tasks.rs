@@ -38,10 +38,14 @@ pub(crate) async fn keep_alive(q: QueueHandle, period: Duration, timeout: Durati
             Err(e) => Some(e),
         };
         if let Some(e) = failure {
+            if q.close_reason().is_none() {
+                tracing::warn!("keep-alive failed ({e}): ending the association");
+            }
             // A no-op when the queue already ended for another reason.
             q.fail(TcpError::KeepAlive(Box::new(e)));
             return;
         }
+        tracing::trace!("keep-alive answered");
     }
 }
 
@@ -50,14 +54,29 @@ pub(crate) async fn keep_alive(q: QueueHandle, period: Duration, timeout: Durati
 /// (e.g. Asynchronous Event Request Limit Exceeded). A full `events` channel delays the
 /// re-arm (back-pressure); a dropped receiver only discards events.
 pub(crate) async fn async_events(q: QueueHandle, events: mpsc::Sender<u32>) {
+    let mut dropped = 0u64;
     loop {
         let sqe = admin_sqe(opcode::ASYNC_EVENT_REQUEST);
         let Ok(c) = q.submit(sqe, Transfer::None, None).await else {
             return;
         };
-        if c.cqe.status().is_some() {
+        if let Some(status) = c.cqe.status() {
+            tracing::debug!("the controller refused an AER ({status}); one fewer outstanding");
             return;
         }
-        let _ = events.send(c.cqe.dw0()).await;
+        let dw0 = c.cqe.dw0();
+        tracing::debug!(aen = format_args!("{dw0:#010x}"), "asynchronous event");
+        if events.send(dw0).await.is_err() {
+            // Said once, then counted: nobody listens any more.
+            dropped += 1;
+            if dropped == 1 {
+                tracing::warn!(
+                    aen = format_args!("{dw0:#010x}"),
+                    "asynchronous event dropped: its receiver is gone"
+                );
+            } else {
+                tracing::debug!(dropped, "asynchronous event dropped");
+            }
+        }
     }
 }

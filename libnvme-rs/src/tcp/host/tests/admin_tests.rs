@@ -295,6 +295,83 @@ fn applied_kato_table() {
     }
 }
 
+/// Log lines of this thread (the current-thread test runtime runs every task on it).
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let w = self.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || w.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_default(sub)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// #8 item 6: what used to be swallowed is logged — the connect, AENs, an AEN nobody
+/// receives any more, a failed keep-alive — inside a span that names the controller.
+#[tokio::test]
+async fn association_events_are_logged_in_a_span_naming_the_controller() {
+    let logs = Captured::default();
+    let _guard = logs.install();
+    let cfg = hook(|_, sqe| {
+        if sqe.opcode == opcode::KEEP_ALIVE {
+            Action::Ignore
+        } else {
+            Action::Default
+        }
+    });
+    let t = Target::start(cfg, disclog(0, 1)).await;
+    let mut o = disc_opts(t.addr);
+    o.kato = Duration::from_millis(400);
+    let ctrl = within(AdminController::connect(o)).await.unwrap();
+    drop(ctrl.take_events());
+    t.send_aen(AEN_DISCOVERY_LOG_CHANGE);
+    t.send_aen(AEN_DISCOVERY_LOG_CHANGE);
+    let _ = within(ctrl.closed()).await;
+    within(ctrl.close()).await.unwrap();
+    let span = format!("nvme_tcp{{addr={} subnqn=", t.addr);
+    t.stop().await;
+    let text = logs.text();
+    for want in [
+        "connected cntlid=",
+        "asynchronous event aen=0x",
+        "asynchronous event dropped: its receiver is gone",
+        "keep-alive failed",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(want))
+            .unwrap_or_else(|| panic!("no {want:?} in:\n{text}"));
+        assert!(
+            line.contains(&span),
+            "{want:?} outside the controller's span: {line}"
+        );
+    }
+    assert_eq!(
+        text.matches("asynchronous event dropped: its receiver is gone")
+            .count(),
+        1,
+        "said once:\n{text}"
+    );
+}
+
 #[tokio::test]
 async fn missed_keep_alive_ends_the_association() {
     let cfg = hook(|_, sqe| {
