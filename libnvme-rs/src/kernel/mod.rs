@@ -7,11 +7,13 @@
 //! * [`passthru`] — admin commands through `NVME_IOCTL_ADMIN_CMD` on `/dev/nvmeN`.
 //! * [`uevent`] — kernel uevents for nvme devices (add/remove/change, AENs).
 //! * [`exclusion`] — libnvme 3's host-wide exclusion list (`/etc/nvme/exclusions.conf`).
+//! * [`registry`] — libnvme 3's ownership registry (`/run/nvme/registry`).
 
 pub mod adopt;
 pub mod exclusion;
 pub mod fabrics;
 pub mod options;
 pub mod passthru;
+pub mod registry;
 pub mod sysfs;
 pub mod uevent;
