@@ -16,10 +16,11 @@ use crate::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
 use crate::admin::identify::{SupportedLogPages, identify_controller, supported_log_pages};
 use crate::admin::{AdminError, block_on};
 use crate::host::HostIdentity;
-use crate::kernel::adopt::{ControllerKind, connect_or_adopt};
+use crate::kernel::adopt::{ControllerKind, connect_or_adopt_except};
 use crate::kernel::fabrics::Fabrics;
 use crate::kernel::options::{ConnectOptions, KernelCapabilities};
 use crate::kernel::passthru::AdminDevice;
+use crate::kernel::registry::{Claim, Registry};
 use crate::kernel::sysfs::SysfsRoot;
 use crate::kernel::uevent::Action;
 use crate::spec::disclog::DiscoveryLog;
@@ -47,12 +48,20 @@ pub struct KernelOptions {
     /// Receive buffer of the uevent socket, in bytes. Overruns are detected and followed by
     /// a resync from sysfs, so a small buffer costs work, not correctness.
     pub uevent_buffer: usize,
+    /// The owner recorded in libnvme 3's ownership registry (`None`: leave the registry
+    /// alone). Used only on a host that has the registry (see
+    /// [`Registry::in_use`](crate::kernel::registry::Registry::in_use)).
+    pub owner: Option<String>,
+    /// The registry's directory.
+    pub registry_dir: PathBuf,
 }
 
 impl Default for KernelOptions {
     fn default() -> Self {
         Self {
             uevent_buffer: crate::kernel::uevent::DEFAULT_UEVENT_BUFFER,
+            owner: None,
+            registry_dir: PathBuf::from(crate::kernel::registry::DEFAULT_DIR),
         }
     }
 }
@@ -66,6 +75,8 @@ pub struct KernelBackend {
     host: HostIdentity,
     events: UeventRouter,
     dev_dir: PathBuf,
+    /// The registry and the owner name to record, when asked for.
+    ownership: Option<std::sync::Arc<(Registry, String)>>,
 }
 
 /// Runs a blocking kernel call off the event loop, bounded by `limit`.
@@ -106,7 +117,64 @@ impl KernelBackend {
             host: host.clone(),
             events,
             dev_dir: PathBuf::from("/dev"),
+            ownership: opts
+                .owner
+                .clone()
+                .map(|o| std::sync::Arc::new((Registry::new(&opts.registry_dir), o))),
         })
+    }
+
+    /// The registry and our owner name on a host that uses the registry.
+    fn registry(&self) -> Option<(&Registry, &str)> {
+        self.ownership
+            .as_deref()
+            .filter(|(r, _)| r.in_use())
+            .map(|(r, o)| (r, o.as_str()))
+    }
+
+    /// Another owner of `device` in the registry, if any (then it is never adopted,
+    /// disconnected or zoned away by us).
+    pub fn foreign_owner(&self, device: &str) -> Option<String> {
+        let (reg, ours) = self.registry()?;
+        reg.owner(device).filter(|o| o != ours)
+    }
+
+    /// When a connect failed because the controller exists under another owner (the kernel
+    /// refuses the duplicate): say that, instead of "already connected".
+    fn explain_foreign(
+        &self,
+        sysfs: &SysfsRoot,
+        key: &TransportId,
+        kind: ControllerKind,
+    ) -> Option<Cause> {
+        self.registry()?;
+        let ifaces = crate::kernel::adopt::system_interfaces().ok()?;
+        let c = crate::kernel::adopt::find_existing(sysfs, key, kind, &ifaces).ok()??;
+        let owner = self.foreign_owner(&c.name)?;
+        Some(Cause::InvalidArgument(format!(
+            "{} exists and is owned by {owner:?} in the ownership registry: left alone",
+            c.name
+        )))
+    }
+
+    /// Records a fresh connection, or claims an adopted one; a registry error never fails
+    /// the connect (as libnvme).
+    fn note_ownership(&self, device: &str, adopted: bool) {
+        let Some((reg, owner)) = self.registry() else {
+            return;
+        };
+        let result = if adopted {
+            reg.claim(device, owner).map(|c| {
+                if let Claim::OwnedBy(other) = c {
+                    tracing::warn!("{device}: adopted but owned by {other:?} in the registry");
+                }
+            })
+        } else {
+            reg.record(device, owner)
+        };
+        if let Err(e) = result {
+            tracing::warn!("{device}: ownership registry {}: {e}", reg.dir().display());
+        }
     }
 
     /// Uevents of nvme devices no controller of this backend owns (nvme-cli's, other
@@ -131,6 +199,7 @@ impl KernelBackend {
     /// with the controllers it wants. Read off the event loop.
     pub async fn io_controllers(&self) -> Result<KernelInventory, ControllerError> {
         let sysfs = self.sysfs.clone();
+        let me = self.clone();
         blocking(CONNECT_LIMIT, move || {
             let ifaces = crate::kernel::adopt::system_interfaces()
                 .map_err(|e| Cause::InvalidArgument(format!("interfaces: {e}")))?;
@@ -138,7 +207,12 @@ impl KernelBackend {
                 .controllers()
                 .map_err(|e| Cause::InvalidArgument(e.to_string()))?
                 .into_iter()
-                .filter(|c| c.is_io_controller() && !crate::kernel::adopt::is_going_away(c))
+                // Another owner's controllers in libnvme 3's registry are not ours to audit.
+                .filter(|c| {
+                    c.is_io_controller()
+                        && !crate::kernel::adopt::is_going_away(c)
+                        && me.foreign_owner(&c.name).is_none()
+                })
                 .map(|c| (c.name.clone(), c.connection()))
                 .collect();
             Ok(KernelInventory {
@@ -157,6 +231,15 @@ impl KernelBackend {
     /// Disconnects a kernel controller by device name (`nvme4`): for one this process did
     /// not connect, found by an audit.
     pub async fn disconnect_device(&self, device: &str) -> Result<(), ControllerError> {
+        if let Some(owner) = self.foreign_owner(device) {
+            return Err(ControllerError {
+                controller: device.to_owned(),
+                op: Operation::Disconnect,
+                source: Cause::InvalidArgument(format!(
+                    "owned by {owner:?} in the ownership registry: left alone"
+                )),
+            });
+        }
         let (fabrics, dev) = (self.fabrics.clone(), device.to_owned());
         blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&dev)?))
             .await
@@ -254,8 +337,16 @@ impl KernelBackend {
         // Adoption compares the kernel's hostnqn: the identity must carry the one we send.
         let key = tid.clone().with_host_nqn(&opts.hostnqn);
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
+        let me = self.clone();
         let attached = blocking(CONNECT_LIMIT, move || {
-            Ok(connect_or_adopt(&fabrics, &sysfs, &key, kind, &args)?)
+            let skip = |dev: &str| me.foreign_owner(dev).is_some();
+            let attached = match connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &skip)
+            {
+                Ok(a) => a,
+                Err(e) => return Err(me.explain_foreign(&sysfs, &key, kind).unwrap_or(e.into())),
+            };
+            me.note_ownership(&attached.controller.device, attached.adopted);
+            Ok(attached)
         })
         .await?;
         Ok((attached.controller.device, attached.adopted))

@@ -55,6 +55,18 @@ pub fn find_existing(
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
 ) -> Result<Option<ControllerInfo>, SysfsError> {
+    find_existing_except(sysfs, tid, kind, ifaces, &|_| false)
+}
+
+/// [`find_existing`], passing over the devices `skip` names (e.g. another owner's in
+/// libnvme 3's registry: never adopted).
+pub fn find_existing_except(
+    sysfs: &SysfsRoot,
+    tid: &TransportId,
+    kind: ControllerKind,
+    ifaces: &InterfaceAddrs,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<Option<ControllerInfo>, SysfsError> {
     // Every connect searches: with a thousand controllers, reading all of each one's
     // attributes per search is quadratic work, so rule out by transport and address first
     // (cached per controller by `SysfsRoot`, re-read only when a controller changed).
@@ -65,7 +77,7 @@ pub fn find_existing(
             trsvcid: key.trsvcid,
             ..KernelConnection::default()
         };
-        if !is_candidate_device(tid, &quick) {
+        if !is_candidate_device(tid, &quick) || skip(&name) {
             continue;
         }
         let Some(c) = sysfs.controller(&name)? else {
@@ -122,6 +134,18 @@ pub fn connect_or_adopt(
     kind: ControllerKind,
     args: &ConnectArgs,
 ) -> Result<Attached, AttachError> {
+    connect_or_adopt_except(fabrics, sysfs, tid, kind, args, &|_| false)
+}
+
+/// [`connect_or_adopt`] never adopting a device `skip` names.
+pub fn connect_or_adopt_except(
+    fabrics: &Fabrics,
+    sysfs: &SysfsRoot,
+    tid: &TransportId,
+    kind: ControllerKind,
+    args: &ConnectArgs,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<Attached, AttachError> {
     let ifaces = system_interfaces().map_err(AttachError::Interfaces)?;
     let adopt = |c: ControllerInfo| Attached {
         controller: Connected {
@@ -131,7 +155,7 @@ pub fn connect_or_adopt(
         },
         adopted: true,
     };
-    if let Some(c) = find_existing(sysfs, tid, kind, &ifaces)? {
+    if let Some(c) = find_existing_except(sysfs, tid, kind, &ifaces, skip)? {
         return Ok(adopt(c));
     }
     match fabrics.connect(args) {
@@ -139,10 +163,12 @@ pub fn connect_or_adopt(
             controller,
             adopted: false,
         }),
-        Err(FabricsError::AlreadyConnected) => match find_existing(sysfs, tid, kind, &ifaces)? {
-            Some(c) => Ok(adopt(c)),
-            None => Err(FabricsError::AlreadyConnected.into()),
-        },
+        Err(FabricsError::AlreadyConnected) => {
+            match find_existing_except(sysfs, tid, kind, &ifaces, skip)? {
+                Some(c) => Ok(adopt(c)),
+                None => Err(FabricsError::AlreadyConnected.into()),
+            }
+        }
         Err(e) => Err(e.into()),
     }
 }

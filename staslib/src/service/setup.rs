@@ -73,7 +73,12 @@ pub async fn backend(
     use libnvme_rs::controller::{Backend, KernelOptions};
     match choice {
         crate::conf::options::BackendChoice::Kernel => {
-            let mut opts = KernelOptions::default();
+            // On a libnvme 3 host, connections are recorded as nvme-stas's in the ownership
+            // registry and other owners' are left alone (nvme-stas 3.x spec §1).
+            let mut opts = KernelOptions {
+                owner: Some(libnvme_rs::kernel::registry::STAS_OWNER.to_owned()),
+                ..KernelOptions::default()
+            };
             if let Some(bytes) = env_number("STAS_UEVENT_BUFFER") {
                 opts.uevent_buffer = usize::try_from(bytes).unwrap_or(usize::MAX);
             }

@@ -39,6 +39,11 @@ pub fn scenarios() -> Vec<Scenario> {
             run: exclusion_list,
         },
         Scenario {
+            name: "stacd_kernel_ownership_registry",
+            target: || target_with(3, 0),
+            run: ownership_registry,
+        },
+        Scenario {
             name: "stacd_native_iocs_against_nvmet",
             target: || target_with(3, 16 << 20),
             run: native,
@@ -922,6 +927,147 @@ fn exclusion_run(ctx: &mut Ctx, bus: &PrivateBus, files: &ExclusionFiles) -> Res
         "{} excluded at run time in {} and disconnected: not reconnected 8 s later ({why})",
         nqn(2),
         dropin.display()
+    ));
+    stacd.stop()?;
+    stafd.stop()
+}
+
+/// libnvme 3's registry directory, present for the scenario (a libnvme 3 host) and removed
+/// however it ends.
+struct RegistryDir;
+
+impl RegistryDir {
+    const DIR: &str = "/run/nvme/registry";
+
+    fn create() -> Result<RegistryDir, String> {
+        let _ = std::fs::remove_dir_all(Self::DIR);
+        std::fs::create_dir_all(Self::DIR).map_err(|e| format!("{}: {e}", Self::DIR))?;
+        Ok(RegistryDir)
+    }
+
+    fn owner(dev: &str) -> Option<String> {
+        std::fs::read_to_string(format!("{}/{dev}/owner", Self::DIR)).ok()
+    }
+}
+
+impl Drop for RegistryDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all("/run/nvme");
+    }
+}
+
+/// #10 acceptance 2 (the part Debian's nvme-cli 2.3 can play): on a host with the registry,
+/// stacd records its fresh connections as libnvme does (`owner` = `stas\n`, `seqnum` = the
+/// kernel's uevent counter), adopts and claims a connection made by hand with `nvme connect`
+/// (no owner), and neither adopts nor disconnects one that another owner holds.
+fn ownership_registry(ctx: &mut Ctx) -> Result<(), String> {
+    let _reg = RegistryDir::create()?;
+    // By hand, before stacd: nqn 1 unowned, nqn 2 owned by nvme-discoverd.
+    for i in [1, 2] {
+        ctx.sh(&format!(
+            "nvme connect -t tcp -a {TRADDR} -s {PORT} -n {} >/dev/null",
+            nqn(i)
+        ))?;
+    }
+    let manual = kernel_io_state();
+    let dev = |i: usize| -> Result<String, String> {
+        manual
+            .get(&nqn(i))
+            .map(|(d, _)| d.clone())
+            .ok_or_else(|| format!("nvme connect made no controller for {}", nqn(i)))
+    };
+    let (dev1, dev2) = (dev(1)?, dev(2)?);
+    std::fs::create_dir_all(format!("{}/{dev2}", RegistryDir::DIR)).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{}/{dev2}/owner", RegistryDir::DIR), "discoverd\n")
+        .map_err(|e| e.to_string())?;
+    // stacd is told about all three (configured), and audits all connections it matches.
+    let conf = format!(
+        "[Global]\nbackend=kernel\n\n[I/O controller connection management]\ndisconnect-scope=all-connections-matching-disconnect-trtypes\n\n[Controllers]\n{}",
+        (0..3)
+            .map(|i| format!(
+                "controller=transport=tcp;traddr={TRADDR};trsvcid={PORT};subsysnqn={}\n",
+                nqn(i)
+            ))
+            .collect::<String>()
+    );
+    let bus = setup(&conf)?;
+    let r = registry_run(ctx, &bus, &dev1, &dev2);
+    log_tails(ctx, &["stacd-1"]);
+    r
+}
+
+fn registry_run(ctx: &mut Ctx, bus: &PrivateBus, dev1: &str, dev2: &str) -> Result<(), String> {
+    // With stafd's pages known, stacd's connection audit runs (compat §4.11).
+    let stafd = Daemon::start(bus, 1)?;
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    let fresh = wait_for(Duration::from_secs(30), || {
+        let k = kernel_io_state();
+        k.get(&nqn(0))
+            .filter(|(_, s)| s == "live")
+            .map(|(d, _)| d.clone())
+            .filter(|d| RegistryDir::owner(d).is_some())
+    })
+    .ok_or_else(|| format!("no recorded fresh IOC: {:?}", kernel_io_state()))?;
+    let entry = Path::new(RegistryDir::DIR).join(&fresh);
+    let mut files: Vec<String> = std::fs::read_dir(&entry)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let owner = std::fs::read(entry.join("owner")).map_err(|e| e.to_string())?;
+    let seqnum = std::fs::read_to_string(entry.join("seqnum")).map_err(|e| e.to_string())?;
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0)
+    };
+    ensure(
+        files == ["owner", "seqnum"]
+            && owner == b"stas\n"
+            && seqnum.ends_with('\n')
+            && seqnum.trim().parse::<u64>().is_ok()
+            && mode(&entry) == 0o755
+            && mode(&entry.join("owner")) == 0o644
+            && mode(&entry.join("seqnum")) == 0o644,
+        || format!("{fresh}: {files:?} owner {owner:?} seqnum {seqnum:?}"),
+    )?;
+    ctx.log(format!(
+        "fresh connect {fresh}: registry entry owner=\"stas\\n\" seqnum={:?} (0755/0644), as libnvme writes it",
+        seqnum.trim()
+    ));
+    // The hand-made unowned one: adopted and claimed.
+    wait_for(Duration::from_secs(20), || {
+        (RegistryDir::owner(dev1).as_deref() == Some("stas\n")).then_some(())
+    })
+    .ok_or_else(|| format!("{dev1} (nvme connect, no owner) not claimed"))?;
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    ensure(
+        log.contains(&format!("{dev1} - Adopted the existing kernel connection")),
+        || format!("{dev1} was not adopted"),
+    )?;
+    ctx.log(format!(
+        "{dev1} (nvme connect, unowned): adopted and claimed (owner=stas)"
+    ));
+    // The discoverd-owned one: still there, still discoverd's, not adopted; stacd's own
+    // attempt is refused by the kernel as a duplicate and retried.
+    std::thread::sleep(Duration::from_secs(5));
+    let k = kernel_io_state();
+    ensure(
+        k.get(&nqn(2))
+            .is_some_and(|(d, s)| d == dev2 && s == "live")
+            && RegistryDir::owner(dev2).as_deref() == Some("discoverd\n"),
+        || format!("{dev2} (owned by discoverd) was touched: {k:?}"),
+    )?;
+    let log = std::fs::read_to_string(format!("{WORK}/stacd-1.log")).unwrap_or_default();
+    ensure(!log.contains(&format!("{dev2} - Adopted")), || {
+        format!("{dev2} (owned by discoverd) was adopted")
+    })?;
+    let why = format!("{dev2} exists and is owned by \"discoverd\" in the ownership registry");
+    ensure(log.contains(&why), || format!("stacd did not say {why:?}"))?;
+    ctx.log(format!(
+        "{dev2} (owner discoverd): neither adopted, claimed nor disconnected by the audit"
     ));
     stacd.stop()?;
     stafd.stop()

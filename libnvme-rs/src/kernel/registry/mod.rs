@@ -25,6 +25,12 @@ pub const DEFAULT_DIR: &str = "/run/nvme/registry";
 pub const STAS_OWNER: &str = "stas";
 /// The kernel's uevent sequence counter, stamped into new entries.
 const UEVENT_SEQNUM: &str = "/sys/kernel/uevent_seqnum";
+/// Where libnvme 3 installs the udev rule that removes entries of vanished controllers.
+const REGISTRY_RULES: [&str; 3] = [
+    "/usr/lib/udev/rules.d/70-nvmf-registry.rules",
+    "/lib/udev/rules.d/70-nvmf-registry.rules",
+    "/etc/udev/rules.d/70-nvmf-registry.rules",
+];
 /// Bytes read from an attribute (owner names are short; this bounds a hostile file).
 const ATTR_MAX: u64 = 4096;
 
@@ -89,6 +95,12 @@ impl Registry {
     /// Whether the registry exists: a libnvme 3 host (2.x hosts have none).
     pub fn exists(&self) -> bool {
         self.dir.is_dir()
+    }
+
+    /// Whether this host uses the registry: it exists, or libnvme 3's udev rule that
+    /// cleans it up is installed (the directory appears with the first owned connect).
+    pub fn in_use(&self) -> bool {
+        self.exists() || REGISTRY_RULES.iter().any(|r| Path::new(r).exists())
     }
 
     /// One attribute of `device`, trailing `\n`/`\r` stripped; `None` when the device name
