@@ -11,7 +11,7 @@ use libnvme_rs::trid::TransportId;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-use staslib::exclusions::HostExclusions;
+use staslib::exclusions::{HostExclusions, wait_while_excluded};
 
 use crate::core;
 use crate::state::Shared;
@@ -150,42 +150,6 @@ async fn gone(ioc: &mut IoController, period: Duration) -> String {
     }
 }
 
-/// Returns at once when the host's exclusion list does not cover `tid`; else says so (once)
-/// and re-reads the list on the retry schedule (3 s, then 60 s) until it no longer does.
-/// `false` when stopped first.
-async fn wait_while_excluded(
-    ctx: &IocContext,
-    tid: &TransportId,
-    stop: &mut oneshot::Receiver<bool>,
-    kick: &Notify,
-) -> bool {
-    let mut checks = 0u32;
-    while let Some(m) = ctx.exclusions.check(tid) {
-        checks += 1;
-        if checks == 1 {
-            tracing::info!("{tid} | not connecting: excluded by {m}");
-        }
-        let delay = if checks == 1 {
-            FIRST_RETRY
-        } else {
-            LATER_RETRY
-        };
-        ctx.shared.with_ioc(tid, |s| {
-            s.error(format!("excluded by {m}"));
-            s.arm_retry(delay);
-        });
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = kick.notified() => {}
-            _ = &mut *stop => return false,
-        }
-    }
-    if checks > 0 {
-        tracing::info!("{tid} | no longer excluded by the host's exclusion list");
-    }
-    true
-}
-
 /// Connects with the retry schedule and the NCC rule; `None` when stopped first.
 async fn connect(
     ctx: &IocContext,
@@ -195,7 +159,13 @@ async fn connect(
 ) -> Option<IoController> {
     let mut failures: u32 = 0;
     loop {
-        if !wait_while_excluded(ctx, tid, stop, kick).await {
+        let excluded = wait_while_excluded(&ctx.exclusions, tid, stop, Some(kick), |m, delay| {
+            ctx.shared.with_ioc(tid, |s| {
+                s.error(format!("excluded by {m}"));
+                s.arm_retry(delay);
+            });
+        });
+        if !excluded.await {
             return None;
         }
         let attempts = ctx

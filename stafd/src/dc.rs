@@ -16,7 +16,7 @@ use staslib::dlpe::{self, DlpeDict};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use staslib::exclusions::HostExclusions;
+use staslib::exclusions::{HostExclusions, wait_while_excluded};
 
 use crate::core;
 use crate::state::{IdentifySummary, Shared};
@@ -221,34 +221,19 @@ async fn after_failure(
     }
 }
 
-/// Returns at once when the host's exclusion list does not cover `tid`; else says so (once)
-/// and re-reads the list on the retry schedule (3 s, then 60 s) until it no longer does.
-/// `false` when stopped first.
-async fn wait_while_excluded(
+/// [`wait_while_excluded`] with the DC's state noted; `false` when stopped first.
+async fn excluded_wait(
     ctx: &DcContext,
     tid: &TransportId,
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> bool {
-    let mut checks = 0u32;
-    while let Some(m) = ctx.exclusions.check(tid) {
-        checks += 1;
-        if checks == 1 {
-            tracing::info!("{tid} | not connecting: excluded by {m}");
-        }
-        let delay = core::connect_retry_delay(checks);
+    wait_while_excluded(&ctx.exclusions, tid, stop, None, |m, delay| {
         ctx.shared.with_dc(tid, |s| {
             s.error(format!("excluded by {m}"));
             s.arm_retry(delay);
         });
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            _ = &mut *stop => return false,
-        }
-    }
-    if checks > 0 {
-        tracing::info!("{tid} | no longer excluded by the host's exclusion list");
-    }
-    true
+    })
+    .await
 }
 
 /// Connects with the retry schedule; `None` when stopped first.
@@ -258,7 +243,7 @@ async fn connect(
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> Option<DiscoveryController> {
     for failures in 1.. {
-        if !wait_while_excluded(ctx, tid, stop).await {
+        if !excluded_wait(ctx, tid, stop).await {
             return None;
         }
         begin_attempt(ctx, tid);
@@ -283,7 +268,7 @@ async fn reconnect(
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> bool {
     for failures in 1.. {
-        if !wait_while_excluded(ctx, tid, stop).await {
+        if !excluded_wait(ctx, tid, stop).await {
             return false;
         }
         begin_attempt(ctx, tid);

@@ -39,6 +39,52 @@ impl HostExclusions {
     }
 }
 
+/// First re-read of the list for an excluded controller, and the period after (the
+/// daemons' connect retry schedule, §4.2-4).
+const FIRST_RECHECK: std::time::Duration = std::time::Duration::from_secs(3);
+const LATER_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Returns `true` at once when the list does not cover `tid`; else says so (once), lets
+/// `record` note the match and the wait in the caller's state, and re-reads the list on the
+/// retry schedule (3 s, then 60 s; sooner when `kick` is notified) until it no longer
+/// does. `false` when `stop` resolves first.
+pub async fn wait_while_excluded<S: std::future::Future + Unpin>(
+    exclusions: &HostExclusions,
+    tid: &TransportId,
+    stop: &mut S,
+    kick: Option<&tokio::sync::Notify>,
+    mut record: impl FnMut(&Match, std::time::Duration),
+) -> bool {
+    let mut checks = 0u32;
+    while let Some(m) = exclusions.check(tid) {
+        checks += 1;
+        if checks == 1 {
+            tracing::info!("{tid} | not connecting: excluded by {m}");
+        }
+        let delay = if checks == 1 {
+            FIRST_RECHECK
+        } else {
+            LATER_RECHECK
+        };
+        record(&m, delay);
+        let kicked = async {
+            match kick {
+                Some(k) => k.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = kicked => {}
+            _ = &mut *stop => return false,
+        }
+    }
+    if checks > 0 {
+        tracing::info!("{tid} | no longer excluded by the host's exclusion list");
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use libnvme_rs::trid::Transport;

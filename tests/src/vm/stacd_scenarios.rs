@@ -78,7 +78,7 @@ fn log_tails(ctx: &mut Ctx, names: &[&str]) {
 }
 
 /// Every kernel I/O controller: subsysnqn → (device, state).
-fn kernel_io_state() -> BTreeMap<String, (String, String)> {
+pub(super) fn kernel_io_state() -> BTreeMap<String, (String, String)> {
     let mut out = BTreeMap::new();
     for e in std::fs::read_dir("/sys/class/nvme")
         .into_iter()

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use super::Scenario;
 use super::common::*;
 use super::guest::{Ctx, ensure, wait_for};
+use super::stacd_scenarios::kernel_io_state;
 
 pub fn scenarios() -> Vec<Scenario> {
     vec![Scenario {
@@ -186,32 +187,8 @@ fn remove_cgroup_tree(dir: &Path) -> std::io::Result<()> {
     std::fs::remove_dir(dir)
 }
 
-/// Kernel I/O controllers: subsysnqn → (device, state).
-fn kernel_iocs() -> BTreeMap<String, (String, String)> {
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir("/sys/class/nvme")
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let read = |a: &str| {
-            std::fs::read_to_string(e.path().join(a))
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        };
-        if read("cntrltype") == "io" {
-            out.insert(
-                read("subsysnqn"),
-                (e.file_name().to_string_lossy().into_owned(), read("state")),
-            );
-        }
-    }
-    out
-}
-
 fn all_live(want: &[String]) -> Option<BTreeMap<String, (String, String)>> {
-    let k = kernel_iocs();
+    let k = kernel_io_state();
     (k.len() == want.len()
         && want
             .iter()
@@ -230,6 +207,24 @@ fn stacctl_iocs(c: &Container) -> Option<Vec<String>> {
         .collect();
     nqns.sort();
     Some(nqns)
+}
+
+/// After `what`: stacd lists `want` again (within 30 s) and sysfs still holds exactly the
+/// controllers of `before` (none replaced or added).
+fn same_iocs_listed(
+    c: &Container,
+    want: &[String],
+    before: &BTreeMap<String, (String, String)>,
+    what: &str,
+) -> Result<(), String> {
+    wait_for(Duration::from_secs(30), || {
+        stacctl_iocs(c).filter(|l| l == want)
+    })
+    .ok_or_else(|| format!("{what}: stacd does not list the IOCs"))?;
+    let now = kernel_io_state();
+    ensure(now == *before, || {
+        format!("{what} changed the IOCs: {now:?}")
+    })
 }
 
 fn find_deb(ctx: &Ctx) -> Result<PathBuf, String> {
@@ -305,7 +300,7 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
     c.sh("systemctl reload stafd")?;
     let want: Vec<String> = (0..3).map(nqn).collect();
     let first = wait_for(Duration::from_secs(60), || all_live(&want))
-        .ok_or_else(|| format!("IOCs not connected after reload: {:?}", kernel_iocs()))?;
+        .ok_or_else(|| format!("IOCs not connected after reload: {:?}", kernel_io_state()))?;
     ctx.log(format!(
         "systemctl reload stafd -> 3 IOCs live in {} ms: {first:?}",
         t.elapsed().as_millis()
@@ -327,7 +322,7 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
     ))?;
     let t = Instant::now();
     wait_for(Duration::from_secs(30), || {
-        (!kernel_iocs().contains_key(&excluded)).then_some(())
+        (!kernel_io_state().contains_key(&excluded)).then_some(())
     })
     .ok_or_else(|| format!("exclude= + reload did not disconnect {excluded}"))?;
     ctx.log(format!(
@@ -338,7 +333,7 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
     let before = wait_for(Duration::from_secs(30), || all_live(&want)).ok_or_else(|| {
         format!(
             "not reconnected after the exclusion went: {:?}",
-            kernel_iocs()
+            kernel_io_state()
         )
     })?;
     let p = c.show("stacd", "NRestarts")?;
@@ -356,19 +351,13 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
         )?;
     }
     std::thread::sleep(Duration::from_secs(2));
-    ensure(kernel_iocs() == before, || {
-        format!("systemctl stop changed the IOCs: {:?}", kernel_iocs())
+    ensure(kernel_io_state() == before, || {
+        format!("systemctl stop changed the IOCs: {:?}", kernel_io_state())
     })?;
     ctx.log("systemctl stop stacd stafd: both inactive (success), the 3 IOCs untouched");
     let t = Instant::now();
     c.sh("systemctl start stafd stacd")?;
-    wait_for(Duration::from_secs(30), || {
-        stacctl_iocs(c).filter(|l| *l == want)
-    })
-    .ok_or("stacd did not list the IOCs after start")?;
-    ensure(kernel_iocs() == before, || {
-        format!("restart changed the IOCs: {:?}", kernel_iocs())
-    })?;
+    same_iocs_listed(c, &want, &before, "restart")?;
     ctx.log(format!(
         "systemctl start (READY=1 from both) -> same 3 IOCs adopted, listed in {} ms",
         t.elapsed().as_millis()
@@ -419,13 +408,7 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
     ensure(journal.matches("Watchdog timeout").count() >= 2, || {
         "the journal does not say the watchdog fired for both".into()
     })?;
-    wait_for(Duration::from_secs(30), || {
-        stacctl_iocs(c).filter(|l| *l == want)
-    })
-    .ok_or("stacd did not list the IOCs after the watchdog restart")?;
-    ensure(kernel_iocs() == before, || {
-        format!("the watchdog restart changed the IOCs: {:?}", kernel_iocs())
-    })?;
+    same_iocs_listed(c, &want, &before, "the watchdog restart")?;
     ctx.log("after the watchdog restarts: the same 3 IOCs, listed by the new stacd");
 
     // Upgrade (the package installed over itself): postinst restarts both, IOCs stay.
@@ -442,13 +425,7 @@ fn deb_steps(ctx: &mut Ctx, c: &Container, deb: &Path) -> Result<(), String> {
             || format!("{unit} not restarted by the upgrade: was {p0:?}, now {p:?}"),
         )?;
     }
-    wait_for(Duration::from_secs(30), || {
-        stacctl_iocs(c).filter(|l| *l == want)
-    })
-    .ok_or("stacd did not list the IOCs after the upgrade")?;
-    ensure(kernel_iocs() == before, || {
-        format!("the upgrade changed the IOCs: {:?}", kernel_iocs())
-    })?;
+    same_iocs_listed(c, &want, &before, "the upgrade")?;
     ctx.log(format!(
         "dpkg -i over the installed package: both restarted, the same 3 IOCs, in {} ms",
         t.elapsed().as_millis()

@@ -295,6 +295,20 @@ fn applied_kato_table() {
     }
 }
 
+/// A target that never answers Keep Alive, and options for it.
+async fn silent_keep_alive_target() -> (Target, ControllerOptions) {
+    let cfg = hook(|_, sqe| {
+        if sqe.opcode == opcode::KEEP_ALIVE {
+            Action::Ignore
+        } else {
+            Action::Default
+        }
+    });
+    let t = Target::start(cfg, disclog(0, 1)).await;
+    let o = disc_opts(t.addr);
+    (t, o)
+}
+
 /// Log lines of this thread (the current-thread test runtime runs every task on it).
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -330,15 +344,7 @@ impl Captured {
 async fn association_events_are_logged_in_a_span_naming_the_controller() {
     let logs = Captured::default();
     let _guard = logs.install();
-    let cfg = hook(|_, sqe| {
-        if sqe.opcode == opcode::KEEP_ALIVE {
-            Action::Ignore
-        } else {
-            Action::Default
-        }
-    });
-    let t = Target::start(cfg, disclog(0, 1)).await;
-    let mut o = disc_opts(t.addr);
+    let (t, mut o) = silent_keep_alive_target().await;
     o.kato = Duration::from_millis(400);
     let ctrl = within(AdminController::connect(o)).await.unwrap();
     drop(ctrl.take_events());
@@ -374,15 +380,7 @@ async fn association_events_are_logged_in_a_span_naming_the_controller() {
 
 #[tokio::test]
 async fn missed_keep_alive_ends_the_association() {
-    let cfg = hook(|_, sqe| {
-        if sqe.opcode == opcode::KEEP_ALIVE {
-            Action::Ignore
-        } else {
-            Action::Default
-        }
-    });
-    let t = Target::start(cfg, disclog(0, 1)).await;
-    let mut o = disc_opts(t.addr);
+    let (t, mut o) = silent_keep_alive_target().await;
     o.kato = Duration::from_millis(200);
     let ctrl = within(AdminController::connect(o)).await.unwrap();
     let mut events = ctrl.take_events().unwrap();
