@@ -3,6 +3,7 @@
 use super::discovery::get_log_page;
 use super::{AdminCommand, AdminError, AdminTransport, DataPhase, opcode};
 use crate::spec::identify::{CNS_CONTROLLER, IDENTIFY_SIZE, IdentifyController};
+use crate::spec::namespace::{IdentifyNamespace, cns};
 
 /// Log Identifier of the Supported Log Pages log.
 pub const LID_SUPPORTED_LOG_PAGES: u8 = 0x00;
@@ -22,6 +23,59 @@ pub async fn identify_controller<T: AdminTransport>(
     };
     t.submit(&cmd, DataPhase::FromController(&mut buf)).await?;
     IdentifyController::decode(&buf).map_err(|e| AdminError::InvalidData(e.to_string()))
+}
+
+/// Pages of the active namespace list read at most (1024 NSIDs each).
+const MAX_NS_LIST_PAGES: usize = 64;
+
+/// Identify Namespace (CNS 0) for `nsid`; an inactive NSID decodes to all zeros.
+pub async fn identify_namespace<T: AdminTransport>(
+    t: &mut T,
+    nsid: u32,
+) -> Result<IdentifyNamespace, AdminError> {
+    let mut buf = vec![0u8; IDENTIFY_SIZE];
+    let cmd = AdminCommand {
+        opcode: opcode::IDENTIFY,
+        nsid,
+        cdw10: u32::from(cns::NAMESPACE),
+        ..AdminCommand::default()
+    };
+    t.submit(&cmd, DataPhase::FromController(&mut buf)).await?;
+    IdentifyNamespace::decode(&buf).map_err(|e| AdminError::InvalidData(e.to_string()))
+}
+
+/// Active NSIDs in ascending order (CNS 2, paged by the last NSID returned); a list that is
+/// not ascending is invalid data.
+pub async fn active_namespaces<T: AdminTransport>(t: &mut T) -> Result<Vec<u32>, AdminError> {
+    let mut out = Vec::new();
+    let mut start = 0u32;
+    for _ in 0..MAX_NS_LIST_PAGES {
+        let mut buf = vec![0u8; IDENTIFY_SIZE];
+        let cmd = AdminCommand {
+            opcode: opcode::IDENTIFY,
+            nsid: start,
+            cdw10: u32::from(cns::ACTIVE_NAMESPACES),
+            ..AdminCommand::default()
+        };
+        t.submit(&cmd, DataPhase::FromController(&mut buf)).await?;
+        let page: Vec<u32> = buf
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .take_while(|&n| n != 0)
+            .collect();
+        let full = page.len() == IDENTIFY_SIZE / 4;
+        if let Some(&bad) = page.iter().find(|&&n| n <= start) {
+            return Err(AdminError::InvalidData(format!(
+                "active namespace list not ascending after {start}: {bad}"
+            )));
+        }
+        start = page.last().copied().unwrap_or(start);
+        out.extend(page);
+        if !full {
+            return Ok(out);
+        }
+    }
+    Ok(out)
 }
 
 /// The Supported Log Pages log (LID 0x00): one LID Supported and Effects dword per LID.

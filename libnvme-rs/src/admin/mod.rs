@@ -28,6 +28,16 @@ pub mod opcode {
     pub const DISCOVERY_INFO_MGMT: u8 = 0x21;
 }
 
+/// Feature identifiers (Get/Set Features CDW10 bits 7:0) the host and the simulator use.
+pub mod fid {
+    /// FID 0x07 Number of Queues: CDW11 NSQR (bits 15:0) and NCQR (bits 31:16), both 0's based.
+    pub const NUMBER_OF_QUEUES: u8 = 0x07;
+    /// FID 0x0B Asynchronous Event Configuration: CDW11 is the notice enable bitmask (bit 31 Discovery Log Page Change).
+    pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
+    /// FID 0x0F Keep Alive Timer: CDW11 is KATO in milliseconds.
+    pub const KEEP_ALIVE_TIMER: u8 = 0x0f;
+}
+
 /// One admin submission: the fields a host sets (the transport builds the SGL).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AdminCommand {

@@ -2,6 +2,7 @@
 
 pub mod disclog;
 pub mod identify;
+pub mod namespace;
 pub mod status;
 
 /// The well-known discovery subsystem NQN.

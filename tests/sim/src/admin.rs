@@ -14,23 +14,8 @@ use crate::state::{AEN_BIT_DISC_CHANGE, DimRecord};
 use crate::status::Status;
 use crate::{dim, identify};
 
-/// Admin opcodes the simulator implements.
-pub mod opcode {
-    pub const GET_LOG_PAGE: u8 = 0x02;
-    pub const IDENTIFY: u8 = 0x06;
-    pub const SET_FEATURES: u8 = 0x09;
-    pub const GET_FEATURES: u8 = 0x0a;
-    pub const ASYNC_EVENT_REQUEST: u8 = 0x0c;
-    pub const KEEP_ALIVE: u8 = 0x18;
-    pub const DISCOVERY_INFO_MGMT: u8 = 0x21;
-}
-
-/// Feature identifiers.
-mod fid {
-    pub const NUM_QUEUES: u8 = 0x07;
-    pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
-    pub const KATO: u8 = 0x0f;
-}
+/// Admin opcodes and feature identifiers: the host library's, so the two cannot drift.
+pub use libnvme_rs::admin::{fid, opcode};
 
 /// Supported Log Pages LID.
 const LID_SUPPORTED: u8 = 0x00;
@@ -185,7 +170,7 @@ impl Conn {
                 c.aen_enabled = value;
                 Completion::dw0(value).into()
             }
-            fid::KATO => {
+            fid::KEEP_ALIVE_TIMER => {
                 c.kato_ms = value;
                 let kato = if value > 0 {
                     Some(Duration::from_millis(value.into()))
@@ -201,7 +186,7 @@ impl Conn {
                 self.kato_deadline = kato.map(|k| Instant::now() + k);
                 Completion::dw0(value).into()
             }
-            fid::NUM_QUEUES if !discovery => {
+            fid::NUMBER_OF_QUEUES if !discovery => {
                 let (nsqr, ncqr) = (value & 0xffff, value >> 16);
                 if nsqr == 0xffff || ncqr == 0xffff {
                     return Status::INVALID_FIELD.into();
@@ -230,8 +215,8 @@ impl Conn {
         };
         match fid {
             fid::ASYNC_EVENT_CONFIG => Completion::dw0(c.aen_enabled).into(),
-            fid::KATO => Completion::dw0(c.kato_ms).into(),
-            fid::NUM_QUEUES if !discovery => Completion::dw0(Self::queues_granted(c)).into(),
+            fid::KEEP_ALIVE_TIMER => Completion::dw0(c.kato_ms).into(),
+            fid::NUMBER_OF_QUEUES if !discovery => Completion::dw0(Self::queues_granted(c)).into(),
             _ => Status::INVALID_FIELD.into(),
         }
     }

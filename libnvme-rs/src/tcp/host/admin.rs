@@ -28,15 +28,7 @@ pub const EVENT_CAPACITY: usize = 64;
 /// Upper bound on the shutdown wait at close (Linux `shutdown_timeout`).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Feature identifiers used by the host.
-pub mod fid {
-    /// FID 0x07 Number of Queues: CDW11 NSQR (bits 15:0) and NCQR (bits 31:16), both 0's based.
-    pub const NUMBER_OF_QUEUES: u8 = 0x07;
-    /// FID 0x0B Asynchronous Event Configuration: CDW11 is the notice enable bitmask (bit 31 Discovery Log Page Change).
-    pub const ASYNC_EVENT_CONFIG: u8 = 0x0b;
-    /// FID 0x0F Keep Alive Timer: CDW11 is KATO in milliseconds.
-    pub const KEEP_ALIVE_TIMER: u8 = 0x0f;
-}
+pub use crate::admin::fid;
 
 pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 

@@ -13,127 +13,12 @@ use super::fabrics::{self, ConnectParams};
 use super::inflight::Transfer;
 use super::options::{ControllerOptions, IoOptions};
 use super::queue::{QueueHandle, QueuePair, QueueParams};
-use crate::admin::{AdminCommand, DataPhase, opcode};
-use crate::spec::identify::IDENTIFY_SIZE;
+use crate::admin::AdminCommand;
+pub use crate::spec::namespace::{IdentifyNamespace, LbaFormat, cns, nvm_opcode};
 use crate::tcp::{SglDescriptor, Sqe};
 
-/// NVM command set opcodes.
-pub mod nvm_opcode {
-    /// Write (0x01).
-    pub const WRITE: u8 = 0x01;
-    /// Read (0x02).
-    pub const READ: u8 = 0x02;
-}
-
-/// Identify CNS values used here.
-pub mod cns {
-    /// CNS 0x00: Identify Namespace for the NSID in the SQE.
-    pub const NAMESPACE: u8 = 0x00;
-    /// CNS 0x02: active namespace ID list, NSIDs above the one in the SQE.
-    pub const ACTIVE_NAMESPACES: u8 = 0x02;
-}
-
-/// Pages of the active namespace list read at most (1024 NSIDs each).
-const MAX_NS_LIST_PAGES: usize = 64;
 /// Bound on the Disconnect sent to each I/O queue at close.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// One LBA format of Identify Namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LbaFormat {
-    /// Metadata bytes per block.
-    pub ms: u16,
-    /// log2 of the data size.
-    pub lbads: u8,
-    /// Relative performance.
-    pub rp: u8,
-}
-
-/// The Identify Namespace fields an initiator needs (CNS 0, §4.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentifyNamespace {
-    /// NSZE: namespace size in logical blocks; 0 for an inactive NSID.
-    pub nsze: u64,
-    /// NCAP: namespace capacity in logical blocks.
-    pub ncap: u64,
-    /// NUSE: namespace utilization in logical blocks.
-    pub nuse: u64,
-    /// NSFEAT: namespace features bitmask.
-    pub nsfeat: u8,
-    /// 0's based number of LBA formats.
-    pub nlbaf: u8,
-    /// FLBAS: formatted LBA size; bits 3:0 format index low, bit 4 extended metadata, bits 6:5 index high.
-    pub flbas: u8,
-    /// NMIC: namespace multi-path I/O and sharing capabilities (bit 0 shared).
-    pub nmic: u8,
-    /// ANAGRPID: ANA group identifier.
-    pub anagrpid: u32,
-    /// NGUID: namespace globally unique identifier (all zeros if not reported).
-    pub nguid: [u8; 16],
-    /// EUI64: IEEE extended unique identifier (all zeros if not reported).
-    pub eui64: [u8; 8],
-    /// The `nlbaf + 1` formats (at most 64).
-    pub lbaf: Vec<LbaFormat>,
-}
-
-fn le<const N: usize>(buf: &[u8], offset: usize) -> [u8; N] {
-    buf.get(offset..offset + N)
-        .and_then(|b| <[u8; N]>::try_from(b).ok())
-        .unwrap_or([0; N])
-}
-
-impl IdentifyNamespace {
-    /// Decodes the 4096-byte Identify Namespace data structure.
-    pub fn decode(buf: &[u8]) -> Result<Self, TcpError> {
-        if buf.len() < IDENTIFY_SIZE {
-            return Err(TcpError::InvalidData(format!(
-                "identify namespace needs {IDENTIFY_SIZE} bytes, got {}",
-                buf.len()
-            )));
-        }
-        let nlbaf = buf[25];
-        let lbaf = (0..=usize::from(nlbaf).min(63))
-            .map(|i| {
-                let off = 128 + 4 * i;
-                LbaFormat {
-                    ms: u16::from_le_bytes(le(buf, off)),
-                    lbads: buf[off + 2],
-                    rp: buf[off + 3] & 3,
-                }
-            })
-            .collect();
-        Ok(Self {
-            nsze: u64::from_le_bytes(le(buf, 0)),
-            ncap: u64::from_le_bytes(le(buf, 8)),
-            nuse: u64::from_le_bytes(le(buf, 16)),
-            nsfeat: buf[24],
-            nlbaf,
-            flbas: buf[26],
-            nmic: buf[30],
-            anagrpid: u32::from_le_bytes(le(buf, 92)),
-            nguid: le(buf, 104),
-            eui64: le(buf, 120),
-            lbaf,
-        })
-    }
-
-    /// An inactive NSID reads as all zeros.
-    pub fn is_active(&self) -> bool {
-        self.nsze != 0
-    }
-
-    /// FLBAS format index: bits 3:0, plus bits 6:5 as the high bits.
-    pub fn format_index(&self) -> usize {
-        usize::from(self.flbas & 0xf) | (usize::from((self.flbas >> 5) & 3) << 4)
-    }
-
-    /// Data bytes per block of the current format; `None` if the format is missing or
-    /// its size is implausible (below 512 bytes or above 2 GiB).
-    pub fn block_size(&self) -> Option<u32> {
-        let lbads = self.lbaf.get(self.format_index())?.lbads;
-        (9..=31).contains(&lbads).then(|| 1u32 << lbads)
-    }
-}
 
 /// An active namespace to read and write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,54 +112,14 @@ impl IoController {
 
     /// Identify Namespace (CNS 0) for `nsid`; an inactive NSID decodes to all zeros.
     pub async fn identify_namespace(&self, nsid: u32) -> Result<IdentifyNamespace, TcpError> {
-        let mut buf = vec![0u8; IDENTIFY_SIZE];
-        let cmd = AdminCommand {
-            opcode: opcode::IDENTIFY,
-            nsid,
-            cdw10: u32::from(cns::NAMESPACE),
-            ..AdminCommand::default()
-        };
-        self.admin
-            .admin_queue()
-            .command(&cmd, DataPhase::FromController(&mut buf))
-            .await?;
-        IdentifyNamespace::decode(&buf)
+        let mut q = self.admin.admin_queue().clone();
+        Ok(crate::admin::identify::identify_namespace(&mut q, nsid).await?)
     }
 
     /// Active NSIDs in ascending order (CNS 2, paged by the last NSID returned).
     pub async fn active_namespaces(&self) -> Result<Vec<u32>, TcpError> {
-        let mut out = Vec::new();
-        let mut start = 0u32;
-        for _ in 0..MAX_NS_LIST_PAGES {
-            let mut buf = vec![0u8; IDENTIFY_SIZE];
-            let cmd = AdminCommand {
-                opcode: opcode::IDENTIFY,
-                nsid: start,
-                cdw10: u32::from(cns::ACTIVE_NAMESPACES),
-                ..AdminCommand::default()
-            };
-            self.admin
-                .admin_queue()
-                .command(&cmd, DataPhase::FromController(&mut buf))
-                .await?;
-            let page: Vec<u32> = buf
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .take_while(|&n| n != 0)
-                .collect();
-            let full = page.len() == IDENTIFY_SIZE / 4;
-            if let Some(&bad) = page.iter().find(|&&n| n <= start) {
-                return Err(TcpError::InvalidData(format!(
-                    "active namespace list not ascending after {start}: {bad}"
-                )));
-            }
-            start = page.last().copied().unwrap_or(start);
-            out.extend(page);
-            if !full {
-                return Ok(out);
-            }
-        }
-        Ok(out)
+        let mut q = self.admin.admin_queue().clone();
+        Ok(crate::admin::identify::active_namespaces(&mut q).await?)
     }
 
     /// Identify `nsid` and check that it is active with a usable block size.
@@ -579,25 +424,6 @@ async fn connect_queues(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identify_namespace_decode() {
-        let mut b = vec![0u8; IDENTIFY_SIZE];
-        b[0..8].copy_from_slice(&1000u64.to_le_bytes());
-        b[25] = 1;
-        b[26] = 1;
-        b[128 + 2] = 9;
-        b[132 + 2] = 12;
-        b[132] = 8;
-        let id = IdentifyNamespace::decode(&b).unwrap();
-        assert!(id.is_active());
-        assert_eq!(id.lbaf.len(), 2);
-        assert_eq!(id.block_size(), Some(4096));
-        assert_eq!(id.lbaf[1].ms, 8);
-        b[26] = 0x20; // index 16: missing
-        assert_eq!(IdentifyNamespace::decode(&b).unwrap().block_size(), None);
-        assert!(IdentifyNamespace::decode(&b[..100]).is_err());
-    }
 
     #[test]
     fn in_capsule_limit() {
