@@ -79,6 +79,13 @@ pub struct KernelBackend {
     ownership: Option<std::sync::Arc<(Registry, String)>>,
 }
 
+/// The owner of `device` in `registry` when it is not `ours` (`registry`: the registry
+/// and our owner name, on a host that uses it).
+fn foreign_owner(registry: Option<(&Registry, &str)>, device: &str) -> Option<String> {
+    let (reg, ours) = registry?;
+    reg.owned_by_another(device, ours)
+}
+
 /// Runs a blocking kernel call off the event loop, bounded by `limit`.
 async fn blocking<T: Send + 'static>(
     limit: Duration,
@@ -135,26 +142,7 @@ impl KernelBackend {
     /// Another owner of `device` in the registry, if any (then it is never adopted,
     /// disconnected or zoned away by us).
     pub fn foreign_owner(&self, device: &str) -> Option<String> {
-        let (reg, ours) = self.registry()?;
-        reg.owner(device).filter(|o| o != ours)
-    }
-
-    /// When a connect failed because the controller exists under another owner (the kernel
-    /// refuses the duplicate): say that, instead of "already connected".
-    fn explain_foreign(
-        &self,
-        sysfs: &SysfsRoot,
-        key: &TransportId,
-        kind: ControllerKind,
-    ) -> Option<Cause> {
-        self.registry()?;
-        let ifaces = crate::kernel::adopt::system_interfaces().ok()?;
-        let c = crate::kernel::adopt::find_existing(sysfs, key, kind, &ifaces).ok()??;
-        let owner = self.foreign_owner(&c.name)?;
-        Some(Cause::InvalidArgument(format!(
-            "{} exists and is owned by {owner:?} in the ownership registry: left alone",
-            c.name
-        )))
+        foreign_owner(self.registry(), device)
     }
 
     /// Records a fresh connection, or claims an adopted one; a registry error never fails
@@ -201,6 +189,7 @@ impl KernelBackend {
         let sysfs = self.sysfs.clone();
         let me = self.clone();
         blocking(CONNECT_LIMIT, move || {
+            let registry = me.registry();
             let ifaces = crate::kernel::adopt::system_interfaces()
                 .map_err(|e| Cause::InvalidArgument(format!("interfaces: {e}")))?;
             let controllers = sysfs
@@ -211,7 +200,7 @@ impl KernelBackend {
                 .filter(|c| {
                     c.is_io_controller()
                         && !crate::kernel::adopt::is_going_away(c)
-                        && me.foreign_owner(&c.name).is_none()
+                        && foreign_owner(registry, &c.name).is_none()
                 })
                 .map(|c| (c.name.clone(), c.connection()))
                 .collect();
@@ -339,12 +328,12 @@ impl KernelBackend {
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
         let me = self.clone();
         let attached = blocking(CONNECT_LIMIT, move || {
-            let skip = |dev: &str| me.foreign_owner(dev).is_some();
-            let attached = match connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &skip)
-            {
-                Ok(a) => a,
-                Err(e) => return Err(me.explain_foreign(&sysfs, &key, kind).unwrap_or(e.into())),
+            let registry = me.registry();
+            let refuse = |dev: &str| {
+                foreign_owner(registry, dev)
+                    .map(|o| format!("owned by {o:?} in the ownership registry"))
             };
+            let attached = connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &refuse)?;
             me.note_ownership(&attached.controller.device, attached.adopted);
             Ok(attached)
         })

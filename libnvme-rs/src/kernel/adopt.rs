@@ -55,18 +55,40 @@ pub fn find_existing(
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
 ) -> Result<Option<ControllerInfo>, SysfsError> {
-    find_existing_except(sysfs, tid, kind, ifaces, &|_| false)
+    Ok(
+        match find_existing_except(sysfs, tid, kind, ifaces, &|_| None)? {
+            Found::Adoptable(c) => Some(*c),
+            Found::Refused { .. } | Found::Nothing => None,
+        },
+    )
 }
 
-/// [`find_existing`], passing over the devices `skip` names (e.g. another owner's in
-/// libnvme 3's registry: never adopted).
+/// What a search for an existing controller found.
+#[derive(Debug)]
+pub enum Found {
+    /// A matching controller that may be adopted.
+    Adoptable(Box<ControllerInfo>),
+    /// Only matching controllers that `refuse` ruled out; the first one, and why.
+    Refused {
+        /// Its device name.
+        device: String,
+        /// What `refuse` said (e.g. `owned by "discoverd" in the ownership registry`).
+        why: String,
+    },
+    /// No matching controller.
+    Nothing,
+}
+
+/// [`find_existing`], never adopting a device for which `refuse` gives a reason (e.g.
+/// another owner's in libnvme 3's registry), but reporting it when nothing else matches.
 pub fn find_existing_except(
     sysfs: &SysfsRoot,
     tid: &TransportId,
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
-    skip: &dyn Fn(&str) -> bool,
-) -> Result<Option<ControllerInfo>, SysfsError> {
+    refuse: &dyn Fn(&str) -> Option<String>,
+) -> Result<Found, SysfsError> {
+    let mut refused = None;
     // Every connect searches: with a thousand controllers, reading all of each one's
     // attributes per search is quadratic work, so rule out by transport and address first
     // (cached per controller by `SysfsRoot`, re-read only when a controller changed).
@@ -77,7 +99,7 @@ pub fn find_existing_except(
             trsvcid: key.trsvcid,
             ..KernelConnection::default()
         };
-        if !is_candidate_device(tid, &quick) || skip(&name) {
+        if !is_candidate_device(tid, &quick) {
             continue;
         }
         let Some(c) = sysfs.controller(&name)? else {
@@ -93,10 +115,18 @@ pub fn find_existing_except(
             && is_candidate_device(tid, &kernel)
             && matches_existing(tid, &kernel, ifaces)
         {
-            return Ok(Some(c));
+            match refuse(&c.name) {
+                None => return Ok(Found::Adoptable(Box::new(c))),
+                Some(why) => {
+                    refused.get_or_insert(Found::Refused {
+                        device: c.name,
+                        why,
+                    });
+                }
+            }
         }
     }
-    Ok(None)
+    Ok(refused.unwrap_or(Found::Nothing))
 }
 
 /// Result of [`connect_or_adopt`].
@@ -120,6 +150,14 @@ pub enum AttachError {
     /// Writing the connect options to `/dev/nvme-fabrics` failed.
     #[error("connect failed")]
     Connect(#[from] FabricsError),
+    /// The kernel has the controller already, but as one we may not adopt.
+    #[error("{device} exists and is {why}: left alone")]
+    Refused {
+        /// Its device name.
+        device: String,
+        /// Why it may not be adopted.
+        why: String,
+    },
 }
 
 /// Adopts an existing controller for `tid` or connects a new one with `args`. Blocking.
@@ -134,17 +172,18 @@ pub fn connect_or_adopt(
     kind: ControllerKind,
     args: &ConnectArgs,
 ) -> Result<Attached, AttachError> {
-    connect_or_adopt_except(fabrics, sysfs, tid, kind, args, &|_| false)
+    connect_or_adopt_except(fabrics, sysfs, tid, kind, args, &|_| None)
 }
 
-/// [`connect_or_adopt`] never adopting a device `skip` names.
+/// [`connect_or_adopt`] never adopting a device for which `refuse` gives a reason; when
+/// the kernel then refuses the duplicate, the error names that device and the reason.
 pub fn connect_or_adopt_except(
     fabrics: &Fabrics,
     sysfs: &SysfsRoot,
     tid: &TransportId,
     kind: ControllerKind,
     args: &ConnectArgs,
-    skip: &dyn Fn(&str) -> bool,
+    refuse: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Attached, AttachError> {
     let ifaces = system_interfaces().map_err(AttachError::Interfaces)?;
     let adopt = |c: ControllerInfo| Attached {
@@ -155,8 +194,8 @@ pub fn connect_or_adopt_except(
         },
         adopted: true,
     };
-    if let Some(c) = find_existing_except(sysfs, tid, kind, &ifaces, skip)? {
-        return Ok(adopt(c));
+    if let Found::Adoptable(c) = find_existing_except(sysfs, tid, kind, &ifaces, refuse)? {
+        return Ok(adopt(*c));
     }
     match fabrics.connect(args) {
         Ok(controller) => Ok(Attached {
@@ -164,9 +203,10 @@ pub fn connect_or_adopt_except(
             adopted: false,
         }),
         Err(FabricsError::AlreadyConnected) => {
-            match find_existing_except(sysfs, tid, kind, &ifaces, skip)? {
-                Some(c) => Ok(adopt(c)),
-                None => Err(FabricsError::AlreadyConnected.into()),
+            match find_existing_except(sysfs, tid, kind, &ifaces, refuse)? {
+                Found::Adoptable(c) => Ok(adopt(*c)),
+                Found::Refused { device, why } => Err(AttachError::Refused { device, why }),
+                Found::Nothing => Err(FabricsError::AlreadyConnected.into()),
             }
         }
         Err(e) => Err(e.into()),
@@ -249,6 +289,40 @@ mod tests {
         )
         .unwrap();
         assert!(none.is_none());
+
+        // A refused match is not adopted but reported; a refused one next to an adoptable
+        // one does not hide it.
+        let refuse_all = |d: &str| Some(format!("refused {d}"));
+        let r = find_existing_except(
+            &sysfs,
+            &tid,
+            ControllerKind::Discovery,
+            &InterfaceAddrs::new(),
+            &refuse_all,
+        )
+        .unwrap();
+        assert!(
+            matches!(&r, Found::Refused { device, why } if device == "nvme2" && why == "refused nvme2"),
+            "{r:?}"
+        );
+        ctrl(
+            tmp.path(),
+            "nvme3",
+            &with(&[("state", "live"), ("hostnqn", HOST)]),
+        );
+        let refuse_2 = |d: &str| (d == "nvme2").then(|| "mine".to_owned());
+        let r = find_existing_except(
+            &sysfs,
+            &tid,
+            ControllerKind::Discovery,
+            &InterfaceAddrs::new(),
+            &refuse_2,
+        )
+        .unwrap();
+        assert!(
+            matches!(&r, Found::Adoptable(c) if c.name == "nvme3"),
+            "{r:?}"
+        );
     }
 
     #[test]

@@ -17,3 +17,12 @@ pub mod passthru;
 pub mod registry;
 pub mod sysfs;
 pub mod uevent;
+
+/// At most `max` bytes of the file at `path`: host files other programs write (the
+/// exclusion list, registry attributes) are read bounded.
+pub(crate) fn read_bounded(path: &std::path::Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?.take(max).read_to_end(&mut buf)?;
+    Ok(buf)
+}

@@ -95,21 +95,24 @@ impl Ctx {
 
     /// Runs a command and returns its stdout; a failure carries stderr.
     pub fn sh(&mut self, cmdline: &str) -> Result<String, String> {
-        let out = Command::new("sh")
-            .args(["-c", cmdline])
-            .output()
-            .map_err(|e| format!("{cmdline}: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "`{cmdline}` failed ({}): {}{}",
-                out.status,
-                stdout,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        run_sh(Command::new("sh").args(["-c", cmdline]), cmdline)
+    }
+}
+
+/// Runs `cmd` (which runs `cmdline` through a shell) and returns its stdout; a failure
+/// carries the status, stdout and stderr.
+pub fn run_sh(cmd: &mut Command, cmdline: &str) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("{cmdline}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "`{cmdline}` failed ({}): {}{}",
+            out.status,
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::Scenario;
 use super::common::*;
-use super::guest::{Ctx, ensure, wait_for};
+use super::guest::{Ctx, ensure, run_sh, wait_for};
 use super::stacd_scenarios::kernel_io_state;
 
 pub fn scenarios() -> Vec<Scenario> {
@@ -132,22 +132,13 @@ impl Container {
 
     /// Runs `cmdline` inside the container; its stdout, or an error with stderr.
     fn sh(&self, cmdline: &str) -> Result<String, String> {
-        let out = Command::new("nsenter")
-            .arg("-t")
-            .arg(self.pid.to_string())
-            .args(["-m", "-p", "-C", "--", "sh", "-c", cmdline])
-            .output()
-            .map_err(|e| format!("nsenter: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        if out.status.success() {
-            Ok(stdout)
-        } else {
-            Err(format!(
-                "`{cmdline}` failed ({}): {stdout}{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
+        run_sh(
+            Command::new("nsenter")
+                .arg("-t")
+                .arg(self.pid.to_string())
+                .args(["-m", "-p", "-C", "--", "sh", "-c", cmdline]),
+            cmdline,
+        )
     }
 
     /// `systemctl show -p ...` of one unit as a map.

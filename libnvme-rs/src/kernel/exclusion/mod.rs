@@ -15,8 +15,7 @@
 //!   list excludes nothing.
 
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::trid::{IpLiteral, Transport, TransportId, ip_addr_eq};
 
@@ -315,7 +314,8 @@ impl ExclusionList {
     /// (or the list is missing or unreadable).
     pub fn find(&self, conn: &Connection<'_>) -> Option<Match> {
         self.files().into_iter().find_map(|file| {
-            let text = read_bounded(&file)?;
+            let bytes = super::read_bounded(&file, FILE_MAX).ok()?;
+            let text = String::from_utf8_lossy(&bytes);
             entries(&text).into_iter().find_map(|(line, entry)| {
                 Entry::parse(entry)
                     .is_ok_and(|e| e.matches(conn))
@@ -327,16 +327,6 @@ impl ExclusionList {
             })
         })
     }
-}
-
-fn read_bounded(path: &Path) -> Option<String> {
-    let mut buf = Vec::new();
-    fs::File::open(path)
-        .ok()?
-        .take(FILE_MAX)
-        .read_to_end(&mut buf)
-        .ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]

@@ -109,15 +109,7 @@ impl Registry {
         if !valid_device(device) || !valid_attr(attr) {
             return None;
         }
-        let mut buf = Vec::new();
-        io::Read::read_to_end(
-            &mut io::Read::take(
-                fs::File::open(self.dir.join(device).join(attr)).ok()?,
-                ATTR_MAX,
-            ),
-            &mut buf,
-        )
-        .ok()?;
+        let mut buf = super::read_bounded(&self.dir.join(device).join(attr), ATTR_MAX).ok()?;
         while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             buf.pop();
         }
@@ -129,10 +121,10 @@ impl Registry {
         self.attribute(device, "owner")
     }
 
-    /// Whether `device` belongs to someone other than nvme-stas (spec §1 `protected()`,
+    /// The owner of `device` when it is someone other than `ours` (spec §1 `protected()`,
     /// without the NBFT half, which the caller knows).
-    pub fn owned_by_another(&self, device: &str) -> Option<String> {
-        self.owner(device).filter(|o| o != STAS_OWNER)
+    pub fn owned_by_another(&self, device: &str, ours: &str) -> Option<String> {
+        self.owner(device).filter(|o| o != ours)
     }
 
     /// Records a fresh connection of `device` for `owner`, replacing any stale entry
@@ -239,25 +231,21 @@ fn mkdir_p(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
-/// Six characters from `[A-Za-z0-9]`, as mkstemp's `XXXXXX`.
+/// Six characters from `[A-Za-z0-9]`, as mkstemp's `XXXXXX`. Every use creates with
+/// O_EXCL (or mkdir) and retries on a collision, so the names need to vary, not to be
+/// secret: std's per-call randomly keyed hasher is enough.
 fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = [0u8; 6];
-    if fs::File::open("/dev/urandom")
-        .and_then(|mut f| io::Read::read_exact(&mut f, &mut bytes))
-        .is_err()
-    {
-        // Collisions are retried, so any varying source will do.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        bytes = (nanos ^ std::process::id()).to_le_bytes().repeat(2)[..6]
-            .try_into()
-            .unwrap_or_default();
-    }
-    bytes
-        .iter()
-        .map(|b| char::from(CHARS[usize::from(*b) % CHARS.len()]))
+    let mut n = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (0..6)
+        .map(|_| {
+            let c = CHARS[(n % CHARS.len() as u64) as usize];
+            n /= CHARS.len() as u64;
+            char::from(c)
+        })
         .collect()
 }
 

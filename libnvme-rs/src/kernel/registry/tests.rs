@@ -99,11 +99,11 @@ fn reading_follows_libnvme() {
     fs::write(e.join("owner"), "autoconnect\r\n\n").unwrap();
     assert_eq!(reg.owner("nvme5").as_deref(), Some("autoconnect"));
     assert_eq!(
-        reg.owned_by_another("nvme5").as_deref(),
+        reg.owned_by_another("nvme5", STAS_OWNER).as_deref(),
         Some("autoconnect")
     );
     fs::write(e.join("owner"), "stas\n").unwrap();
-    assert_eq!(reg.owned_by_another("nvme5"), None);
+    assert_eq!(reg.owned_by_another("nvme5", STAS_OWNER), None);
     assert_eq!(reg.owner("nvme6"), None, "no directory: unowned");
     assert_eq!(reg.owner("../nvme5"), None);
     fs::write(e.join("owner"), "x".repeat(10_000)).unwrap();

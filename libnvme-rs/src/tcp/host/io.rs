@@ -156,24 +156,18 @@ impl IoController {
     }
 
     fn rw_sqe(&self, op: u8, ns: &Namespace, slba: u64, len: usize) -> Result<Sqe, TcpError> {
+        Self::check_range(ns, slba, len)?;
         let bs = usize::try_from(ns.block_size).unwrap_or(usize::MAX).max(1);
         let blocks = len / bs;
-        if len == 0 || !len.is_multiple_of(bs) || blocks > 1 << 16 {
+        if blocks > 1 << 16 {
             return Err(TcpError::InvalidArgument(format!(
-                "{len} bytes is not 1..=65536 blocks of {bs} bytes"
+                "{len} bytes is more than 65536 blocks of {bs} bytes"
             )));
         }
         if len > self.max_transfer {
             return Err(TcpError::InvalidArgument(format!(
                 "{len} bytes exceeds the maximum transfer of {} bytes",
                 self.max_transfer
-            )));
-        }
-        let last = slba.checked_add(blocks as u64);
-        if last.is_none_or(|end| end > ns.blocks) {
-            return Err(TcpError::InvalidArgument(format!(
-                "blocks {slba}+{blocks} exceed namespace {} of {} blocks",
-                ns.nsid, ns.blocks
             )));
         }
         let cmd = AdminCommand {
@@ -188,9 +182,10 @@ impl IoController {
         Ok(Sqe::from_admin(&cmd, 0, SglDescriptor::default()))
     }
 
-    /// Bytes of the largest command [`Self::read`] and [`Self::write`] split a transfer into:
-    /// the maximum transfer rounded down to whole blocks, at most 65,536 blocks.
-    fn chunk_len(&self, ns: &Namespace) -> Result<usize, TcpError> {
+    /// The largest command [`Self::read`] and [`Self::write`] split a transfer into, in
+    /// bytes and in blocks: the maximum transfer rounded down to whole blocks, at most
+    /// 65,536 blocks.
+    fn chunk(&self, ns: &Namespace) -> Result<(usize, u64), TcpError> {
         let bs = usize::try_from(ns.block_size).unwrap_or(usize::MAX).max(1);
         let blocks = (self.max_transfer / bs).min(1 << 16);
         if blocks == 0 {
@@ -199,10 +194,11 @@ impl IoController {
                 self.max_transfer
             )));
         }
-        Ok(blocks * bs)
+        Ok((blocks * bs, blocks as u64))
     }
 
-    /// Checks a whole transfer of `len` bytes at `slba` before any of it is sent.
+    /// Whole blocks inside the namespace: checked for a whole transfer before any of it is
+    /// sent, and for each command.
     fn check_range(ns: &Namespace, slba: u64, len: usize) -> Result<(), TcpError> {
         let bs = u64::from(ns.block_size).max(1);
         let len = len as u64;
@@ -227,7 +223,7 @@ impl IoController {
     pub async fn read(&self, ns: &Namespace, slba: u64, blocks: u32) -> Result<Vec<u8>, TcpError> {
         let len =
             usize::try_from(u64::from(blocks) * u64::from(ns.block_size)).unwrap_or(usize::MAX);
-        if len <= self.chunk_len(ns)? {
+        if len <= self.chunk(ns)?.0 {
             let sqe = self.rw_sqe(nvm_opcode::READ, ns, slba, len)?;
             return Ok(self.pick()?.execute(sqe, Transfer::Read(len)).await?.data);
         }
@@ -246,8 +242,7 @@ impl IoController {
         buf: &mut [u8],
     ) -> Result<(), TcpError> {
         Self::check_range(ns, slba, buf.len())?;
-        let step = self.chunk_len(ns)?;
-        let step_blocks = (step / ns.block_size.max(1) as usize) as u64;
+        let (step, step_blocks) = self.chunk(ns)?;
         let parts = buf.chunks_mut(step).enumerate().map(|(i, dst)| async move {
             let lba = slba + i as u64 * step_blocks;
             let sqe = self.rw_sqe(nvm_opcode::READ, ns, lba, dst.len())?;
@@ -273,7 +268,7 @@ impl IoController {
     /// else on R2T with H2CData PDUs of at most MAXH2CDATA bytes; a transfer above the
     /// controller's maximum is split (without copying) into commands that run concurrently.
     pub async fn write(&self, ns: &Namespace, slba: u64, data: Bytes) -> Result<(), TcpError> {
-        let step = self.chunk_len(ns)?;
+        let (step, step_blocks) = self.chunk(ns)?;
         if data.len() <= step {
             let sqe = self.rw_sqe(nvm_opcode::WRITE, ns, slba, data.len())?;
             return self
@@ -283,7 +278,6 @@ impl IoController {
                 .map(drop);
         }
         Self::check_range(ns, slba, data.len())?;
-        let step_blocks = (step / ns.block_size.max(1) as usize) as u64;
         let parts = (0..data.len().div_ceil(step)).map(|i| {
             let part = data.slice(i * step..((i + 1) * step).min(data.len()));
             async move {
