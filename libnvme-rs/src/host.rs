@@ -498,7 +498,6 @@ pub fn hostid_from_nqn(nqn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::error::Error as _;
     use std::fs;
 
     const NQN: &str = "nqn.2014-08.org.nvmexpress:uuid:9aae2691-b275-4b64-8bfe-5da429a2bab9";
@@ -512,15 +511,8 @@ mod tests {
         d
     }
 
-    /// What a reporter walking `source()` with ": " prints.
     fn chain(e: &HostError) -> String {
-        let mut s = e.to_string();
-        let mut cur = e.source();
-        while let Some(c) = cur {
-            s.push_str(&format!(": {c}"));
-            cur = c.source();
-        }
-        s
+        crate::error_chain(e)
     }
 
     #[test]

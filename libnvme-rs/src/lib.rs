@@ -18,12 +18,15 @@
 
 pub mod admin;
 pub mod controller;
+mod error;
 pub mod host;
 pub mod kernel;
 pub mod nbft;
 pub mod spec;
 pub mod tcp;
 pub mod trid;
+
+pub use error::error_chain;
 
 /// Version of this library, printed by the daemons' `--version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

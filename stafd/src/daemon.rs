@@ -58,7 +58,7 @@ pub fn nbft_entries(dir: &Path) -> Vec<ControllerEntry> {
         let table = match table {
             Ok(t) => t,
             Err(e) => {
-                tracing::error!("{}", libnvme_rs::controller::error_chain(&e));
+                tracing::error!("{}", libnvme_rs::error_chain(&e));
                 continue;
             }
         };

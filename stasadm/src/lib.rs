@@ -264,14 +264,7 @@ impl AdminError {
         ) {
             return self.to_string();
         }
-        let mut line = format!("{prog}: {self}");
-        // `transparent` variants forward Display and source() to the inner error.
-        let mut cause = std::error::Error::source(self);
-        while let Some(c) = cause {
-            line.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
-        line
+        format!("{prog}: {}", libnvme_rs::error_chain(self))
     }
 }
 

@@ -157,11 +157,11 @@ async fn read_log(sim: &SimHandle, s: &mut DiscoverySession) -> DiscoveryLog {
 }
 
 fn is_reset(e: &TcpError) -> bool {
-    matches!(e, TcpError::Io(io) if io.kind() == ErrorKind::ConnectionReset)
+    matches!(e.cause(), TcpError::Io(io) if io.kind() == ErrorKind::ConnectionReset)
 }
 
 fn is_status(e: &TcpError, sct: u8, sc: u8, dnr: bool) -> bool {
-    matches!(e, TcpError::Status(s) if *s == NvmeStatus { sct, sc, dnr })
+    matches!(e.cause(), TcpError::Status(s) if *s == NvmeStatus { sct, sc, dnr })
 }
 
 /// The current association of `s` ended with a reason `check` accepts: `closed()` reports
@@ -175,6 +175,15 @@ async fn ended_then_reconnect(
     let reason = step(s.closed()).await;
     assert!(check(&reason), "closed(): {reason:?}");
     assert!(reason.is_fatal(), "{reason:?}");
+    // The reason names the controller and the queue.
+    let name = format!(
+        "nqn.2014-08.org.nvmexpress.discovery at {}, queue 0",
+        sim.addr()
+    );
+    assert!(
+        matches!(&reason, TcpError::QueueFailed { qid: 0, .. }) && reason.to_string() == name,
+        "{reason}"
+    );
     let ctrl = s.controller().expect("association kept until reconnect");
     assert!(ctrl.close_reason().is_some_and(|r| check(&r)));
     until("tasks of the ended association finish", || {
@@ -239,13 +248,16 @@ async fn drop_after_commands_mid_log_read_then_reconnect_rearms_aens() {
             Fault::DropAfterCommands(seen + 1),
         ));
         let e = step(s.log_page(&log_opts())).await.unwrap_err();
-        assert!(matches!(e, TcpError::ConnectionClosed), "{e:?}");
+        assert!(matches!(e.cause(), TcpError::ConnectionClosed), "{e:?}");
         assert_eq!(
             sim.counters().log_page_reads,
             counters.log_page_reads + 1,
             "the header read was answered, the entries read dropped"
         );
-        ended_then_reconnect(&sim, &mut s, |r| matches!(r, TcpError::ConnectionClosed)).await;
+        ended_then_reconnect(&sim, &mut s, |r| {
+            matches!(r.cause(), TcpError::ConnectionClosed)
+        })
+        .await;
         // A change after the reconnect: the new association's AER delivers it to the
         // stream taken before the drop.
         sim.set_discovery_log(entries(5)).unwrap();
@@ -270,7 +282,7 @@ async fn drop_on_command_is_connection_closed() {
         let e = step(DiscoverySession::connect(disc_opts(sim.addr())))
             .await
             .unwrap_err();
-        assert!(matches!(e, TcpError::ConnectionClosed), "{e:?}");
+        assert!(matches!(e.cause(), TcpError::ConnectionClosed), "{e:?}");
 
         let mut s = step(DiscoverySession::connect(disc_opts(sim.addr())))
             .await
@@ -282,8 +294,11 @@ async fn drop_on_command_is_connection_closed() {
             .times(1),
         );
         let e = step(s.log_page(&log_opts())).await.unwrap_err();
-        assert!(matches!(e, TcpError::ConnectionClosed), "{e:?}");
-        ended_then_reconnect(&sim, &mut s, |r| matches!(r, TcpError::ConnectionClosed)).await;
+        assert!(matches!(e.cause(), TcpError::ConnectionClosed), "{e:?}");
+        ended_then_reconnect(&sim, &mut s, |r| {
+            matches!(r.cause(), TcpError::ConnectionClosed)
+        })
+        .await;
         step(s.close()).await.expect("close");
         assert_eq!(sim.counters().faults_fired, 2);
         no_leaked_tasks(sim, base).await;
@@ -496,7 +511,7 @@ async fn unanswered_keep_alive(fault: Fault) {
         let reason = within(SHORT_KATO + SLACK, s.closed()).await;
         let ka_timeout = SHORT_KATO.min(COMMAND_TIMEOUT);
         let is_ka = |r: &TcpError| {
-            matches!(r, TcpError::KeepAlive(inner) if matches!(**inner,
+            matches!(r.cause(), TcpError::KeepAlive(inner) if matches!(**inner,
                 TcpError::Timeout { opcode: admin_opcode::KEEP_ALIVE, timeout } if timeout == ka_timeout))
         };
         assert!(is_ka(&reason), "{reason:?}");
@@ -550,7 +565,7 @@ async fn corrupt_header_digest_is_fatal() {
             .times(1),
         );
         let is_hdgst = |e: &TcpError| {
-            matches!(e, TcpError::Pdu(PduError::Digest(d)) if d.kind == DigestKind::Header)
+            matches!(e.cause(), TcpError::Pdu(PduError::Digest(d)) if d.kind == DigestKind::Header)
         };
         let e = step(s.log_page(&log_opts())).await.unwrap_err();
         assert!(is_hdgst(&e), "{e:?}");
@@ -583,7 +598,7 @@ async fn corrupt_data_digest_fails_only_the_command() {
             FaultRule::global(Fault::CorruptDataDigest(CmdMatch::Io(io_opcode::READ))).times(1),
         );
         let e = step(io.read(&ns, 0, 2)).await.unwrap_err();
-        assert!(matches!(e, TcpError::DataDigest { .. }), "{e:?}");
+        assert!(matches!(e.cause(), TcpError::DataDigest { .. }), "{e:?}");
         assert!(!e.is_fatal());
         assert!(io.queues()[0].close_reason().is_none());
         assert_eq!(step(io.read(&ns, 0, 2)).await.expect("read"), data);
@@ -621,13 +636,18 @@ async fn malformed_answer(
             },
         ));
         let e = step(s.log_page(&log_opts())).await.unwrap_err();
-        let TcpError::Pdu(pdu) = &e else {
+        let TcpError::Pdu(pdu) = e.cause() else {
             panic!("{kind:?}: {e:?}");
         };
         assert!(expect(pdu), "{kind:?}: {pdu:?}");
         assert_eq!(pdu.fes(), expected_fes, "{kind:?}: {pdu:?}");
         term_req_recorded(&sim, conn, expected_fes).await;
-        ended_then_reconnect(&sim, &mut s, |r| matches!(r, TcpError::Pdu(p) if expect(p))).await;
+        ended_then_reconnect(
+            &sim,
+            &mut s,
+            |r| matches!(r.cause(), TcpError::Pdu(p) if expect(p)),
+        )
+        .await;
         step(s.close()).await.expect("close");
         no_leaked_tasks(sim, base).await;
     })
@@ -903,7 +923,7 @@ async fn unstable_genctr_is_generation_unstable() {
         };
         let e = step(s.log_page(&opts)).await.unwrap_err();
         assert!(
-            matches!(&e, TcpError::Admin(a) if matches!(**a, AdminError::GenerationUnstable(3))),
+            matches!(e.cause(), TcpError::Admin(a) if matches!(**a, AdminError::GenerationUnstable(3))),
             "{e:?}"
         );
         assert!(!e.is_fatal());
@@ -938,15 +958,18 @@ async fn ignore_keep_alive_on_an_io_controller() {
         sim.inject(FaultRule::global(Fault::IgnoreKeepAlive));
         let reason = within(SHORT_KATO + SLACK, io.admin().closed()).await;
         assert!(
-            matches!(&reason, TcpError::KeepAlive(inner) if matches!(**inner,
+            matches!(reason.cause(), TcpError::KeepAlive(inner) if matches!(**inner,
                 TcpError::Timeout { opcode: admin_opcode::KEEP_ALIVE, .. })),
             "{reason:?}"
         );
         let q = io.queues()[0].clone();
         let reason = step(q.closed()).await;
-        assert!(matches!(reason, TcpError::ConnectionClosed), "{reason:?}");
+        assert!(
+            matches!(reason.cause(), TcpError::ConnectionClosed),
+            "{reason:?}"
+        );
         let e = step(io.read(&ns, 0, 1)).await.unwrap_err();
-        assert!(matches!(e, TcpError::KeepAlive(_)), "{e:?}");
+        assert!(matches!(e.cause(), TcpError::KeepAlive(_)), "{e:?}");
         step(io.close()).await.expect("close");
         drop(q);
         no_leaked_tasks(sim, base).await;
@@ -968,16 +991,22 @@ async fn target_gone_then_reconnect_refused() {
             .await
             .expect("connect");
         assert!(sim.disconnect(conn));
-        ended_then_reconnect(&sim, &mut s, |r| matches!(r, TcpError::ConnectionClosed)).await;
+        ended_then_reconnect(&sim, &mut s, |r| {
+            matches!(r.cause(), TcpError::ConnectionClosed)
+        })
+        .await;
 
         step(sim.shutdown()).await;
         let reason = step(s.closed()).await;
-        assert!(matches!(reason, TcpError::ConnectionClosed), "{reason:?}");
+        assert!(
+            matches!(reason.cause(), TcpError::ConnectionClosed),
+            "{reason:?}"
+        );
         let e = within(CONNECT_TIMEOUT + SLACK, s.reconnect())
             .await
             .unwrap_err();
         assert!(
-            matches!(&e, TcpError::Connect { addr: a, source }
+            matches!(e.cause(), TcpError::Connect { addr: a, source }
                 if *a == addr && source.kind() == ErrorKind::ConnectionRefused),
             "{e:?}"
         );
@@ -1008,7 +1037,7 @@ async fn malformed_unexpected_r2t_on_a_write() {
         // 64 KiB: above the 16 KiB in-capsule limit, so the data goes on R2T.
         let data = Bytes::from(pattern(64 * 1024, 1));
         let e = step(io.write(&ns, 0, data)).await.unwrap_err();
-        let TcpError::Pdu(pdu) = &e else {
+        let TcpError::Pdu(pdu) = e.cause() else {
             panic!("not rejected by the host: {e:?}");
         };
         assert!(
@@ -1045,6 +1074,66 @@ async fn refuse_connect_targeted_by_host_nqn() {
             .map(drop)
             .unwrap_err();
         assert!(is_status(&e, 1, 0x84, true), "{e:?}");
+        no_leaked_tasks(sim, base).await;
+    })
+    .await;
+}
+
+/// A lost connection fails every command in flight with a typed error naming the controller
+/// and the queue, within a second (the simulator cuts the socket with 32 reads outstanding).
+#[tokio::test]
+async fn cut_connection_at_qd32_fails_every_command_naming_the_controller() {
+    bounded(BUDGET, async {
+        let base = alive_tasks();
+        let sim = start_sim(0).await;
+        let io = IoOptions {
+            queues: 1,
+            queue_size: 64,
+        };
+        let ctrl = step(IoController::connect(io_opts(sim.addr()), io))
+            .await
+            .expect("connect");
+        let ctrl = std::sync::Arc::new(ctrl);
+        let ns = step(ctrl.namespace(1)).await.expect("namespace");
+        sim.inject(FaultRule::global(Fault::NeverAnswer(CmdMatch::Io(
+            io_opcode::READ,
+        ))));
+        let reads: Vec<_> = (0..32u64)
+            .map(|i| {
+                let ctrl = std::sync::Arc::clone(&ctrl);
+                tokio::spawn(async move { ctrl.read(&ns, i, 1).await })
+            })
+            .collect();
+        until("32 reads outstanding at the target", || {
+            sim.counters()
+                .commands_of(nvme_sim::CmdKey::Io(io_opcode::READ))
+                == 32
+        })
+        .await;
+        let cut = Instant::now();
+        sim.disconnect_all();
+        let name = format!("{SUBNQN} at {}, queue 1", sim.addr());
+        for r in reads {
+            let e = within(Duration::from_secs(1), r)
+                .await
+                .unwrap()
+                .expect_err("a read in flight on a cut connection");
+            assert!(
+                matches!(&e, TcpError::QueueFailed { qid: 1, .. }) && e.to_string() == name,
+                "{e:?}"
+            );
+            assert!(
+                matches!(e.cause(), TcpError::ConnectionClosed) || is_reset(&e),
+                "{e:?}"
+            );
+        }
+        assert!(
+            cut.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            cut.elapsed()
+        );
+        step(ctrl.close()).await.expect("close");
+        drop(ctrl);
         no_leaked_tasks(sim, base).await;
     })
     .await;

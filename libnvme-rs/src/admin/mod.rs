@@ -76,9 +76,13 @@ pub enum AdminError {
     /// The controller completed the command with a non-zero status.
     #[error("controller returned status {0}")]
     Status(NvmeStatus),
-    /// The transport failed (ioctl errno, lost connection, timeout).
+    /// The kernel transport failed (the passthru ioctl's errno, the device could not be opened).
     #[error("admin command transport failed")]
     Transport(#[source] std::io::Error),
+    /// The native NVMe/TCP host failed (lost connection, timeout, protocol violation); the
+    /// typed error, with the controller it names, is kept as it is.
+    #[error(transparent)]
+    Tcp(Box<crate::tcp::host::TcpError>),
     /// The controller's answer does not make sense (bad log page, wrong sizes).
     #[error("invalid data from controller: {0}")]
     InvalidData(String),

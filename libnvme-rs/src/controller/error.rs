@@ -40,7 +40,7 @@ impl fmt::Display for Operation {
 pub enum Cause {
     /// The native NVMe/TCP host failed (transport, protocol or NVMe status).
     #[error(transparent)]
-    Tcp(#[from] TcpError),
+    Tcp(TcpError),
     /// The identity or parameters cannot be used with this backend.
     #[error("{0}")]
     InvalidArgument(String),
@@ -59,6 +59,16 @@ pub enum Cause {
     /// A blocking kernel call did not return in time (it goes on in its thread).
     #[error("kernel call did not return within {0:?}")]
     KernelTimeout(std::time::Duration),
+}
+
+/// [`ControllerError`] names the controller already: the queue naming is left out.
+impl From<TcpError> for Cause {
+    fn from(e: TcpError) -> Self {
+        match e {
+            TcpError::QueueFailed { source, .. } => Self::from(*source),
+            other => Cause::Tcp(other),
+        }
+    }
 }
 
 impl Cause {
@@ -86,26 +96,10 @@ pub struct ControllerError {
 }
 
 impl ControllerError {
-    /// The error with its whole cause chain on one line (see [`error_chain`]).
+    /// The error with its whole cause chain on one line (see [`crate::error_chain`]).
     pub fn chain(&self) -> String {
-        error_chain(self)
+        crate::error_chain(self)
     }
-}
-
-/// Formats an error and its sources as `outer: inner: innermost`, skipping a source whose
-/// text its parent already contains (transparent wrappers repeat it).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        let text = s.to_string();
-        if !out.ends_with(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

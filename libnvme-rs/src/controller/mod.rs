@@ -48,7 +48,7 @@ mod kernel_events;
 mod native;
 mod params;
 
-pub use error::{Cause, ControllerError, Operation, error_chain};
+pub use error::{Cause, ControllerError, Operation};
 pub use io::IoController;
 pub use kernel::{KernelBackend, KernelInventory, KernelOptions};
 pub use native::NativeBackend;

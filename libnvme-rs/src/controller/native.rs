@@ -201,7 +201,7 @@ impl NativeDc {
             }
             why = self.session.closed() => {
                 self.lost = true;
-                let why = super::error_chain(&why);
+                let why = crate::error_chain(why.cause());
                 tracing::info!(reason = %why, "discovery association lost");
                 DcEvent::ConnectionLost(why)
             }
@@ -217,8 +217,10 @@ impl NativeDc {
     pub(super) async fn close(self) -> Result<(), Cause> {
         match self.session.close().await {
             // Closing an association the controller already ended is not a failure.
-            Ok(()) | Err(TcpError::Closed | TcpError::ConnectionClosed) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) if !matches!(e.cause(), TcpError::Closed | TcpError::ConnectionClosed) => {
+                Err(e.into())
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -269,13 +271,15 @@ impl NativeIoc {
         }
         let why = self.ctrl.admin().closed().await;
         self.lost = true;
-        super::error_chain(&why)
+        crate::error_chain(why.cause())
     }
 
     pub(super) async fn close(self) -> Result<(), Cause> {
         match self.ctrl.close().await {
-            Ok(()) | Err(TcpError::Closed | TcpError::ConnectionClosed) => Ok(()),
-            Err(e) => Err(e.into()),
+            Err(e) if !matches!(e.cause(), TcpError::Closed | TcpError::ConnectionClosed) => {
+                Err(e.into())
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -147,8 +147,9 @@ pub enum AttachError {
     /// Listing the host's network interfaces failed.
     #[error("cannot list host interfaces")]
     Interfaces(#[source] std::io::Error),
-    /// Writing the connect options to `/dev/nvme-fabrics` failed.
-    #[error("connect failed")]
+    /// Writing the connect options to `/dev/nvme-fabrics` failed (the kernel's answer,
+    /// e.g. "authentication key rejected", is the text).
+    #[error(transparent)]
     Connect(#[from] FabricsError),
     /// The kernel has the controller already, but as one we may not adopt.
     #[error("{device} exists and is {why}: left alone")]

@@ -352,7 +352,7 @@ pub fn check_sys_config(path: &Path, etc_nvme: &Path) -> CheckReport {
 }
 
 // `error: source: source...`, as upstream prints `<message>: <OS error>`.
-use libnvme_rs::controller::error_chain;
+use libnvme_rs::error_chain;
 
 #[cfg(test)]
 mod tests;

@@ -41,7 +41,7 @@ pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
     let host = sys
         .host_sources(Path::new("/etc/nvme"))
         .load()
-        .map_err(|e| libnvme_rs::controller::error_chain(&e))?;
+        .map_err(|e| libnvme_rs::error_chain(&e))?;
     let symname = sys.resolve_symname().unwrap_or_else(|w| {
         tracing::warn!("{w}");
         None

@@ -87,7 +87,7 @@ pub(crate) fn connect(ctx: &mut Ctx, opts: &ConnectOptions) -> Result<Connected,
 }
 
 /// An error and its sources on one line.
-pub(crate) use libnvme_rs::controller::error_chain as chain;
+pub(crate) use libnvme_rs::error_chain as chain;
 
 /// The comparable part of a record, spelled as nvme-cli prints it.
 pub(crate) type Record = (String, String, String, u64, String, String, String);

@@ -149,6 +149,7 @@ impl AdminController {
             )));
         }
         let params = QueueParams {
+            controller: opts.name(),
             qid: 0,
             queue_size: opts.queue_size,
             in_capsule_limit: ADMIN_IN_CAPSULE,

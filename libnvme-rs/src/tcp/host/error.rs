@@ -138,13 +138,33 @@ pub enum TcpError {
     #[error("invalid data from controller: {0}")]
     InvalidData(String),
     /// An admin procedure failed for a reason that is not a transport error.
-    #[error("admin procedure failed")]
-    Admin(#[source] Arc<AdminError>),
+    #[error(transparent)]
+    Admin(Arc<AdminError>),
+    /// The queue's connection ended: every command in flight on it and every later one fails
+    /// with this error, which names the controller and the queue; `source` says why.
+    #[error("{controller}, queue {qid}")]
+    QueueFailed {
+        /// The controller: `<subsystem NQN> at <address>`.
+        controller: Arc<str>,
+        /// The queue (0 = admin queue).
+        qid: u16,
+        /// Why the queue ended ([`TcpError::ConnectionClosed`], [`TcpError::KeepAlive`], …).
+        #[source]
+        source: Box<TcpError>,
+    },
 }
 
 impl TcpError {
     pub(crate) fn io(e: io::Error) -> Self {
         Self::Io(Arc::new(e))
+    }
+
+    /// What went wrong, without the [`TcpError::QueueFailed`] naming around it.
+    pub fn cause(&self) -> &TcpError {
+        match self {
+            Self::QueueFailed { source, .. } => source.cause(),
+            other => other,
+        }
     }
 
     /// True for errors that ended the association (as opposed to one failed command).
@@ -162,28 +182,24 @@ impl TcpError {
     }
 }
 
-/// The shared admin procedures see our errors as transport errors (or statuses); the
-/// original [`TcpError`] stays reachable through `io::Error::get_ref`.
+/// The shared admin procedures carry our errors as they are: statuses as statuses,
+/// everything else as [`AdminError::Tcp`].
 impl From<TcpError> for AdminError {
     fn from(e: TcpError) -> Self {
         match e {
             TcpError::Status(s) => AdminError::Status(s),
-            TcpError::Timeout { .. } => {
-                AdminError::Transport(io::Error::new(io::ErrorKind::TimedOut, e))
-            }
-            other => AdminError::Transport(io::Error::other(other)),
+            other => AdminError::Tcp(Box::new(other)),
         }
     }
 }
 
+/// The inverse of `From<TcpError> for AdminError`: a transport error comes back unchanged,
+/// a procedure's own failure (bad data, unstable generation) becomes [`TcpError::Admin`].
 impl From<AdminError> for TcpError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::Status(s) => TcpError::Status(s),
-            AdminError::Transport(io) => match io.get_ref().and_then(|r| r.downcast_ref()) {
-                Some(tcp) => TcpError::clone(tcp),
-                None => TcpError::Admin(Arc::new(AdminError::Transport(io))),
-            },
+            AdminError::Tcp(tcp) => *tcp,
             other => TcpError::Admin(Arc::new(other)),
         }
     }

@@ -374,12 +374,14 @@ async fn connect_queues(
         .min(admin.cap().mqes().saturating_add(1))
         .max(2);
     let id = admin.identify();
+    let opts = admin.options();
+    let controller = opts.name();
     let params = |qid| QueueParams {
+        controller: std::sync::Arc::clone(&controller),
         qid,
         queue_size,
         in_capsule_limit: io_in_capsule_limit(id.ioccsz, id.icdoff),
     };
-    let opts = admin.options();
     let mut queues: Vec<QueuePair> = Vec::new();
     for qid in 1..=count {
         let qid = u16::try_from(qid).unwrap_or(u16::MAX);

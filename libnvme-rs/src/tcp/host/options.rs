@@ -90,6 +90,11 @@ impl ControllerOptions {
         }
     }
 
+    /// How errors and logs name this controller: `<subsystem NQN> at <address>`.
+    pub fn name(&self) -> std::sync::Arc<str> {
+        format!("{} at {}", self.subnqn, self.transport.addr).into()
+    }
+
     /// A persistent discovery association: well-known NQN, KATO 30 s (nvme-cli's persistent
     /// discovery value; nvmet drops KATO=0 discovery connections after 120 s), Discovery Log
     /// Page Change notices requested.

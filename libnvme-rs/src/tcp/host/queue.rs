@@ -27,8 +27,10 @@ use crate::tcp::{CapsuleCmd, Limits, Negotiated, Pdu, SglDescriptor, Sqe, encode
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Per-queue parameters fixed at creation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct QueueParams {
+    /// How errors name the controller: `<subsystem NQN> at <address>`.
+    pub controller: Arc<str>,
     pub qid: u16,
     /// Entries; at most `queue_size - 1` commands are outstanding (SQ flow control, §1.6).
     pub queue_size: u16,
@@ -38,6 +40,7 @@ pub(crate) struct QueueParams {
 
 /// State shared by the handles and the two tasks.
 pub(crate) struct Shared {
+    controller: Arc<str>,
     qid: u16,
     pub(crate) neg: Negotiated,
     pub(crate) maxh2cdata: u32,
@@ -65,9 +68,18 @@ impl Shared {
         self.table().closed().cloned().unwrap_or(TcpError::Closed)
     }
 
-    /// Ends the queue: every outstanding command fails with `reason`, new ones are refused,
-    /// and the writer closes the socket's write side. Only the first call has an effect.
+    /// Ends the queue: every outstanding command fails with `reason` (named with the
+    /// controller and queue unless it already names one), new ones are refused, and the
+    /// writer closes the socket's write side. Only the first call has an effect.
     pub(crate) fn fail(&self, reason: TcpError) {
+        let reason = match reason {
+            named @ TcpError::QueueFailed { .. } => named,
+            other => TcpError::QueueFailed {
+                controller: Arc::clone(&self.controller),
+                qid: self.qid,
+                source: Box::new(other),
+            },
+        };
         let Some(slots) = self.table().close(reason.clone()) else {
             return;
         };
@@ -131,6 +143,7 @@ impl QueuePair {
         let depth = params.queue_size.saturating_sub(1).max(1);
         let (tx, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            controller: params.controller,
             qid: params.qid,
             neg,
             maxh2cdata,

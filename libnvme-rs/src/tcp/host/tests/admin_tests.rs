@@ -386,7 +386,7 @@ async fn missed_keep_alive_ends_the_association() {
     let mut events = ctrl.take_events().unwrap();
     let reason = within(ctrl.closed()).await;
     assert!(
-        matches!(&reason, TcpError::KeepAlive(inner) if matches!(**inner, TcpError::Timeout { opcode: 0x18, .. })),
+        matches!(reason.cause(), TcpError::KeepAlive(inner) if matches!(**inner, TcpError::Timeout { opcode: 0x18, .. })),
         "{reason:?}"
     );
     // The AER task ended with the association: nothing more arrives.
@@ -394,10 +394,17 @@ async fn missed_keep_alive_ends_the_association() {
         s.events.contains(&Event::Eof { qid: 0 })
     })
     .await;
-    assert!(matches!(
-        ctrl.keep_alive().await,
-        Err(TcpError::KeepAlive(_))
-    ));
+    let e = ctrl.keep_alive().await.unwrap_err();
+    assert!(matches!(e.cause(), TcpError::KeepAlive(_)), "{e:?}");
+    // Later commands name the controller and the queue that failed.
+    assert_eq!(
+        crate::error_chain(&e),
+        format!(
+            "nqn.2014-08.org.nvmexpress.discovery at {}, queue 0: keep alive failed: \
+             command 0x18 timed out after 200ms",
+            t.addr
+        )
+    );
     within(ctrl.close()).await.unwrap();
     assert_eq!(
         within(events.recv()).await,
@@ -412,6 +419,7 @@ async fn keep_alive_period_with_paused_time() {
     let (host_io, target_io) = tokio::io::duplex(64 * 1024);
     let opts = TransportOptions::new("127.0.0.1:8009".parse().unwrap());
     let params = QueueParams {
+        controller: "nqn.2014-08.org.nvmexpress.discovery at 127.0.0.1:8009".into(),
         qid: 0,
         queue_size: 32,
         in_capsule_limit: 8192,
@@ -440,7 +448,7 @@ async fn keep_alive_period_with_paused_time() {
     let ka = tokio::spawn(tasks::keep_alive(qp.handle().clone(), period, period));
     let reason = qp.handle().closed().await;
     assert!(matches!(
-        &reason,
+        reason.cause(),
         TcpError::KeepAlive(inner) if matches!(**inner, TcpError::Timeout { .. })
     ));
     // Five answered at 100 ms steps, the sixth (at 600 ms) timed out 100 ms later.
@@ -499,7 +507,10 @@ async fn malformed_pdu_gets_h2c_term_req_and_typed_error() {
         .unwrap();
     let e = within(ctrl.get_features(0x0f)).await.unwrap_err();
     assert!(
-        matches!(e, TcpError::Pdu(PduError::InvalidHlen { hlen: 25, .. })),
+        matches!(
+            e.cause(),
+            TcpError::Pdu(PduError::InvalidHlen { hlen: 25, .. })
+        ),
         "{e:?}"
     );
     t.wait_for("H2CTermReq", |s| {
@@ -510,8 +521,14 @@ async fn malformed_pdu_gets_h2c_term_req_and_typed_error() {
     })
     .await;
     // Every command after it fails the same way, and the association is over.
-    assert!(matches!(ctrl.keep_alive().await, Err(TcpError::Pdu(_))));
-    assert!(matches!(within(ctrl.closed()).await, TcpError::Pdu(_)));
+    assert!(matches!(
+        ctrl.keep_alive().await.unwrap_err().cause(),
+        TcpError::Pdu(_)
+    ));
+    assert!(matches!(
+        within(ctrl.closed()).await.cause(),
+        TcpError::Pdu(_)
+    ));
     within(ctrl.close()).await.unwrap();
     t.stop().await;
 }
@@ -540,24 +557,28 @@ async fn c2h_data_out_of_range_gets_fes_4() {
     let e = within(get_log_page(&mut ctrl, 0x70, 0, 0, &mut buf, true))
         .await
         .unwrap_err();
-    // The shared procedure sees a transport error that still carries our typed error.
-    let AdminError::Transport(io) = e else {
+    // The shared procedure carries our typed error as it is, naming the controller.
+    let AdminError::Tcp(tcp) = e else {
         panic!("{e:?}")
     };
-    let tcp = io
-        .get_ref()
-        .and_then(|r| r.downcast_ref::<TcpError>())
-        .unwrap();
+    assert!(
+        matches!(
+            tcp.cause(),
+            TcpError::Pdu(PduError::DataOutOfRange {
+                offset: 2048,
+                len: 4096,
+                ..
+            })
+        ),
+        "{tcp:?}"
+    );
+    assert!(
+        tcp.to_string()
+            .ends_with(&format!(" at {}, queue 0", t.addr)),
+        "{tcp}"
+    );
     assert!(matches!(
-        tcp,
-        TcpError::Pdu(PduError::DataOutOfRange {
-            offset: 2048,
-            len: 4096,
-            ..
-        })
-    ));
-    assert!(matches!(
-        TcpError::from(AdminError::Transport(io)),
+        TcpError::from(AdminError::Tcp(tcp)).cause(),
         TcpError::Pdu(_)
     ));
     t.wait_for("H2CTermReq FES 4", |s| {
@@ -591,7 +612,7 @@ async fn c2h_term_req_from_the_controller() {
         .unwrap();
     let e = within(ctrl.get_features(0x0f)).await.unwrap_err();
     assert!(
-        matches!(e, TcpError::Terminated { fes: 2, fei: 0 }),
+        matches!(e.cause(), TcpError::Terminated { fes: 2, fei: 0 }),
         "{e:?}"
     );
     within(ctrl.close()).await.unwrap();

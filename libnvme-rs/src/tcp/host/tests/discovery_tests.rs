@@ -63,7 +63,10 @@ async fn session_dim_log_events_and_reconnect() {
     // The DC drops the connection: closed() reports it, reconnect() restores everything.
     drop_next_ka.store(true, Ordering::SeqCst);
     let reason = within(s.closed()).await;
-    assert!(matches!(reason, TcpError::ConnectionClosed), "{reason:?}");
+    assert!(
+        matches!(reason.cause(), TcpError::ConnectionClosed),
+        "{reason:?}"
+    );
     within(s.reconnect()).await.unwrap();
     assert_eq!(t.state().connections, 2);
     t.wait_for("AER re-armed", |st| st.pending_aers == 1).await;

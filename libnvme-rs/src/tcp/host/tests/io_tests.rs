@@ -380,9 +380,12 @@ async fn a_shared_controller_keeps_its_admin_side_and_closes_through_the_arc() {
     for r in readers {
         let (n, e) = within(r).await.unwrap();
         assert!(n > 0, "no read completed before the close");
-        assert!(matches!(e, TcpError::Closed), "{e:?}");
+        assert!(matches!(e.cause(), TcpError::Closed), "{e:?}");
     }
-    assert!(matches!(within(watcher).await.unwrap(), TcpError::Closed));
+    assert!(matches!(
+        within(watcher).await.unwrap().cause(),
+        TcpError::Closed
+    ));
     assert!(ctrl.admin().is_finished());
     // A second close is a no-op.
     within(ctrl.close()).await.unwrap();

@@ -257,7 +257,7 @@ async fn header_digest_error_is_fatal_with_fes_3() {
     assert!(ctrl.negotiated().hdgst);
     let e = within(ctrl.get_features(0x0f)).await.unwrap_err();
     assert!(
-        matches!(&e, TcpError::Pdu(crate::tcp::PduError::Digest(d)) if d.kind == DigestKind::Header),
+        matches!(e.cause(), TcpError::Pdu(crate::tcp::PduError::Digest(d)) if d.kind == DigestKind::Header),
         "{e:?}"
     );
     t.wait_for("H2CTermReq FES 3", |s| {
