@@ -1,154 +1,151 @@
-//! The controller interface's contract (libnvme-rs `controller`), run through the public API
-//! only: the native backend against nvme-sim on loopback here; the kernel and native backends
-//! against Linux nvmet run the same steps in the vm tier (`stafd_scenarios`).
+//! The controller interface's contract (`stas_tests::contract`) on the native backend against
+//! nvme-sim on loopback; the vm tier runs the same cases on the kernel and native backends
+//! against Linux nvmet (`contract_kernel_and_native_backends_against_nvmet`).
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
 
-use libnvme_rs::controller::{Backend, ConnectParams, DcEvent, DiscoveryController, IoController};
+use libnvme_rs::admin::dim::DimHostEntry;
+use libnvme_rs::controller::Backend;
 use libnvme_rs::host::HostIdentity;
-use libnvme_rs::spec::disclog::subtype;
+use libnvme_rs::spec::disclog::{adrfam, subtype};
 use libnvme_rs::trid::{Transport, TransportId};
-use nvme_sim::{SimConfig, Simulator, SubsystemConfig, tcp_entry};
+use nvme_sim::{
+    Fault, FaultId, FaultRule, SimConfig, SimHandle, Simulator, SubsystemConfig, tcp_entry,
+};
+use stas_tests::contract::{self, Rig};
 
 const HOSTNQN: &str = "nqn.2014-08.org.nvmexpress:uuid:7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f";
+const HOSTID: &str = "7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f";
 const SUBNQN: &str = "nqn.2024-01.io.example:contract";
+const OTHER: &str = "nqn.2024-01.io.example:contract-other";
 
 fn backend() -> Backend {
     Backend::native(&HostIdentity {
         hostnqn: HOSTNQN.into(),
-        hostid: "7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f".into(),
+        hostid: HOSTID.into(),
         hostkey: None,
     })
     .unwrap()
 }
 
-async fn within<F: std::future::Future>(limit: Duration, what: &str, f: F) -> F::Output {
-    tokio::time::timeout(limit, f)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: not within {limit:?}"))
+/// nvme-sim as the contract's target: the log toggles between one and two entries, an
+/// outage is "reset every new connection" plus cutting the open ones.
+struct SimRig {
+    sim: SimHandle,
+    down: Mutex<Option<FaultId>>,
+}
+
+impl SimRig {
+    async fn start() -> Self {
+        let mut cfg = SimConfig::default();
+        cfg.subsystems.push(SubsystemConfig::new(SUBNQN));
+        cfg.subsystems.push(SubsystemConfig::new(OTHER));
+        let sim = Simulator::start(cfg).await.unwrap();
+        sim.set_discovery_log(vec![tcp_entry(sim.addr(), subtype::NVME, SUBNQN)])
+            .unwrap();
+        Self {
+            sim,
+            down: Mutex::new(None),
+        }
+    }
+
+    fn port(&self) -> String {
+        self.sim.addr().port().to_string()
+    }
+}
+
+impl Rig for SimRig {
+    fn dc(&self) -> TransportId {
+        TransportId::new_discovery(Transport::Tcp, "127.0.0.1", &self.port(), "")
+            .with_host_nqn(HOSTNQN)
+    }
+
+    fn ioc(&self) -> TransportId {
+        TransportId::new(Transport::Tcp, "127.0.0.1", &self.port(), SUBNQN).with_host_nqn(HOSTNQN)
+    }
+
+    fn listed(&self) -> Result<BTreeSet<String>, String> {
+        Ok(self
+            .sim
+            .discovery_log()
+            .entries
+            .iter()
+            .filter(|e| e.subtype == subtype::NVME)
+            .map(|e| e.subnqn.clone())
+            .collect())
+    }
+
+    fn change_log(&self) -> Result<(), String> {
+        let mut entries = self.sim.discovery_log().entries;
+        if entries.len() > 1 {
+            entries.pop();
+        } else {
+            entries.push(tcp_entry(self.sim.addr(), subtype::NVME, OTHER));
+        }
+        self.sim
+            .set_discovery_log(entries)
+            .map_err(|e| e.to_string())
+    }
+
+    fn take_down(&self) -> Result<(), String> {
+        let id = self.sim.inject(FaultRule::global(Fault::ResetOnAccept));
+        *self.down.lock().unwrap() = Some(id);
+        self.sim.disconnect_all();
+        Ok(())
+    }
+
+    fn bring_back(&self) -> Result<(), String> {
+        if let Some(id) = self.down.lock().unwrap().take() {
+            self.sim.remove_fault(id);
+        }
+        Ok(())
+    }
+
+    fn event_timeout(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn dim_host(&self) -> DimHostEntry {
+        DimHostEntry {
+            hostnqn: HOSTNQN.into(),
+            hostid: [
+                0x7b, 0x1f, 0x0c, 0x2e, 0x5d, 0x4a, 0x4e, 0x8b, 0x9c, 0x3f, 0x2a, 0x1b, 0x0c, 0x9d,
+                0x8e, 0x7f,
+            ],
+            entity_name: "contract".into(),
+            entity_version: "Linux".into(),
+            adrfam: adrfam::IPV4,
+            symname: None,
+        }
+    }
+
+    fn io_queues_of(&self, subnqn: &str) -> Option<usize> {
+        let conns = self.sim.connections();
+        Some(
+            conns
+                .iter()
+                .filter(|c| c.subnqn.as_deref() == Some(subnqn) && c.qid.is_some_and(|q| q > 0))
+                .count(),
+        )
+    }
 }
 
 #[tokio::test]
 async fn discovery_controller_contract() {
-    let mut cfg = SimConfig::default();
-    cfg.subsystems.push(SubsystemConfig::new(SUBNQN));
-    let sim = Simulator::start(cfg).await.unwrap();
-    let a = sim.addr();
-    sim.set_discovery_log(vec![tcp_entry(a, subtype::NVME, SUBNQN)])
-        .unwrap();
-    let tid = TransportId::new_discovery(Transport::Tcp, "127.0.0.1", &a.port().to_string(), "")
-        .with_host_nqn(HOSTNQN);
-    let b = backend();
-    let mut dc = DiscoveryController::connect(&b, &tid, &ConnectParams::default())
-        .await
-        .unwrap();
-    assert_eq!(dc.tid(), &tid);
-    assert!(dc.identify().is_discovery_controller());
-    assert_eq!(
-        dc.keep_alive_interval(),
-        Some(Duration::from_secs(15)),
-        "half the 30 s KATO"
-    );
-    let log = dc.log_page(Default::default()).await.unwrap();
-    assert_eq!(log.entries.len(), 1);
-
-    // A change → LogPageChanged → the new page.
-    sim.set_discovery_log(vec![]).unwrap();
-    let ev = within(Duration::from_secs(2), "change notice", dc.next_event()).await;
-    assert_eq!(ev, DcEvent::LogPageChanged);
-    assert!(
-        dc.log_page(Default::default())
-            .await
-            .unwrap()
-            .entries
-            .is_empty()
-    );
-
-    // A cut connection is reported within a second, with a reason; reconnect restores it.
-    let t = Instant::now();
-    sim.disconnect_all();
-    let ev = within(Duration::from_secs(1), "connection lost", dc.next_event()).await;
-    assert!(
-        matches!(ev, DcEvent::ConnectionLost(ref why) if !why.is_empty()),
-        "{ev:?}"
-    );
-    assert!(t.elapsed() < Duration::from_secs(1));
-    dc.reconnect().await.unwrap();
-    assert!(
-        dc.log_page(Default::default())
-            .await
-            .unwrap()
-            .entries
-            .is_empty()
-    );
-    dc.disconnect(false).await.unwrap();
-
-    // Errors name the controller and the operation.
-    let dead =
-        TransportId::new_discovery(Transport::Tcp, "127.0.0.1", "1", "").with_host_nqn(HOSTNQN);
-    let err = DiscoveryController::connect(&b, &dead, &ConnectParams::default())
-        .await
-        .unwrap_err();
-    let text = err.chain();
-    assert!(
-        text.starts_with(
-            "(tcp, 127.0.0.1, 1, nqn.2014-08.org.nvmexpress.discovery): connect failed: "
-        ),
-        "{text}"
-    );
-    sim.shutdown().await;
+    let rig = SimRig::start().await;
+    let mut log = Vec::new();
+    let r = contract::discovery_controller(&backend(), &rig, &mut log).await;
+    assert!(r.is_ok(), "{r:?}\n{}", log.join("\n"));
+    rig.sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn io_controller_contract() {
-    let mut cfg = SimConfig::default();
-    cfg.subsystems.push(SubsystemConfig::new(SUBNQN));
-    let sim = Simulator::start(cfg).await.unwrap();
-    let a = sim.addr();
-    let tid = TransportId::new(Transport::Tcp, "127.0.0.1", &a.port().to_string(), SUBNQN)
-        .with_host_nqn(HOSTNQN);
-    let params = ConnectParams {
-        nr_io_queues: Some(2),
-        ..Default::default()
-    };
-    let mut ioc = IoController::connect(&backend(), &tid, &params)
-        .await
-        .unwrap();
-    assert_eq!(ioc.state().as_deref(), Some("live"));
-    assert_eq!(
-        ioc.device(),
-        None,
-        "the native backend has no kernel device"
-    );
-    assert!(!ioc.adopted());
-    let ctrl = sim.controllers();
-    assert!(
-        ctrl.iter()
-            .any(|c| c.subnqn == SUBNQN && c.io_queues.len() == 2),
-        "{ctrl:?}"
-    );
-
-    // The controller going away is reported within a second.
-    sim.disconnect_all();
-    let why = within(Duration::from_secs(1), "removal", ioc.removed()).await;
-    assert!(!why.is_empty());
-    assert_eq!(ioc.state().as_deref(), Some("dead"));
-    ioc.disconnect(false).await.unwrap();
-
-    // A clean disconnect leaves nothing on the target.
-    let ioc = IoController::connect(&backend(), &tid, &params)
-        .await
-        .unwrap();
-    ioc.disconnect(false).await.unwrap();
-    within(
-        Duration::from_secs(1),
-        "target sees the disconnect",
-        async {
-            while !sim.connections().is_empty() {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        },
-    )
-    .await;
-    sim.shutdown().await;
+    let rig = SimRig::start().await;
+    let mut log = Vec::new();
+    let r = contract::io_controller(&backend(), &rig, &mut log).await;
+    assert!(r.is_ok(), "{r:?}\n{}", log.join("\n"));
+    rig.sim.shutdown().await;
 }

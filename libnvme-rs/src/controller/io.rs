@@ -59,8 +59,9 @@ impl IoController {
         }
     }
 
-    /// The controller's state: the kernel's (`live`, `connecting`, `resetting`, ...) or, on
-    /// the native backend, `live` while the association is up.
+    /// The controller's state: the kernel's (`live`, `connecting`, `resetting`, ...; `None`
+    /// once the device is gone) or, on the native backend, `live` while the association is
+    /// up and `dead` after.
     pub fn state(&self) -> Option<String> {
         match &self.inner {
             Inner::Native(n) => Some(n.state().to_owned()),

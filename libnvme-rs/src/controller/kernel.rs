@@ -426,9 +426,17 @@ impl KernelDc {
         &self.identify
     }
 
+    /// The kernel sends the keep-alives itself: every KATO/2, KATO/4 when the controller
+    /// does traffic-based keep-alive (`nvme_keep_alive_work_period`), KATO from sysfs.
     pub(super) fn keep_alive_interval(&self) -> Option<Duration> {
-        // The kernel sends keep-alives itself, at the KATO it negotiated.
-        None
+        let path = self.backend.sysfs.controller_dir(&self.device).join("kato");
+        let kato: u64 = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+        let divisor = if self.identify.traffic_based_keep_alive() {
+            4
+        } else {
+            2
+        };
+        (kato > 0).then(|| Duration::from_secs(kato) / divisor)
     }
 
     async fn admin<T: Send + 'static>(
@@ -525,8 +533,6 @@ impl KernelDc {
     }
 
     pub(super) async fn reconnect(&mut self) -> Result<(), Cause> {
-        // The kernel may reuse the device name: drop the old route before making a new one.
-        self.backend.events.unsubscribe(&self.device);
         let fresh = self
             .backend
             .connect_dc(&self.tid, &self.params)
@@ -537,7 +543,8 @@ impl KernelDc {
     }
 
     pub(super) async fn close(self, keep: bool) -> Result<(), Cause> {
-        self.backend.events.unsubscribe(&self.device);
+        drop(self.events);
+        self.backend.events.unsubscribe_dropped(&self.device);
         if keep || self.lost {
             return Ok(());
         }
@@ -623,7 +630,8 @@ impl KernelIoc {
     }
 
     pub(super) async fn close(self, keep: bool) -> Result<(), Cause> {
-        self.backend.events.unsubscribe(&self.device);
+        drop(self.events);
+        self.backend.events.unsubscribe_dropped(&self.device);
         if keep || self.lost {
             return Ok(());
         }

@@ -19,7 +19,9 @@ pub(super) enum DeviceEvent {
     Resync,
 }
 
-type Routes = Arc<Mutex<HashMap<String, mpsc::UnboundedSender<DeviceEvent>>>>;
+/// Every subscriber of a device gets its events: two handles on one kernel controller (an
+/// adopted second connect) must not take each other's events away.
+type Routes = Arc<Mutex<HashMap<String, Vec<mpsc::UnboundedSender<DeviceEvent>>>>>;
 type Unrouted = Arc<Mutex<Option<mpsc::UnboundedSender<Uevent>>>>;
 
 /// Routes uevents to per-device channels; events of other devices go to one optional
@@ -51,22 +53,32 @@ impl UeventRouter {
         rx
     }
 
-    /// Events of `device` (`nvme3`) from now on; replaces an earlier subscription.
+    /// Events of `device` (`nvme3`) from now on, next to any other subscriber's.
     pub(super) fn subscribe(&self, device: &str) -> mpsc::UnboundedReceiver<DeviceEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.routes).insert(device.to_owned(), tx);
+        let mut routes = lock(&self.routes);
+        let subscribers = routes.entry(device.to_owned()).or_default();
+        subscribers.retain(|t| !t.is_closed());
+        subscribers.push(tx);
         rx
     }
 
-    /// Stops routing `device`'s events.
-    pub(super) fn unsubscribe(&self, device: &str) {
-        lock(&self.routes).remove(device);
+    /// Forgets the subscribers of `device` whose receiver is gone; with none left, its events
+    /// go to the "unmanaged" channel again.
+    pub(super) fn unsubscribe_dropped(&self, device: &str) {
+        let mut routes = lock(&self.routes);
+        if let Some(subscribers) = routes.get_mut(device) {
+            subscribers.retain(|t| !t.is_closed());
+            if subscribers.is_empty() {
+                routes.remove(device);
+            }
+        }
     }
 }
 
 fn lock(
     routes: &Routes,
-) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<DeviceEvent>>> {
+) -> std::sync::MutexGuard<'_, HashMap<String, Vec<mpsc::UnboundedSender<DeviceEvent>>>> {
     routes.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -76,20 +88,17 @@ fn read_loop(mut source: impl UeventSource, routes: Routes, unrouted: Unrouted) 
             Ok(Some(ev)) => {
                 let name = ev.sysname().to_owned();
                 let mut map = lock(&routes);
-                match map.get(&name) {
-                    Some(tx) => {
-                        if tx.send(DeviceEvent::Uevent(ev)).is_err() {
-                            // The owner is gone without unsubscribing.
-                            map.remove(&name);
-                        }
+                if let Some(subscribers) = map.get_mut(&name) {
+                    // Owners that went away without unsubscribing are dropped here.
+                    subscribers.retain(|tx| tx.send(DeviceEvent::Uevent(ev.clone())).is_ok());
+                    if !subscribers.is_empty() {
+                        continue;
                     }
-                    None => {
-                        if let Some(tx) =
-                            unrouted.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
-                        {
-                            let _ = tx.send(ev);
-                        }
-                    }
+                    map.remove(&name);
+                }
+                drop(map);
+                if let Some(tx) = unrouted.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    let _ = tx.send(ev);
                 }
             }
             Ok(None) => {}
@@ -97,7 +106,10 @@ fn read_loop(mut source: impl UeventSource, routes: Routes, unrouted: Unrouted) 
                 tracing::warn!(
                     "uevents were lost (receive buffer overrun): resyncing every controller"
                 );
-                lock(&routes).retain(|_, tx| tx.send(DeviceEvent::Resync).is_ok());
+                lock(&routes).retain(|_, subscribers| {
+                    subscribers.retain(|tx| tx.send(DeviceEvent::Resync).is_ok());
+                    !subscribers.is_empty()
+                });
             }
             Err(e) => {
                 tracing::error!("uevent socket failed, kernel events are no longer seen: {e}");
@@ -133,7 +145,10 @@ mod tests {
             unrouted: unrouted.clone(),
         };
         let mut rx1 = router.subscribe("nvme1");
+        let mut rx1b = router.subscribe("nvme1");
         let mut rx2 = router.subscribe("nvme2");
+        // A subscriber that went away does not hide the device from the "unmanaged" channel.
+        drop(router.subscribe("nvme9"));
         let mut other = router.unrouted();
         let script = vec![
             Ok(Some(ev("nvme1"))),
@@ -147,6 +162,8 @@ mod tests {
         assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
         assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Resync);
         assert!(rx1.try_recv().is_err());
+        assert_eq!(rx1b.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
+        assert_eq!(rx1b.try_recv().unwrap(), DeviceEvent::Resync);
         assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Resync);
         assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme2")));
     }

@@ -7,6 +7,7 @@
 //! directory, so a crash or hang still leaves the results of the scenarios before it.
 
 mod common;
+pub mod contract_scenarios;
 pub mod guest;
 pub mod host;
 pub mod kernel_scenarios;
@@ -45,6 +46,7 @@ pub struct ScenarioResult {
 pub fn all_scenarios() -> Vec<Scenario> {
     let mut all = kernel_scenarios::scenarios();
     all.extend(native_scenarios::scenarios());
+    all.extend(contract_scenarios::scenarios());
     all.extend(stafd_scenarios::scenarios());
     all.extend(stacd_scenarios::scenarios());
     all.extend(systemd_scenarios::scenarios());

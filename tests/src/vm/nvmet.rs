@@ -134,20 +134,46 @@ impl Nvmet {
             self.add_subsystem(s)?;
         }
         for p in &target.ports {
-            let dir = self.port_dir(p.id);
-            mkdir(&dir)?;
-            write_attr(&dir, "addr_trtype", &p.trtype)?;
-            write_attr(&dir, "addr_adrfam", &p.adrfam)?;
-            write_attr(&dir, "addr_traddr", &p.traddr)?;
-            write_attr(&dir, "addr_trsvcid", &p.trsvcid)?;
-            for r in &p.referrals {
-                self.add_referral(p.id, r)?;
-            }
-            for nqn in &p.subsystems {
-                self.link(p.id, nqn)?;
-            }
+            self.add_port(p)?;
         }
         Ok(())
+    }
+
+    /// Creates port `p` with its referrals and links (it listens once a subsystem is linked).
+    pub fn add_port(&self, p: &Port) -> io::Result<()> {
+        let dir = self.port_dir(p.id);
+        mkdir(&dir)?;
+        write_attr(&dir, "addr_trtype", &p.trtype)?;
+        write_attr(&dir, "addr_adrfam", &p.adrfam)?;
+        write_attr(&dir, "addr_traddr", &p.traddr)?;
+        write_attr(&dir, "addr_trsvcid", &p.trsvcid)?;
+        for r in &p.referrals {
+            self.add_referral(p.id, r)?;
+        }
+        for nqn in &p.subsystems {
+            self.link(p.id, nqn)?;
+        }
+        Ok(())
+    }
+
+    /// Removes port `id` with its links and referrals: nvmet stops listening and closes every
+    /// connection on it.
+    pub fn remove_port(&self, id: u16) -> io::Result<()> {
+        let pd = self.port_dir(id);
+        for link in read_dir_names(&pd.join("subsystems"))? {
+            fs::remove_file(pd.join("subsystems").join(link))?;
+        }
+        for r in read_dir_names(&pd.join("referrals"))? {
+            let rd = pd.join("referrals").join(r);
+            let _ = fs::write(rd.join("enable"), "0");
+            fs::remove_dir(rd)?;
+        }
+        fs::remove_dir(pd)
+    }
+
+    /// NQNs of the subsystems linked to port `id`.
+    pub fn linked(&self, id: u16) -> io::Result<Vec<String>> {
+        read_dir_names(&self.port_dir(id).join("subsystems"))
     }
 
     fn add_subsystem(&self, s: &Subsystem) -> io::Result<()> {
@@ -218,16 +244,10 @@ impl Nvmet {
     /// Removes every port, referral, subsystem, namespace and host, and the backing files.
     pub fn clear(&self) -> io::Result<()> {
         for port in read_dir_names(&self.root.join("ports"))? {
-            let pd = self.root.join("ports").join(&port);
-            for link in read_dir_names(&pd.join("subsystems"))? {
-                fs::remove_file(pd.join("subsystems").join(link))?;
-            }
-            for r in read_dir_names(&pd.join("referrals"))? {
-                let rd = pd.join("referrals").join(r);
-                let _ = fs::write(rd.join("enable"), "0");
-                fs::remove_dir(rd)?;
-            }
-            fs::remove_dir(pd)?;
+            let id = port.parse().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("port {port:?}"))
+            })?;
+            self.remove_port(id)?;
         }
         for nqn in read_dir_names(&self.root.join("subsystems"))? {
             let sd = self.root.join("subsystems").join(&nqn);
