@@ -59,6 +59,9 @@ pub enum HostError {
     /// The host ID is empty.
     #[error("Error Host ID is undefined (see stasadm --help)")]
     HostIdUndefined,
+    /// The host ID is not a UUID, which the Connect command's 16-byte HOSTID needs.
+    #[error("Error Host ID \"{0}\" is not a UUID")]
+    HostIdNotUuid(String),
     /// The host key file exists but could not be read (a missing one is just "no key").
     #[error("Error reading Host key")]
     HostKeyRead {

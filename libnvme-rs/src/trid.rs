@@ -63,6 +63,69 @@ impl fmt::Display for Transport {
 #[error("Invalid transport {0}")]
 pub struct UnknownTransport(pub String);
 
+/// Longest `traddr` accepted from outside (a discovery log entry's field is 256 bytes).
+pub const MAX_TRADDR: usize = 255;
+/// Longest `trsvcid` (the field is 32 bytes).
+pub const MAX_TRSVCID: usize = 32;
+/// Longest NQN (NVMe base specification: 223 bytes).
+pub const MAX_NQN: usize = 223;
+
+/// Why a value from outside (discovery log entry, mDNS, D-Bus) cannot name a controller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TidError {
+    /// The value does not fit its field.
+    #[error("{field} is {len} bytes long (at most {max})")]
+    TooLong {
+        /// Which field.
+        field: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The value could change a `/dev/nvme-fabrics` option string (`,` `=`), or is not
+    /// printable ASCII.
+    #[error("{field} {value:?} contains {found:?}")]
+    BadCharacter {
+        /// Which field.
+        field: &'static str,
+        /// The value as received.
+        value: String,
+        /// The first offending character.
+        found: char,
+    },
+    /// A discovery log entry's TRTYPE is none of rdma, fc, tcp, loop.
+    #[error("transport type {0} is not one we know")]
+    UnknownTrtype(u8),
+    /// A discovery log entry's SUBTYPE names neither an NVM subsystem nor a discovery
+    /// controller.
+    #[error("entry subtype {0} names no controller")]
+    UnknownSubtype(u8),
+}
+
+/// Checks one value from outside that ends up in a `/dev/nvme-fabrics` option string: at
+/// most `max` bytes, printable ASCII, no `,` or `=`.
+pub fn check_field(field: &'static str, value: &str, max: usize) -> Result<(), TidError> {
+    if value.len() > max {
+        return Err(TidError::TooLong {
+            field,
+            len: value.len(),
+            max,
+        });
+    }
+    match value
+        .chars()
+        .find(|c| matches!(c, ',' | '=') || !c.is_ascii_graphic())
+    {
+        Some(found) => Err(TidError::BadCharacter {
+            field,
+            value: value.to_owned(),
+            found,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl FromStr for Transport {
     type Err = UnknownTransport;
 
@@ -92,6 +155,30 @@ pub struct TransportId {
     host_traddr: String,
     host_iface: String,
     host_nqn: String,
+}
+
+/// A discovery log entry as a controller identity, validated: an NVM subsystem entry gives
+/// an I/O controller, a referral or current-discovery entry a discovery controller. The host
+/// side is the caller's (usually that of the reporting DC: [`TransportId::with_host_of`]).
+impl TryFrom<&crate::spec::disclog::DiscoveryLogEntry> for TransportId {
+    type Error = TidError;
+
+    fn try_from(e: &crate::spec::disclog::DiscoveryLogEntry) -> Result<Self, TidError> {
+        use crate::spec::disclog::{subtype, trtype};
+        let transport = match e.trtype {
+            trtype::RDMA => Transport::Rdma,
+            trtype::FC => Transport::Fc,
+            trtype::TCP => Transport::Tcp,
+            trtype::LOOP => Transport::Loop,
+            other => return Err(TidError::UnknownTrtype(other)),
+        };
+        let discovery = match e.subtype {
+            subtype::NVME => false,
+            subtype::REFERRAL | subtype::CURRENT_DISCOVERY => true,
+            other => return Err(TidError::UnknownSubtype(other)),
+        };
+        TransportId::from_entry(transport, discovery, &e.traddr, &e.trsvcid, &e.subnqn)
+    }
 }
 
 impl TransportId {
@@ -143,6 +230,34 @@ impl TransportId {
     pub fn with_host_iface(mut self, host_iface: &str) -> Self {
         self.host_iface = host_iface.to_owned();
         self
+    }
+
+    /// An identity from the fields of a discovery log entry (decoded or as upstream's string
+    /// dictionary), each checked with [`check_field`] first.
+    pub fn from_entry(
+        transport: Transport,
+        discovery: bool,
+        traddr: &str,
+        trsvcid: &str,
+        subnqn: &str,
+    ) -> Result<Self, TidError> {
+        check_field("traddr", traddr, MAX_TRADDR)?;
+        check_field("trsvcid", trsvcid, MAX_TRSVCID)?;
+        check_field("subnqn", subnqn, MAX_NQN)?;
+        Ok(if discovery {
+            Self::new_discovery(transport, traddr, trsvcid, subnqn)
+        } else {
+            Self::new(transport, traddr, trsvcid, subnqn)
+        })
+    }
+
+    /// The host side (source address, interface, host NQN) taken from `other`, e.g. the DC
+    /// whose log page listed this controller.
+    #[must_use]
+    pub fn with_host_of(self, other: &TransportId) -> Self {
+        self.with_host_traddr(other.host_traddr())
+            .with_host_iface(other.host_iface())
+            .with_host_nqn(other.host_nqn())
     }
 
     /// Sets the host NQN that is part of the identity (default: the system host NQN, which the
@@ -535,6 +650,91 @@ fn tcp_matches_legacy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discovery_log_entries_become_validated_identities() {
+        use crate::spec::disclog::{DiscoveryLogEntry, subtype, trtype};
+        let entry = |tr: u8, st: u8, traddr: &str, trsvcid: &str, subnqn: &str| DiscoveryLogEntry {
+            trtype: tr,
+            adrfam: 1,
+            subtype: st,
+            treq: 0,
+            portid: 1,
+            cntlid: 0xffff,
+            asqsz: 32,
+            eflags: 0,
+            trsvcid: trsvcid.into(),
+            subnqn: subnqn.into(),
+            traddr: traddr.into(),
+            tsas: [0; 256],
+        };
+        let dc = TransportId::new_discovery(Transport::Tcp, "10.0.0.1", "", "")
+            .with_host_traddr("10.0.0.9")
+            .with_host_iface("eth1")
+            .with_host_nqn("nqn.host");
+        let ok = |e: DiscoveryLogEntry| TransportId::try_from(&e).map(|t| t.with_host_of(&dc));
+        assert_eq!(
+            ok(entry(
+                trtype::TCP,
+                subtype::NVME,
+                "10.0.0.2",
+                "4420",
+                "nqn.io"
+            )),
+            Ok(
+                TransportId::new(Transport::Tcp, "10.0.0.2", "4420", "nqn.io")
+                    .with_host_traddr("10.0.0.9")
+                    .with_host_iface("eth1")
+                    .with_host_nqn("nqn.host")
+            )
+        );
+        // A referral without a port gets the discovery default; its NQN defaults too.
+        let referral = ok(entry(trtype::TCP, subtype::REFERRAL, "10.0.0.3", "", "")).unwrap();
+        assert_eq!(
+            (referral.trsvcid(), referral.subsysnqn()),
+            ("8009", WELL_KNOWN_DISC_NQN)
+        );
+        for (e, err) in [
+            (
+                entry(
+                    trtype::TCP,
+                    subtype::NVME,
+                    "1.2.3.4,host_iface=x",
+                    "4420",
+                    "nqn.io",
+                ),
+                "traddr \"1.2.3.4,host_iface=x\" contains ','",
+            ),
+            (
+                entry(trtype::TCP, subtype::NVME, "1.2.3.4", "4420", "nqn.a=b"),
+                "subnqn \"nqn.a=b\" contains '='",
+            ),
+            (
+                entry(trtype::TCP, subtype::NVME, "1.2.3.4", "44 20", "nqn.io"),
+                "trsvcid \"44 20\" contains ' '",
+            ),
+            (
+                entry(
+                    trtype::TCP,
+                    subtype::NVME,
+                    "1.2.3.4",
+                    "4420",
+                    &"n".repeat(224),
+                ),
+                "subnqn is 224 bytes long (at most 223)",
+            ),
+            (
+                entry(9, subtype::NVME, "1.2.3.4", "4420", "nqn.io"),
+                "transport type 9 is not one we know",
+            ),
+            (
+                entry(trtype::TCP, 7, "1.2.3.4", "4420", "nqn.io"),
+                "entry subtype 7 names no controller",
+            ),
+        ] {
+            assert_eq!(TransportId::try_from(&e).unwrap_err().to_string(), err);
+        }
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

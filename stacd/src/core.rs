@@ -26,22 +26,16 @@ pub fn discovered(pages: &[(ReportingDc, Vec<DlpeDict>)]) -> BTreeMap<TransportI
     let mut out = BTreeMap::new();
     for (dc, entries) in pages {
         for e in entries {
-            if dlpe::get(e, "subtype") != Some("nvme") || dlpe::check_fabrics_safe(e).is_err() {
+            if dlpe::get(e, "subtype") != Some("nvme") {
                 continue;
             }
-            let Some(transport) = dlpe::get(e, "trtype").and_then(|t| t.parse::<Transport>().ok())
-            else {
+            let Ok(tid) = dlpe::tid(e) else {
                 continue;
             };
-            let tid = TransportId::new(
-                transport,
-                dlpe::get(e, "traddr").unwrap_or(""),
-                dlpe::get(e, "trsvcid").unwrap_or(""),
-                dlpe::get(e, "subnqn").unwrap_or(""),
-            )
-            .with_host_traddr(&dc.host_traddr)
-            .with_host_iface(&dc.host_iface)
-            .with_host_nqn(&dc.host_nqn);
+            let tid = tid
+                .with_host_traddr(&dc.host_traddr)
+                .with_host_iface(&dc.host_iface)
+                .with_host_nqn(&dc.host_nqn);
             out.insert(tid, e.clone());
         }
     }

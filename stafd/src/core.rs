@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use libnvme_rs::trid::{Transport, TransportId};
+use libnvme_rs::trid::TransportId;
 use staslib::dlpe::{self, DlpeDict};
 
 /// Where a DC came from; precedence `Configured` > `Referral` > `Discovered` (§4.4-8).
@@ -106,21 +106,7 @@ pub fn referrals(dc: &TransportId, log_pages: &[DlpeDict]) -> Vec<TransportId> {
     log_pages
         .iter()
         .filter(|d| dlpe::get(d, "subtype") == Some("referral"))
-        .filter(|d| dlpe::check_fabrics_safe(d).is_ok())
-        .filter_map(|d| {
-            let transport: Transport = dlpe::get(d, "trtype")?.parse().ok()?;
-            Some(
-                TransportId::new_discovery(
-                    transport,
-                    dlpe::get(d, "traddr")?,
-                    dlpe::get(d, "trsvcid").unwrap_or(""),
-                    dlpe::get(d, "subnqn").unwrap_or(""),
-                )
-                .with_host_traddr(dc.host_traddr())
-                .with_host_iface(dc.host_iface())
-                .with_host_nqn(dc.host_nqn()),
-            )
-        })
+        .filter_map(|d| Some(dlpe::tid(d).ok()?.with_host_of(dc)))
         .collect()
 }
 
@@ -202,6 +188,7 @@ pub fn aging(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use libnvme_rs::trid::Transport;
 
     fn dc(addr: &str) -> TransportId {
         TransportId::new_discovery(Transport::Tcp, addr, "", "").with_host_nqn("nqn.host")

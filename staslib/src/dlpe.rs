@@ -270,12 +270,8 @@ mod tests {
     }
 }
 
-/// Longest `traddr` accepted from a discovery log entry (the field is 256 bytes).
-pub const MAX_TRADDR: usize = 255;
-/// Longest `trsvcid` (the field is 32 bytes).
-pub const MAX_TRSVCID: usize = 32;
-/// Longest NQN (NVMe base specification: 223 bytes).
-pub const MAX_NQN: usize = 223;
+pub use libnvme_rs::trid::{MAX_NQN, MAX_TRADDR, MAX_TRSVCID};
+use libnvme_rs::trid::{Transport, TransportId};
 
 /// Checks that the fields of a DLPE that end up in a `/dev/nvme-fabrics` option string
 /// (`traddr`, `trsvcid`, `subnqn`) cannot change that string: no `,` or `=`, no whitespace
@@ -293,17 +289,31 @@ pub fn check_fabrics_safe(d: &DlpeDict) -> Result<(), String> {
 }
 
 /// The check of [`check_fabrics_safe`] for one value from outside (mDNS, D-Bus).
-pub fn check_field(key: &str, v: &str, max: usize) -> Result<(), String> {
-    if v.len() > max {
-        return Err(format!("{key} is {} bytes long (at most {max})", v.len()));
-    }
-    if let Some(c) = v
-        .chars()
-        .find(|c| matches!(c, ',' | '=') || !c.is_ascii_graphic())
-    {
-        return Err(format!("{key} {v:?} contains {c:?}"));
-    }
-    Ok(())
+pub fn check_field(key: &'static str, v: &str, max: usize) -> Result<(), String> {
+    libnvme_rs::trid::check_field(key, v, max).map_err(|e| e.to_string())
+}
+
+/// The controller a DLPE names (an NVM subsystem, or a discovery controller for a referral),
+/// validated as [`TransportId::from_entry`]; the host side is the caller's
+/// ([`TransportId::with_host_of`] the reporting DC).
+pub fn tid(d: &DlpeDict) -> Result<TransportId, String> {
+    let transport: Transport = get(d, "trtype")
+        .unwrap_or("")
+        .parse()
+        .map_err(|e: libnvme_rs::trid::UnknownTransport| e.to_string())?;
+    let discovery = match get(d, "subtype") {
+        Some("nvme") => false,
+        Some("referral" | "discovery") => true,
+        other => return Err(format!("subtype {other:?} names no controller")),
+    };
+    TransportId::from_entry(
+        transport,
+        discovery,
+        get(d, "traddr").unwrap_or(""),
+        get(d, "trsvcid").unwrap_or(""),
+        get(d, "subnqn").unwrap_or(""),
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -340,5 +350,40 @@ mod fabrics_safety_tests {
         }
         let long = format!("nqn.{}", "a".repeat(220));
         assert!(check_fabrics_safe(&dict("192.0.2.1", "4420", &long)).is_err());
+    }
+
+    #[test]
+    fn a_dlpe_names_a_controller_only_when_valid() {
+        let with = |trtype: &str, subtype: &str, traddr: &str| {
+            let mut d = dict(traddr, "", "nqn.x");
+            d.push(("trtype", trtype.to_owned()));
+            d.push(("subtype", subtype.to_owned()));
+            tid(&d)
+        };
+        assert_eq!(
+            with("tcp", "nvme", "192.0.2.1"),
+            Ok(TransportId::new(Transport::Tcp, "192.0.2.1", "", "nqn.x"))
+        );
+        assert_eq!(
+            with("rdma", "referral", "192.0.2.1"),
+            Ok(TransportId::new_discovery(
+                Transport::Rdma,
+                "192.0.2.1",
+                "",
+                "nqn.x"
+            ))
+        );
+        assert_eq!(
+            with("tcp", "nvme", "192.0.2.1,host_iface=x"),
+            Err("traddr \"192.0.2.1,host_iface=x\" contains ','".into())
+        );
+        assert_eq!(
+            with("7", "nvme", "192.0.2.1"),
+            Err("Invalid transport 7".into())
+        );
+        assert_eq!(
+            with("tcp", "9", "192.0.2.1"),
+            Err("subtype Some(\"9\") names no controller".into())
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
 use crate::admin::dim::{DimHostEntry, DimOutcome};
 use crate::admin::discovery::DiscoveryLogOptions;
 use crate::admin::identify::{SupportedLogPages, supported_log_pages};
-use crate::host::{HostIdentity, parse_uuid};
+use crate::host::HostIdentity;
 use crate::spec::disclog::DiscoveryLog;
 use crate::spec::identify::IdentifyController;
 use crate::tcp::host::{
@@ -27,20 +27,12 @@ pub struct NativeBackend {
 
 impl NativeBackend {
     pub(super) fn new(host: &HostIdentity) -> Result<Self, ControllerError> {
-        let hostid = parse_uuid(&host.hostid).ok_or_else(|| ControllerError {
+        let host = HostId::try_from(host).map_err(|e| ControllerError {
             controller: "native backend".to_owned(),
             op: Operation::Connect,
-            source: Cause::InvalidArgument(format!(
-                "host ID {:?} is not a UUID (the native host sends it at Connect)",
-                host.hostid
-            )),
+            source: Cause::InvalidArgument(format!("{e} (the native host sends it at Connect)")),
         })?;
-        Ok(Self {
-            host: HostId {
-                hostnqn: host.hostnqn.clone(),
-                hostid,
-            },
-        })
+        Ok(Self { host })
     }
 
     fn options(

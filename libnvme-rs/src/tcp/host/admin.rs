@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::error::TcpError;
-use super::fabrics::{self, CNTLID_DYNAMIC, Cap, ConnectParams};
+use super::fabrics::{self, CNTLID_DYNAMIC, Cap, ConnectCommand};
 use super::inflight::Transfer;
 use super::options::ControllerOptions;
 use super::queue::{QueueHandle, QueuePair, QueueParams};
@@ -375,7 +375,7 @@ type Setup = (u16, Cap, u32, IdentifyController, AdminQueue, Duration);
 async fn setup(q: &QueueHandle, opts: &ControllerOptions) -> Result<Setup, TcpError> {
     let cntlid = fabrics::connect(
         q,
-        &ConnectParams {
+        &ConnectCommand {
             qid: 0,
             queue_size: opts.queue_size,
             kato: opts.kato,

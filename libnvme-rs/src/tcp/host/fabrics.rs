@@ -162,7 +162,7 @@ pub fn disconnect_sqe() -> Sqe {
 
 /// What one Fabrics Connect asks for.
 #[derive(Debug, Clone, Copy)]
-pub struct ConnectParams<'a> {
+pub struct ConnectCommand<'a> {
     /// QID: queue ID, 0 for the admin queue.
     pub qid: u16,
     /// Entries of the queue; SQSIZE is this minus one.
@@ -178,7 +178,7 @@ pub struct ConnectParams<'a> {
 }
 
 /// Sends Connect and returns the CNTLID the controller assigned.
-pub async fn connect(q: &QueueHandle, p: &ConnectParams<'_>) -> Result<u16, TcpError> {
+pub async fn connect(q: &QueueHandle, p: &ConnectCommand<'_>) -> Result<u16, TcpError> {
     let kato_ms = u32::try_from(p.kato.as_millis()).unwrap_or(u32::MAX);
     let sqe = connect_sqe(p.qid, p.queue_size.saturating_sub(1), 0, kato_ms);
     let data = connect_data(p.host, p.cntlid, p.subnqn)?;

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::admin::{AdminController, fid};
 use super::error::TcpError;
-use super::fabrics::{self, ConnectParams};
+use super::fabrics::{self, ConnectCommand};
 use super::inflight::Transfer;
 use super::options::{ControllerOptions, IoOptions};
 use super::queue::{QueueHandle, QueuePair, QueueParams};
@@ -387,7 +387,7 @@ async fn connect_queues(
         let qid = u16::try_from(qid).unwrap_or(u16::MAX);
         let result = async {
             let mut q = QueuePair::connect(&opts.transport, params(qid)).await?;
-            let connect = ConnectParams {
+            let connect = ConnectCommand {
                 qid,
                 queue_size,
                 kato: Duration::ZERO,

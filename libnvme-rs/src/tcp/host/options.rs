@@ -53,6 +53,32 @@ pub struct HostId {
     pub hostid: [u8; 16],
 }
 
+/// The host identity of `/etc/nvme` as Connect sends it; the host ID must be a UUID. The host
+/// key is not part of it (the native host has no in-band authentication).
+impl TryFrom<&crate::host::HostIdentity> for HostId {
+    type Error = crate::host::HostError;
+
+    fn try_from(h: &crate::host::HostIdentity) -> Result<Self, Self::Error> {
+        let hostid = crate::host::parse_uuid(&h.hostid)
+            .ok_or_else(|| crate::host::HostError::HostIdNotUuid(h.hostid.clone()))?;
+        Ok(Self {
+            hostnqn: h.hostnqn.clone(),
+            hostid,
+        })
+    }
+}
+
+/// The inverse of `TryFrom<&HostIdentity>`: the host ID as the canonical UUID text, no key.
+impl From<&HostId> for crate::host::HostIdentity {
+    fn from(h: &HostId) -> Self {
+        Self {
+            hostnqn: h.hostnqn.clone(),
+            hostid: crate::host::format_uuid(&h.hostid),
+            hostkey: None,
+        }
+    }
+}
+
 /// Parameters of one controller association (admin queue and, for I/O, its queues).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControllerOptions {
@@ -122,5 +148,31 @@ impl Default for IoOptions {
             queues: 1,
             queue_size: 128,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{HostError, HostIdentity};
+
+    #[test]
+    fn host_identity_converts_losslessly() {
+        let identity = HostIdentity {
+            hostnqn: "nqn.2014-08.org.nvmexpress:uuid:6e4e4a0c-3b6e-4b8a-8d2a-0d2f4f3a9e11".into(),
+            hostid: "6e4e4a0c-3b6e-4b8a-8d2a-0d2f4f3a9e11".into(),
+            hostkey: None,
+        };
+        let id = HostId::try_from(&identity).unwrap();
+        assert_eq!(id.hostid[..4], [0x6e, 0x4e, 0x4a, 0x0c]);
+        assert_eq!(HostIdentity::from(&id), identity);
+        let bad = HostIdentity {
+            hostid: "not-a-uuid".into(),
+            ..identity
+        };
+        assert!(matches!(
+            HostId::try_from(&bad),
+            Err(HostError::HostIdNotUuid(ref s)) if s == "not-a-uuid"
+        ));
     }
 }
