@@ -22,10 +22,17 @@
 //! Differences from libnvme (all lenient, none reads out of bounds): any minor revision is
 //! accepted (minor revisions are backward compatible by definition); heap strings end at
 //! their length or first NUL (a terminator is not required); a discovery descriptor without
-//! an NQN uses the well-known discovery NQN (as the Boot specification says; libnvme drops
-//! the entry); HFI references resolve by the descriptors' index field; a subsystem address
-//! stored as text is accepted when it is an IP literal. The checksum covers the header's
+//! an NQN uses the well-known discovery NQN (as the Boot specification says; libnvme 1.x
+//! drops the entry, newer libnvme keeps it without an NQN); a discovery descriptor whose HFI
+//! or security profile does not resolve, and a subsystem whose security profile does not,
+//! are kept (libnvme drops them); HFI references resolve by the descriptors' index field; a
+//! subsystem address stored as text is accepted when it is an IP literal; a control
+//! descriptor marked not valid gives an empty table, as in libnvme 1.x (libnvme rejects it
+//! since 2026). Security profiles are counted, not decoded. The checksum covers the header's
 //! `length` bytes (ACPI), not trailing file bytes.
+//!
+//! `tests/nbft_libnvme.rs` checks the parse of libnvme's own test tables (real Dell firmware
+//! and synthetic ones) field by field against libnvme's dump of them.
 //!
 //! [`Nbft::discovery_controllers`] / [`Nbft::subsystem_controllers`] give what `stafd` /
 //! `stacd` use. `Nbft::to_bytes` serializes a model back to a valid table (tests, tools): it

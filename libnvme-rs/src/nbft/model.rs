@@ -169,7 +169,7 @@ pub struct NbftSubsystem {
     pub primary_discovery_index: u8,
     /// Security profile index (0 = none).
     pub security_index: u8,
-    /// HFI indexes: primary first, then resolvable secondaries.
+    /// HFI indexes: primary first, then the resolvable secondaries, each HFI once.
     pub hfi_indexes: Vec<u8>,
     /// Administrative, not necessarily bootable, namespace.
     pub non_bootable: bool,
@@ -197,7 +197,7 @@ pub struct Nbft {
     pub host: Option<NbftHost>,
     /// Valid HFIs.
     pub hfis: Vec<NbftHfi>,
-    /// Number of security profile descriptors (not decoded, as in libnvme).
+    /// Number of security profile descriptors (not decoded).
     pub security_count: u8,
     /// Valid discovery descriptors.
     pub discovery: Vec<NbftDiscovery>,

@@ -550,12 +550,13 @@ fn parse_ssns(
     }
     let mut hfi_indexes = vec![primary];
     if let Some(secondary) = t.heap(WHAT, "secondary HFI associations", rd_obj(d, 48))? {
-        hfi_indexes.extend(
-            secondary
-                .iter()
-                .copied()
-                .filter(|i| hfis.iter().any(|h| h.index == *i)),
-        );
+        // Firmware repeats the primary HFI in this list (Dell PowerEdge R660/R760 do): each
+        // HFI is listed once, as libnvme's read_ssns does.
+        for &i in secondary {
+            if hfis.iter().any(|h| h.index == i) && !hfi_indexes.contains(&i) {
+                hfi_indexes.push(i);
+            }
+        }
     }
     let subsys_nqn = t.required_str(WHAT, "subsystem NQN", rd_obj(d, 54))?;
     let extended = if flags & SSNS_EXTENDED_INFO_IN_USE != 0 {

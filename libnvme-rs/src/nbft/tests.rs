@@ -551,6 +551,20 @@ fn bad_descriptors_are_skipped_not_fatal() {
 }
 
 #[test]
+fn secondary_hfis_are_listed_once() {
+    // Real firmware (Dell PowerEdge R660/R760) repeats the primary HFI in the secondary
+    // list; libnvme lists each HFI once, and so do we. Unknown indexes (0, 9) are dropped.
+    let mut model = sample();
+    model.subsystems[1].hfi_indexes = vec![2, 2, 1, 0, 1, 9, 2];
+    let n = Nbft::parse(&model.to_bytes()).unwrap();
+    assert_eq!(n.subsystems[1].hfi_indexes, [2, 1]);
+    model.subsystems[1].hfi_indexes = vec![1, 1];
+    let n = Nbft::parse(&model.to_bytes()).unwrap();
+    assert_eq!(n.subsystems[1].hfi_indexes, [1]);
+    assert!(n.skipped.is_empty());
+}
+
+#[test]
 fn reserved_descriptors_and_lenient_fields() {
     // Valid flag clear: silently ignored.
     let (n, s) = skipped(&patched(|b| {
