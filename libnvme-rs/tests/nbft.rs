@@ -1,5 +1,6 @@
 //! NBFT files end to end: a golden table built by our own serializer (no firmware dump),
-//! directory scanning, and MAC → interface lookup on a fake `/sys/class/net`.
+//! directory scanning, and MAC → interface lookup on a fake `/sys/class/net`. Tables this
+//! crate did not produce (libnvme's) are checked in `nbft_libnvme.rs`.
 //!
 //! `tests/data/NBFT-example` is `example().to_bytes()`; rerun with `NBFT_BLESS=1` after a
 //! deliberate format change to rewrite it.

@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use libnvme_rs::trid::{
-    InterfaceAddrs, KernelConnection, Transport, TransportId, matches_existing,
-};
+use libnvme_rs::kernel::adopt::{InterfaceAddrs, KernelConnection, matches_existing};
+use libnvme_rs::trid::{Transport, TransportId};
 use staslib::dlpe::{self, DlpeDict};
 
 /// The host side of the DC that reported a log page: IOCs inherit it (§4.10-2).

@@ -16,7 +16,7 @@
 //! file://FILE` (FILE made absolute), else the value itself. `clear-symname` removes
 //! `symname`. An empty `-c ''` leaves the configuration file alone and an empty `-f ''` is
 //! "no file", as upstream. Unlike upstream, the configuration file is edited in place
-//! ([`staslib::sysconf_edit`]): comments, blank lines, ordering and unknown entries survive.
+//! ([`sysconf_edit`]): comments, blank lines, ordering and unknown entries survive.
 //!
 //! Errors print one line on stderr (`stasadm: <what>: <why>`) and exit with status 1;
 //! the DMI case prints upstream's exact `Permission denied. Root privileges required.`.
@@ -27,12 +27,14 @@
 //! `/sys/class/dmi/id/product_uuid`, `/proc/device-tree/ibm,partition-uuid`, `/dev/urandom`
 //! and `/etc/nvme`.
 
+pub mod sysconf_edit;
+
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use libnvme_rs::host::{self, GenerateError, HostError, HostSources, UuidSources};
-use staslib::sysconf_edit::{self, SysConfError};
+use sysconf_edit::SysConfError;
 
 use clap::{Args, Parser, Subcommand};
 use staslib::cli::ArgparseTool;

@@ -9,13 +9,15 @@
 //! numeric components only, compared lexicographically, so `5.8.0-63-generic` == `5.8.0-63`
 //! and `6.0` > `5.20`.
 //!
-//! [`NvmeOptions::compute`] is pure; [`probe`] adds the one read of the fabrics device.
+//! [`NvmeOptions::compute`] is pure; [`probe`] adds the one read of the fabrics device, through
+//! libnvme-rs's [`Fabrics::read_option_list`] (the library's only reader of that device).
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use libnvme_rs::kernel::fabrics::{DEFAULT_SYSFS_ROOT, Fabrics, FabricsError};
 use libnvme_rs::kernel::options::KernelCapabilities;
 
 /// First kernel with TP8013 (`discovery` connect option).
@@ -212,37 +214,25 @@ pub struct Probe {
     pub warnings: Vec<&'static str>,
 }
 
-/// Longest capability line read from the fabrics device.
-const CAP_LINE_MAX: u64 = 4096;
-
 /// Upstream's `NvmeOptions()` start-up: the release thresholds, then — only if one option is
-/// still unsupported — the first line of `fabrics_dev` (normally `/dev/nvme-fabrics`).
-/// A permission error is fatal ([`ProbeError`]); any other read error only adds
-/// [`WARN_CANNOT_DETERMINE`].
+/// still unsupported — the option list on the first line of `fabrics_dev` (normally
+/// `/dev/nvme-fabrics`), read by [`Fabrics::read_option_list`]. A permission error is fatal
+/// ([`ProbeError`]); any other failure (missing device, EINVAL of kernels that print no
+/// list) only adds [`WARN_CANNOT_DETERMINE`].
 pub fn probe(release: &str, fabrics_dev: &Path) -> Result<Probe, ProbeError> {
     let mut options = NvmeOptions::from_release(release);
     let mut warnings = Vec::new();
     if !options.all_supported() {
-        match read_first_line(fabrics_dev) {
-            Ok(line) => options.fill_from(&KernelCapabilities::parse(&line)),
-            Err(source) if source.kind() == io::ErrorKind::PermissionDenied => {
-                return Err(ProbeError {
-                    path: fabrics_dev.to_owned(),
-                    source,
-                });
+        match Fabrics::with_paths(fabrics_dev, DEFAULT_SYSFS_ROOT).read_option_list() {
+            Ok(caps) => options.fill_from(&caps),
+            Err(FabricsError::PermissionDenied { path, source }) => {
+                return Err(ProbeError { path, source });
             }
             Err(_) => warnings.push(WARN_CANNOT_DETERMINE),
         }
     }
     warnings.extend(options.kernel_warning());
     Ok(Probe { options, warnings })
-}
-
-fn read_first_line(path: &Path) -> io::Result<String> {
-    let file = std::fs::File::open(path)?;
-    let mut line = Vec::new();
-    BufReader::new(file.take(CAP_LINE_MAX)).read_until(b'\n', &mut line)?;
-    Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
 /// The running kernel's release (`uname -r`), from `/proc/sys/kernel/osrelease`.
@@ -383,6 +373,12 @@ mod tests {
 
         // Missing device: warning, version-only answer, plus the too-old warning.
         let p = probe("5.4.0", &dir.join("missing")).unwrap();
+        assert_eq!(p.options, NvmeOptions::from_release("5.4.0"));
+        assert_eq!(p.warnings, vec![WARN_CANNOT_DETERMINE, WARN_KERNEL_TOO_OLD]);
+
+        // A device that opens but cannot be read (here EISDIR, on old kernels EINVAL): the
+        // same warning, not libnvme's historical option set.
+        let p = probe("5.4.0", &dir).unwrap();
         assert_eq!(p.options, NvmeOptions::from_release("5.4.0"));
         assert_eq!(p.warnings, vec![WARN_CANNOT_DETERMINE, WARN_KERNEL_TOO_OLD]);
 

@@ -241,6 +241,5 @@ pub mod mdns_txt;
 pub mod pprint;
 pub mod py_json;
 pub mod service;
-pub mod sysconf_edit;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -37,9 +37,9 @@ const ADMIN_LIMIT: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone, Default)]
 pub struct KernelInventory {
     /// Device name and the kernel's identity of each live I/O controller.
-    pub controllers: Vec<(String, crate::trid::KernelConnection)>,
+    pub controllers: Vec<(String, crate::kernel::adopt::KernelConnection)>,
     /// The host's interfaces and addresses when they were listed.
-    pub ifaces: crate::trid::InterfaceAddrs,
+    pub ifaces: crate::kernel::adopt::InterfaceAddrs,
 }
 
 /// Settings of the kernel backend.
@@ -183,7 +183,7 @@ impl KernelBackend {
 
     /// The kernel's live I/O controllers (upstream's IOC heuristic, not being deleted), each
     /// with the identity the kernel reports, and the host's interfaces to match them with
-    /// ([`crate::trid::matches_existing`]): what a connection audit (compat §4.11) compares
+    /// ([`crate::kernel::adopt::matches_existing`]): what a connection audit (compat §4.11) compares
     /// with the controllers it wants. Read off the event loop.
     pub async fn io_controllers(&self) -> Result<KernelInventory, ControllerError> {
         let sysfs = self.sysfs.clone();

@@ -157,16 +157,36 @@ impl Fabrics {
         &self.sysfs
     }
 
-    /// Reads the kernel's option list (blocking). A read failing with EINVAL (kernels
-    /// < ~5.17) yields [`KernelCapabilities::historical_default`].
+    /// Reads the kernel's option list (blocking), as libnvme: a read failing with EINVAL
+    /// (kernels < ~5.17) yields [`KernelCapabilities::historical_default`].
     pub fn probe_capabilities(&self) -> Result<KernelCapabilities, FabricsError> {
+        capabilities_from_read(self.read_option_line()?, &self.dev)
+    }
+
+    /// Reads the kernel's option list (blocking), as upstream nvme-stas: every failure is an
+    /// error, EINVAL of kernels that print no list included (nvme-stas then warns and goes by
+    /// the kernel release alone).
+    pub fn read_option_list(&self) -> Result<KernelCapabilities, FabricsError> {
+        let bytes = self
+            .read_option_line()?
+            .map_err(|source| FabricsError::Io {
+                op: "read",
+                path: self.dev.clone(),
+                source,
+            })?;
+        Ok(KernelCapabilities::parse(&String::from_utf8_lossy(&bytes)))
+    }
+
+    /// Opens the device (open errors mapped) and reads it once: the kernel returns the whole
+    /// option line at once (libnvme reads it the same way). The read's own error is returned
+    /// unmapped, for the two readings of EINVAL above.
+    fn read_option_line(&self) -> Result<io::Result<Vec<u8>>, FabricsError> {
         let mut file = File::open(&self.dev).map_err(|e| open_error(e, &self.dev))?;
         let mut buf = vec![0u8; READ_CAP];
-        // One read, as libnvme: the kernel returns the whole line at once.
-        let read = file
-            .read(&mut buf)
-            .map(|n| buf.get(..n).unwrap_or_default());
-        capabilities_from_read(read, &self.dev)
+        Ok(file.read(&mut buf).map(|n| {
+            buf.truncate(n);
+            buf
+        }))
     }
 
     /// Creates a controller (blocking, possibly for seconds): opens the device read-write,
@@ -262,11 +282,11 @@ impl Fabrics {
 
 /// Interprets the probe read: text → parsed set; EINVAL (old kernels) → the historical set.
 fn capabilities_from_read(
-    read: io::Result<&[u8]>,
+    read: io::Result<Vec<u8>>,
     path: &Path,
 ) -> Result<KernelCapabilities, FabricsError> {
     match read {
-        Ok(bytes) => Ok(KernelCapabilities::parse(&String::from_utf8_lossy(bytes))),
+        Ok(bytes) => Ok(KernelCapabilities::parse(&String::from_utf8_lossy(&bytes))),
         Err(e) if e.raw_os_error() == Some(Errno::EINVAL as i32) => {
             Ok(KernelCapabilities::historical_default())
         }
@@ -394,6 +414,29 @@ mod tests {
     }
 
     #[test]
+    fn read_option_list_is_strict() {
+        let d = tmp();
+        let dev = d.path().join("nvme-fabrics");
+        fs::write(&dev, "transport=%s,host_iface=%s\ndiscovery\n").unwrap();
+        let caps = Fabrics::with_paths(&dev, d.path())
+            .read_option_list()
+            .unwrap();
+        assert!(caps.host_iface() && !caps.discovery());
+        // A read error is an error here (probe_capabilities maps EINVAL to a default set).
+        let err = Fabrics::with_paths(d.path(), d.path())
+            .read_option_list()
+            .unwrap_err();
+        assert!(
+            matches!(err, FabricsError::Io { op: "read", .. }),
+            "{err:?}"
+        );
+        let err = Fabrics::with_paths(d.path().join("absent"), d.path())
+            .read_option_list()
+            .unwrap_err();
+        assert!(matches!(err, FabricsError::ModuleNotLoaded(_)), "{err:?}");
+    }
+
+    #[test]
     fn probe_einval_means_historical_default() {
         let p = Path::new("/dev/nvme-fabrics");
         let einval = io::Error::from_raw_os_error(Errno::EINVAL as i32);
@@ -404,7 +447,7 @@ mod tests {
             capabilities_from_read(Err(eio), p),
             Err(FabricsError::Io { op: "read", .. })
         ));
-        let caps = capabilities_from_read(Ok(b"discovery,tos=%d\n"), p).unwrap();
+        let caps = capabilities_from_read(Ok(b"discovery,tos=%d\n".to_vec()), p).unwrap();
         assert!(caps.discovery() && caps.supports("tos"));
     }
 

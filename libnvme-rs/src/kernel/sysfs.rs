@@ -12,8 +12,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::adopt::KernelConnection;
 use crate::spec::WELL_KNOWN_DISC_NQN;
-use crate::trid::KernelConnection;
 
 /// Largest attribute accepted (sysfs values never exceed one page).
 pub const ATTR_MAX: usize = 4096;
@@ -231,7 +231,7 @@ impl ControllerInfo {
         self.cntrltype.as_deref() == Some("io") || self.has_children()
     }
 
-    /// The kernel-side identity used for adoption matching ([`crate::trid::matches_existing`]).
+    /// The kernel-side identity used for adoption matching ([`crate::kernel::adopt::matches_existing`]).
     /// Absent values and `none` become `""`.
     pub fn connection(&self) -> KernelConnection {
         let s = |v: &Option<String>| {

@@ -785,7 +785,7 @@ symname = keep
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let d = std::env::temp_dir().join(format!(
-            "staslib-sysconf-{}-{}",
+            "stasadm-sysconf-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
