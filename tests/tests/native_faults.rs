@@ -226,7 +226,7 @@ async fn io_connect(sim: &SimHandle, io: IoOptions) -> (IoController, Namespace)
 /// DropAfterCommands: the DC drops the connection in the middle of a discovery log read
 /// (header answered, entries not): typed `ConnectionClosed`; after `reconnect()` AERs are
 /// re-armed and the next AEN arrives on the same stream.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drop_after_commands_mid_log_read_then_reconnect_rearms_aens() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -271,7 +271,7 @@ async fn drop_after_commands_mid_log_read_then_reconnect_rearms_aens() {
 
 /// DropOnCommand: FIN instead of the Connect answer fails the connect; FIN instead of a
 /// Get Log Page answer ends the association; both `ConnectionClosed`.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drop_on_command_is_connection_closed() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -308,7 +308,7 @@ async fn drop_on_command_is_connection_closed() {
 
 /// ResetOnCommand: RST instead of the Connect answer, then instead of a Get Log Page
 /// answer; both a typed `Io` error of kind ConnectionReset.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reset_on_command_is_connection_reset() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -342,7 +342,7 @@ async fn reset_on_command_is_connection_reset() {
 /// ResetOnAccept: the host's TCP connect succeeds, ICReq/ICResp meets the RST: typed
 /// `Io` (ConnectionReset), for a discovery connect and for the I/O queue connection of an
 /// I/O controller (whose admin association is then closed, leaving no task).
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reset_on_accept_is_connection_reset() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -393,7 +393,7 @@ async fn reset_on_accept_is_connection_reset() {
 /// `Timeout`; the queue survives the late completion. With queue depth 1 the timed-out
 /// read keeps the only command slot until its late completion arrives, so the next read
 /// can only go out after the host consumed that completion — and it returns its own data.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn delay_beyond_command_timeout_on_io_queue() {
     const LATE: Duration = Duration::from_millis(700);
     bounded(BUDGET, async {
@@ -444,7 +444,7 @@ async fn delay_beyond_command_timeout_on_io_queue() {
 
 /// NeverAnswer on Get Log Page: typed `Timeout` within the command timeout; the
 /// association stays up and the next read works.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_answer_is_a_timeout_and_the_association_survives() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -529,13 +529,13 @@ async fn unanswered_keep_alive(fault: Fault) {
 }
 
 /// IgnoreKeepAlive → `KeepAlive(Timeout)` within about KATO.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ignore_keep_alive_ends_the_association() {
     unanswered_keep_alive(Fault::IgnoreKeepAlive).await;
 }
 
 /// NeverAnswer(Keep Alive) → `KeepAlive(Timeout)` within about KATO.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn never_answered_keep_alive_ends_the_association() {
     unanswered_keep_alive(Fault::NeverAnswer(CmdMatch::Admin(
         admin_opcode::KEEP_ALIVE,
@@ -548,7 +548,7 @@ async fn never_answered_keep_alive_ends_the_association() {
 
 /// CorruptHeaderDigest: fatal, typed `Pdu(Digest(header))`, H2CTermReq with FES 0x03;
 /// reconnect restores the session (digests still on).
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn corrupt_header_digest_is_fatal() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -580,7 +580,7 @@ async fn corrupt_header_digest_is_fatal() {
 
 /// CorruptDataDigest on an I/O read: only that command fails (`DataDigest`), the queue
 /// stays up and the next read returns the right data.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn corrupt_data_digest_fails_only_the_command() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -654,7 +654,7 @@ async fn malformed_answer(
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_unknown_type() {
     malformed_answer(
         MalformedPdu::UnknownType,
@@ -665,7 +665,7 @@ async fn malformed_unknown_type() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_bad_hlen() {
     malformed_answer(
         MalformedPdu::BadHlen,
@@ -684,7 +684,7 @@ async fn malformed_bad_hlen() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_plen_too_large() {
     malformed_answer(
         MalformedPdu::PlenTooLarge,
@@ -695,7 +695,7 @@ async fn malformed_plen_too_large() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_bad_pdo() {
     malformed_answer(MalformedPdu::BadPdo, true, fes::INVALID_HEADER_FIELD, |e| {
         matches!(
@@ -710,7 +710,7 @@ async fn malformed_bad_pdo() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_success_without_last() {
     malformed_answer(
         MalformedPdu::SuccessWithoutLast,
@@ -721,7 +721,7 @@ async fn malformed_success_without_last() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_data_out_of_range() {
     malformed_answer(
         MalformedPdu::DataOutOfRange,
@@ -742,7 +742,7 @@ async fn malformed_data_out_of_range() {
 }
 
 /// An R2T for a read is data out of range of the command's (absent) write data.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_unexpected_r2t() {
     malformed_answer(
         MalformedPdu::UnexpectedR2t,
@@ -762,7 +762,7 @@ async fn malformed_unexpected_r2t() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_unknown_cid() {
     malformed_answer(
         MalformedPdu::UnknownCid,
@@ -773,7 +773,7 @@ async fn malformed_unknown_cid() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_digest_flag_mismatch() {
     for hdgst in [false, true] {
         malformed_answer(
@@ -794,7 +794,7 @@ async fn malformed_digest_flag_mismatch() {
 
 /// RefuseConnect: the Connect status is typed (`Status`, or `ConnectInvalidParameters`
 /// for 0x82), for a new session, a session's `reconnect()` and an I/O queue's Connect.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refuse_connect_is_typed() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -854,7 +854,7 @@ async fn refuse_connect_is_typed() {
 
 /// FailCommand: the status comes back typed (`Status`), only that command fails, on the
 /// admin queue of a discovery session and on an I/O queue.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn fail_command_is_a_typed_status() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -908,7 +908,7 @@ async fn fail_command_is_a_typed_status() {
 /// UnstableGenctr: the discovery log procedure gives up with a typed
 /// `Admin(GenerationUnstable)` after its retries; the association stays up and reads the
 /// log once the counter is stable again.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unstable_genctr_is_generation_unstable() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -944,7 +944,7 @@ async fn unstable_genctr_is_generation_unstable() {
 /// `KeepAlive(Timeout)` within about KATO; the target then tears the I/O queue down
 /// (`ConnectionClosed`), and further I/O fails with the association's own reason, since the
 /// host fails its I/O queues once the admin association is gone. `close()` leaves no task.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ignore_keep_alive_on_an_io_controller() {
     bounded(SHORT_KATO + BUDGET, async {
         let base = alive_tasks();
@@ -980,7 +980,7 @@ async fn ignore_keep_alive_on_an_io_controller() {
 /// The DC goes away: a control-API disconnect ends the association (`ConnectionClosed`)
 /// and `reconnect()` restores it; after the simulator's shutdown the association ends
 /// again and `reconnect()` fails with a typed `Connect` error (refused) at once.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn target_gone_then_reconnect_refused() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -1023,7 +1023,7 @@ async fn target_gone_then_reconnect_refused() {
 /// An R2T for a write whose data was already transferred in full (the simulator's
 /// UnexpectedR2t on a write large enough for R2T): the host must reject it itself — an
 /// H2CTermReq and a typed `Pdu` error — instead of sending the data again.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn malformed_unexpected_r2t_on_a_write() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -1056,7 +1056,7 @@ async fn malformed_unexpected_r2t_on_a_write() {
 
 /// RefuseConnect targeted by host NQN (a natural use: refuse one host, accept others)
 /// must fire on that host's Connect.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn refuse_connect_targeted_by_host_nqn() {
     bounded(BUDGET, async {
         let base = alive_tasks();
@@ -1081,7 +1081,7 @@ async fn refuse_connect_targeted_by_host_nqn() {
 
 /// A lost connection fails every command in flight with a typed error naming the controller
 /// and the queue, within a second (the simulator cuts the socket with 32 reads outstanding).
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cut_connection_at_qd32_fails_every_command_naming_the_controller() {
     bounded(BUDGET, async {
         let base = alive_tasks();

@@ -23,7 +23,7 @@ fn dim_host() -> DimHostEntry {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn session_dim_log_events_and_reconnect() {
     let drop_next_ka = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&drop_next_ka);
@@ -100,7 +100,7 @@ async fn session_dim_log_events_and_reconnect() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dim_is_not_sent_to_a_dc_without_dctype() {
     let t = Target::start(SimConfig::default(), disclog(0, 1)).await;
     let mut s = within(DiscoverySession::connect(disc_opts(t.addr)))

@@ -54,7 +54,7 @@ async fn connect(t: &Target, io: IoOptions) -> IoController {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn queues_namespaces_and_writes_both_ways() {
     let t = Target::start(io_cfg(), Vec::new()).await;
     let io = IoOptions {
@@ -187,7 +187,7 @@ async fn queues_namespaces_and_writes_both_ways() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn success_flag_reads_without_capsule_resp() {
     let cfg = SimConfig {
         success_flag: true,
@@ -205,7 +205,7 @@ async fn success_flag_reads_without_capsule_resp() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn digests_and_cpda_on_io_queues() {
     let cfg = SimConfig {
         offer_hdgst: true,
@@ -262,7 +262,7 @@ async fn queue_depth_bounds_outstanding_commands() {
 /// #8 item 2: a transfer above the maximum (MDTS 1 → 8 KiB here) is split into commands of
 /// at most 16 blocks; `read_into` fills the caller's buffer; bad sizes and ranges are
 /// refused before anything is sent.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn large_transfers_are_split_and_read_into_a_caller_buffer() {
     let mut cfg = io_cfg();
     cfg.identify = identify_image(|r| {
@@ -392,7 +392,7 @@ async fn a_shared_controller_keeps_its_admin_side_and_closes_through_the_arc() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn queue_depth_is_enforced_and_timeouts_keep_cids() {
     let cfg = SimConfig {
         hook: Some(Arc::new(|qid, sqe| {

@@ -15,7 +15,7 @@ use crate::tcp::host::{AdminController, IcError, TcpError};
 use crate::tcp::wire::fes;
 use crate::tcp::{C2HData, DigestKind, IcResp, Negotiated, Pdu, encode};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn digests_and_cpda_negotiated_and_used() {
     let cfg = SimConfig {
         cpda: 7,
@@ -48,7 +48,7 @@ async fn digests_and_cpda_negotiated_and_used() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn declined_digests_stay_off() {
     let cfg = SimConfig {
         offer_hdgst: false,
@@ -98,7 +98,7 @@ fn ic_resp(hdgst: bool, maxh2cdata: u32) -> Vec<u8> {
     encode(&Pdu::IcResp(r), &Negotiated::default()).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unrequested_digest_is_refused() {
     let (addr, peer) = ic_peer(ic_resp(true, 4096)).await;
     let e = within(AdminController::connect(disc_opts(addr)))
@@ -114,7 +114,7 @@ async fn unrequested_digest_is_refused() {
     assert_eq!(within(peer).await.unwrap(), None, "connection closed");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn invalid_icresp_gets_term_req() {
     let mut bad = ic_resp(false, 4096);
     bad[12..16].copy_from_slice(&100u32.to_le_bytes());
@@ -133,7 +133,7 @@ async fn invalid_icresp_gets_term_req() {
     assert_eq!(t.data.len(), 128, "offending header copied");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn icresp_timeout_and_refused_connect() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let mut o = disc_opts(listener.local_addr().unwrap());
@@ -147,7 +147,7 @@ async fn icresp_timeout_and_refused_connect() {
     assert!(matches!(e, TcpError::Connect { .. }), "{e:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn data_digest_error_fails_only_that_command() {
     // Only the data digest is negotiated; the hook answers one Get Log Page with a C2HData
     // whose data was altered after the digest was computed.
@@ -197,7 +197,7 @@ async fn data_digest_error_fails_only_that_command() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn close_leaks_no_task() {
     let t = Target::start(SimConfig::default(), disclog(0, 1)).await;
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -216,7 +216,7 @@ async fn close_leaks_no_task() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drop_aborts_tasks_and_closes_the_connection() {
     let t = Target::start(SimConfig::default(), disclog(0, 1)).await;
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -231,7 +231,7 @@ async fn drop_aborts_tasks_and_closes_the_connection() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn header_digest_error_is_fatal_with_fes_3() {
     let neg = Negotiated {
         hdgst: true,
@@ -271,7 +271,7 @@ async fn header_digest_error_is_fatal_with_fes_3() {
     t.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn source_address_and_interface_binding() {
     let t = Target::start(SimConfig::default(), disclog(0, 1)).await;
     let mut o = disc_opts(t.addr);

@@ -1,5 +1,14 @@
 //! A scripted NVMe/TCP controller built on the codec: enough of a discovery / I/O
 //! controller for the host's tests, with a per-command hook for faults.
+//!
+//! Why this exists next to `nvme-sim` (tests/sim), which the public-API tests use
+//! (`tests/tests/native_faults.rs`, the controller contract): these unit tests drive crate
+//! internals (`QueuePair::start` on in-memory streams, `QueueParams`, the keep-alive task,
+//! the admin procedures through `AdminTransport`) that only code inside the crate can reach,
+//! and `nvme-sim` depends on this crate, so using it here would link a second copy of
+//! libnvme-rs whose types do not match ours. The hook answers a command with arbitrary raw
+//! PDUs, which the simulator's fault list deliberately does not offer. Both run on tokio's
+//! paused clock.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
