@@ -9,6 +9,7 @@
 //! above what the configured host timeouts allow; every faulted step is bounded by the
 //! timeout that governs it.
 
+use libnvme_rs::spec::AEN_DISCOVERY_LOG_CHANGE;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -17,11 +18,10 @@ use std::time::Duration;
 use libnvme_rs::admin::AdminError;
 use libnvme_rs::admin::discovery::DiscoveryLogOptions;
 use libnvme_rs::spec::disclog::{DiscoveryLog, DiscoveryLogEntry, subtype};
+use libnvme_rs::spec::fabrics::fctype;
 use libnvme_rs::spec::status::NvmeStatus;
-use libnvme_rs::tcp::host::fabrics::fctype;
 use libnvme_rs::tcp::host::{
-    AEN_DISCOVERY_LOG_CHANGE, ControllerOptions, DiscoverySession, HostId, IoController, IoOptions,
-    Namespace, TcpError,
+    ControllerOptions, DiscoverySession, HostId, IoController, IoOptions, Namespace, TcpError,
 };
 use libnvme_rs::tcp::wire::fes;
 use libnvme_rs::tcp::{Bytes, DigestKind, PduError, PduType};

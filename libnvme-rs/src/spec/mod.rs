@@ -1,6 +1,7 @@
 //! NVMe / NVMe-oF wire structures and constants (protocol reference §2–§3).
 
 pub mod disclog;
+pub mod fabrics;
 pub mod identify;
 pub mod namespace;
 pub mod status;

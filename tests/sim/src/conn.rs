@@ -25,17 +25,7 @@ use crate::config::{ADMIN_INLINE_DATA, C2hSuccess};
 use crate::fault::{CmdKey, Effects, MalformedPdu, MatchCtx};
 use crate::state::{Shared, Subsystem};
 use crate::status::Status;
-
-/// Fabrics opcode and command types.
-pub(crate) mod fabrics {
-    pub const OPCODE: u8 = 0x7f;
-    pub const PROPERTY_SET: u8 = 0x00;
-    pub const CONNECT: u8 = 0x01;
-    pub const PROPERTY_GET: u8 = 0x04;
-    pub const AUTH_SEND: u8 = 0x05;
-    pub const AUTH_RECEIVE: u8 = 0x06;
-    pub const DISCONNECT: u8 = 0x08;
-}
+use libnvme_rs::spec::fabrics::fctype;
 
 /// The connection is over (peer gone, fatal error, kill, shutdown).
 #[derive(Debug)]
@@ -438,7 +428,7 @@ impl Conn {
     }
 
     fn classify(&self, sqe: &Sqe) -> CmdKey {
-        if sqe.opcode == fabrics::OPCODE {
+        if sqe.opcode == libnvme_rs::spec::fabrics::OPCODE {
             // FCTYPE sits where NSID's first byte is.
             CmdKey::Fabrics(sqe.nsid.get() as u8)
         } else if self.q.as_ref().is_some_and(|q| q.qid != 0) {
@@ -450,8 +440,8 @@ impl Conn {
 
     fn direction(key: CmdKey) -> Dir {
         match key {
-            CmdKey::Fabrics(fabrics::CONNECT | fabrics::AUTH_SEND) => Dir::ToCtrl,
-            CmdKey::Fabrics(fabrics::AUTH_RECEIVE) => Dir::FromCtrl,
+            CmdKey::Fabrics(fctype::CONNECT | fctype::AUTH_SEND) => Dir::ToCtrl,
+            CmdKey::Fabrics(fctype::AUTH_RECEIVE) => Dir::FromCtrl,
             CmdKey::Fabrics(_) => Dir::None,
             CmdKey::Admin(op) | CmdKey::Io(op) => match op & 3 {
                 1 => Dir::ToCtrl,
@@ -508,7 +498,7 @@ impl Conn {
             let mut st = self.shared.lock();
             *st.counters.commands.entry(key).or_default() += 1;
             // A Connect names its host and subsystem before the queue exists.
-            let connect = self.q.is_none() && key == CmdKey::Fabrics(fabrics::CONNECT);
+            let connect = self.q.is_none() && key == CmdKey::Fabrics(fctype::CONNECT);
             let field = |r: std::ops::Range<usize>| {
                 connect
                     .then(|| data.get(r).and_then(crate::fabrics::nqn))
@@ -552,7 +542,7 @@ impl Conn {
             return Ok(());
         }
         let cid = sqe.cid();
-        if self.q.is_none() && key != CmdKey::Fabrics(fabrics::CONNECT) {
+        if self.q.is_none() && key != CmdKey::Fabrics(fctype::CONNECT) {
             return self
                 .complete(cid, Completion::status(Status::CMD_SEQ_ERROR), &effects)
                 .await;

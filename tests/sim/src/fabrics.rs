@@ -4,32 +4,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use libnvme_rs::spec::fabrics::property::{CAP, CC, CSTS, VS};
+use libnvme_rs::spec::fabrics::{CATTR_DISABLE_SQFLOW, CONNECT_DATA_SIZE, cc, csts, fctype};
 use libnvme_rs::spec::{NQN_MAX_LEN, WELL_KNOWN_DISC_NQN};
 use zerocopy::IntoBytes;
 
 use crate::config::ADMIN_INLINE_DATA;
-use crate::conn::{Completion, Conn, Outcome, Queue, Request, fabrics};
+use crate::conn::{Completion, Conn, Outcome, Queue, Request};
 use crate::fault::CmdKey;
 use crate::identify::VERSION;
 use crate::state::Controller;
 use crate::status::Status;
-
-/// Property offsets.
-const CAP: u32 = 0x00;
-const VS: u32 = 0x08;
-const CC: u32 = 0x14;
-const CSTS: u32 = 0x1c;
-
-const CC_EN: u32 = 1;
-const CSTS_RDY: u32 = 1;
-const CSTS_CFS: u32 = 1 << 1;
-/// CSTS.SHST = 10b: shutdown processing complete.
-const CSTS_SHST_COMPLETE: u32 = 0b10 << 2;
-const CSTS_SHST_MASK: u32 = 0b11 << 2;
-/// Connect CATTR bit 2: disable SQ flow control.
-const CATTR_DISABLE_SQFLOW: u8 = 1 << 2;
-/// Connect data size.
-const CONNECT_DATA_LEN: usize = 1024;
 
 fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2)
@@ -73,17 +58,17 @@ impl Conn {
         let CmdKey::Fabrics(fctype) = req.key else {
             return Status::INVALID_OPCODE.into();
         };
-        if fctype == fabrics::CONNECT {
+        if fctype == fctype::CONNECT {
             return self.connect(req);
         }
         let Some(q) = &self.q else {
             return Status::CMD_SEQ_ERROR.into();
         };
         match fctype {
-            fabrics::PROPERTY_GET if q.qid == 0 => self.property_get(req),
-            fabrics::PROPERTY_SET if q.qid == 0 => self.property_set(req),
-            fabrics::DISCONNECT if q.qid == 0 => Status::INVALID_QUEUE_TYPE.into(),
-            fabrics::DISCONNECT => Completion {
+            fctype::PROPERTY_GET if q.qid == 0 => self.property_get(req),
+            fctype::PROPERTY_SET if q.qid == 0 => self.property_set(req),
+            fctype::DISCONNECT if q.qid == 0 => Status::INVALID_QUEUE_TYPE.into(),
+            fctype::DISCONNECT => Completion {
                 close_after: true,
                 ..Completion::ok()
             }
@@ -96,7 +81,7 @@ impl Conn {
         if self.q.is_some() {
             return Status::CMD_SEQ_ERROR.into();
         }
-        if req.data.len() != CONNECT_DATA_LEN {
+        if req.data.len() != CONNECT_DATA_SIZE {
             return Status::SGL_INVALID_DATA.into();
         }
         let sqe = req.sqe.as_bytes();
@@ -263,7 +248,7 @@ impl Conn {
                     if c.ready_polls_left > 0 {
                         c.ready_polls_left -= 1;
                         if c.ready_polls_left == 0 {
-                            c.csts |= CSTS_RDY;
+                            c.csts |= csts::RDY;
                         }
                     }
                     u64::from(c.csts)
@@ -295,8 +280,8 @@ impl Conn {
         let Some(c) = st.controllers.get_mut(&cntlid) else {
             return Status::INTERNAL.into();
         };
-        let was_enabled = c.cc & CC_EN != 0;
-        let enable = value & CC_EN != 0;
+        let was_enabled = c.cc & cc::EN != 0;
+        let enable = value & cc::EN != 0;
         if enable && !was_enabled {
             let css = (value >> 4) & 0x7;
             let mps = (value >> 7) & 0xf;
@@ -305,9 +290,9 @@ impl Conn {
             let iocqes = (value >> 20) & 0xf;
             let io_ok = c.is_discovery() || (iosqes == 6 && iocqes == 4);
             if css != 0 || mps != 0 || ams != 0 || !io_ok {
-                c.csts = CSTS_CFS;
+                c.csts = csts::CFS;
             } else if ready_polls == 0 {
-                c.csts = CSTS_RDY;
+                c.csts = csts::RDY;
             } else {
                 c.csts = 0;
                 c.ready_polls_left = ready_polls;
@@ -316,10 +301,10 @@ impl Conn {
             c.csts = 0;
             c.ready_polls_left = 0;
         }
-        let shn = (value >> 14) & 0x3;
-        c.csts &= !CSTS_SHST_MASK;
+        let shn = value & cc::SHN_MASK;
+        c.csts &= !csts::SHST_MASK;
         if shn != 0 && enable {
-            c.csts |= CSTS_SHST_COMPLETE;
+            c.csts |= csts::SHST_COMPLETE;
         }
         c.cc = value;
         Completion::ok().into()

@@ -2,6 +2,7 @@
 //! against Linux nvmet in the VM, cross-checked with Debian's nvme-cli, the kernel initiator
 //! and tshark's dissector.
 
+use libnvme_rs::spec::AEN_DISCOVERY_LOG_CHANGE;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,8 +12,7 @@ use libnvme_rs::admin::discovery::DiscoveryLogOptions;
 use libnvme_rs::kernel::fabrics::Fabrics;
 use libnvme_rs::tcp::Bytes;
 use libnvme_rs::tcp::host::{
-    AEN_DISCOVERY_LOG_CHANGE, ControllerOptions, DiscoverySession, HostId, IoController, IoOptions,
-    Namespace,
+    ControllerOptions, DiscoverySession, HostId, IoController, IoOptions, Namespace,
 };
 use tokio::runtime::Runtime;
 

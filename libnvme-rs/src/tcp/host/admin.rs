@@ -11,13 +11,14 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::error::TcpError;
-use super::fabrics::{self, CNTLID_DYNAMIC, Cap, ConnectCommand};
+use super::fabrics::{self, Cap, ConnectCommand};
 use super::inflight::Transfer;
 use super::options::ControllerOptions;
 use super::queue::{QueueHandle, QueuePair, QueueParams};
 use super::tasks;
 use crate::admin::identify::identify_controller;
 use crate::admin::{AdminCommand, AdminError, AdminTransport, DataPhase, opcode};
+use crate::spec::fabrics::CNTLID_DYNAMIC;
 use crate::spec::identify::{IDENTIFY_SIZE, IdentifyController};
 use crate::tcp::{Negotiated, SglDescriptor, Sqe};
 
@@ -28,9 +29,7 @@ pub const EVENT_CAPACITY: usize = 64;
 /// Upper bound on the shutdown wait at close (Linux `shutdown_timeout`).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub use crate::admin::fid;
-
-pub use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
+use crate::admin::fid;
 
 /// An admin queue as an [`AdminTransport`]. Cheap to clone; commands may run concurrently.
 #[derive(Debug, Clone)]
@@ -243,7 +242,7 @@ impl AdminController {
         &self.admin
     }
 
-    /// The AEN stream (DW0 values, e.g. [`AEN_DISCOVERY_LOG_CHANGE`]); `None` after the
+    /// The AEN stream (DW0 values, e.g. [`AEN_DISCOVERY_LOG_CHANGE`](crate::spec::AEN_DISCOVERY_LOG_CHANGE)); `None` after the
     /// first call or when the events go to a caller-provided channel.
     pub fn take_events(&self) -> Option<mpsc::Receiver<u32>> {
         lock(&self.events).take()
@@ -283,7 +282,7 @@ impl AdminController {
         self.admin.command(&cmd, DataPhase::None).await.map(drop)
     }
 
-    /// Property Get at byte `offset` (see [`fabrics::property`]); `eight_bytes` for 8-byte properties such as CAP.
+    /// Property Get at byte `offset` (see [`crate::spec::fabrics::property`]); `eight_bytes` for 8-byte properties such as CAP.
     pub async fn property_get(&self, offset: u32, eight_bytes: bool) -> Result<u64, TcpError> {
         fabrics::property_get(&self.admin.q, offset, eight_bytes).await
     }

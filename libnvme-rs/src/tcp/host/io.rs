@@ -7,14 +7,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use tracing::Instrument;
 
-use super::admin::{AdminController, fid};
+use super::admin::AdminController;
 use super::error::TcpError;
 use super::fabrics::{self, ConnectCommand};
 use super::inflight::Transfer;
 use super::options::{ControllerOptions, IoOptions};
 use super::queue::{QueueHandle, QueuePair, QueueParams};
 use crate::admin::AdminCommand;
-pub use crate::spec::namespace::{IdentifyNamespace, LbaFormat, cns, nvm_opcode};
+use crate::admin::fid;
+use crate::spec::namespace::{IdentifyNamespace, nvm_opcode};
 use crate::tcp::{SglDescriptor, Sqe};
 
 /// Bound on the Disconnect sent to each I/O queue at close.

@@ -27,13 +27,11 @@ mod socket;
 mod tasks;
 mod writer;
 
-pub use admin::{
-    ADMIN_IN_CAPSULE, AEN_DISCOVERY_LOG_CHANGE, AdminController, AdminQueue, EVENT_CAPACITY, fid,
-};
+pub use admin::{ADMIN_IN_CAPSULE, AdminController, AdminQueue, EVENT_CAPACITY};
 pub use discovery::DiscoverySession;
 pub use error::{IcError, TcpError};
 pub use inflight::{Completion, Transfer};
-pub use io::{IdentifyNamespace, IoController, LbaFormat, Namespace, cns, nvm_opcode};
+pub use io::{IoController, Namespace};
 pub use options::{ControllerOptions, HostId, IoOptions, TransportOptions};
 pub use queue::{QueueHandle, QueuePair};
 

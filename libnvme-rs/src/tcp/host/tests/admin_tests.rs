@@ -1,6 +1,7 @@
 //! Admin controller: Connect + enable + Identify, properties, the shared discovery-log
 //! procedure over our transport, AENs, keep-alive, timeouts and protocol faults.
 
+use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,11 +13,9 @@ use crate::admin::discovery::{DiscoveryLogOptions, get_log_page, read_discovery_
 use crate::admin::identify::supported_log_pages;
 use crate::admin::{AdminError, opcode};
 use crate::spec::WELL_KNOWN_DISC_NQN;
-use crate::tcp::host::fabrics::{fctype, property};
+use crate::spec::fabrics::{fctype, property};
 use crate::tcp::host::queue::{QueuePair, QueueParams};
-use crate::tcp::host::{
-    AEN_DISCOVERY_LOG_CHANGE, AdminController, TcpError, TransportOptions, tasks,
-};
+use crate::tcp::host::{AdminController, TcpError, TransportOptions, tasks};
 use crate::tcp::wire::fes;
 use crate::tcp::{C2HData, Negotiated, Pdu, PduError, TermReq, encode};
 

@@ -1,5 +1,6 @@
 //! The discovery session API: DIM, log page, AEN stream, closed() and reconnect.
 
+use crate::spec::AEN_DISCOVERY_LOG_CHANGE;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use crate::admin::dim::{DimHostEntry, DimOutcome};
 use crate::admin::discovery::DiscoveryLogOptions;
 use crate::admin::opcode;
 use crate::spec::disclog::adrfam;
-use crate::tcp::host::{AEN_DISCOVERY_LOG_CHANGE, DiscoverySession, TcpError};
+use crate::tcp::host::{DiscoverySession, TcpError};
 
 fn dim_host() -> DimHostEntry {
     DimHostEntry {

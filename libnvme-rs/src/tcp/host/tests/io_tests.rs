@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::target::{Event, SimConfig, Target, identify_image};
 use super::*;
-use crate::tcp::host::fabrics::fctype;
+use crate::spec::fabrics::fctype;
 use crate::tcp::host::{IoController, IoOptions, Namespace, TcpError};
 
 const SUBNQN: &str = "nqn.2024-01.io.test:sub1";

@@ -23,8 +23,8 @@ use tokio::task::{JoinHandle, JoinSet};
 use zerocopy::{FromZeros, IntoBytes};
 
 use crate::admin::opcode;
+use crate::spec::fabrics::{self, fctype, property};
 use crate::spec::identify::{OAES_DISCOVERY_LOG_CHANGE, RawIdentifyController};
-use crate::tcp::host::fabrics::{self, fctype, property};
 use crate::tcp::{
     C2HData, CapsuleCmd, CapsuleResp, Cqe, IcReq, IcResp, Limits, Negotiated, Pdu, R2t, Sqe,
     decode_bytes, encode, peek_header,
