@@ -2,8 +2,8 @@
 
 use super::discovery::get_log_page;
 use super::{AdminCommand, AdminError, AdminTransport, DataPhase, opcode};
-use crate::spec::identify::{CNS_CONTROLLER, IDENTIFY_SIZE, IdentifyController};
-use crate::spec::namespace::{IdentifyNamespace, cns};
+use crate::spec::identify::{IDENTIFY_SIZE, IdentifyController, cns};
+use crate::spec::namespace::IdentifyNamespace;
 
 /// Log Identifier of the Supported Log Pages log.
 pub const LID_SUPPORTED_LOG_PAGES: u8 = 0x00;
@@ -18,7 +18,7 @@ pub async fn identify_controller<T: AdminTransport>(
     let cmd = AdminCommand {
         opcode: opcode::IDENTIFY,
         // CNS in bits 7:0; CNTID (31:16) stays 0.
-        cdw10: u32::from(CNS_CONTROLLER),
+        cdw10: u32::from(cns::CONTROLLER),
         ..AdminCommand::default()
     };
     t.submit(&cmd, DataPhase::FromController(&mut buf)).await?;

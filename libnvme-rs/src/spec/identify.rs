@@ -5,8 +5,18 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
 use super::disclog::ascii_field;
 
-/// CNS value selecting the Identify Controller data structure.
-pub const CNS_CONTROLLER: u8 = 0x01;
+/// Identify CNS values: which data structure Identify returns.
+pub mod cns {
+    /// CNS 0x00: Identify Namespace for the NSID in the SQE.
+    pub const NAMESPACE: u8 = 0x00;
+    /// CNS 0x01: Identify Controller.
+    pub const CONTROLLER: u8 = 0x01;
+    /// CNS 0x02: active namespace ID list, NSIDs above the one in the SQE.
+    pub const ACTIVE_NAMESPACES: u8 = 0x02;
+    /// CNS 0x03: Namespace Identification Descriptor list.
+    pub const NS_ID_DESCRIPTORS: u8 = 0x03;
+}
+
 /// Size of the Identify Controller data structure.
 pub const IDENTIFY_SIZE: usize = 4096;
 

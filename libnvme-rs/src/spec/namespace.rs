@@ -11,14 +11,6 @@ pub mod nvm_opcode {
     pub const READ: u8 = 0x02;
 }
 
-/// Identify CNS values used here.
-pub mod cns {
-    /// CNS 0x00: Identify Namespace for the NSID in the SQE.
-    pub const NAMESPACE: u8 = 0x00;
-    /// CNS 0x02: active namespace ID list, NSIDs above the one in the SQE.
-    pub const ACTIVE_NAMESPACES: u8 = 0x02;
-}
-
 /// Why Identify Namespace data could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NamespaceDecodeError {

@@ -1,5 +1,6 @@
 //! Admin commands of the discovery and I/O controllers (protocol reference §3).
 
+use libnvme_rs::spec::identify::cns;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -83,20 +84,20 @@ impl Conn {
             return Status::INTERNAL.into();
         };
         let data = match (cns, &ctrl.subsystem) {
-            (0x01, _) => identify::controller(&self.shared.config, ctrl),
-            (0x00, Some(sub)) => {
+            (cns::CONTROLLER, _) => identify::controller(&self.shared.config, ctrl),
+            (cns::NAMESPACE, Some(sub)) => {
                 if nsid == 0 || nsid == u32::MAX {
                     return Status::INVALID_NS.into();
                 }
                 identify::namespace(sub, nsid)
             }
-            (0x02, Some(sub)) => {
+            (cns::ACTIVE_NAMESPACES, Some(sub)) => {
                 if nsid >= 0xffff_fffe {
                     return Status::INVALID_NS.into();
                 }
                 identify::active_ns_list(sub, nsid)
             }
-            (0x03, Some(sub)) => match sub.namespaces.get(&nsid) {
+            (cns::NS_ID_DESCRIPTORS, Some(sub)) => match sub.namespaces.get(&nsid) {
                 Some(ns) => identify::ns_id_descriptors(sub, ns),
                 None => return Status::INVALID_NS.into(),
             },
