@@ -166,6 +166,51 @@ pub enum Aging {
     Forever,
 }
 
+/// How a DC's connection is kept (nvme-stas 3.x `persistent`, spec 3.x §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persistence {
+    /// Always parked between polls (`persistent = no`).
+    No,
+    /// Parked when the DC does not announce EPCSD (`auto`, 3.x's default).
+    Auto,
+    /// Never parked (`force`; what 2.x always did, and our choice on the 2.x layout).
+    Force,
+}
+
+/// `epcsd-poll-interval-minutes` default: a parked DC is polled every 15 minutes.
+pub const DEFAULT_EPCSD_POLL: Duration = Duration::from_secs(15 * 60);
+
+/// EPCSD as nvme-stas 3.x takes it: EFLAGS bit 1 of the DC's own entry (subtype 3) in its
+/// log page; without one, of the referral entry that led to it; without either, clear.
+pub fn epcsd(self_eflags: Option<u16>, referral_eflags: Option<u16>) -> bool {
+    self_eflags
+        .or(referral_eflags)
+        .is_some_and(|f| f & libnvme_rs::spec::disclog::eflags::EPCSD != 0)
+}
+
+/// Whether the DC's connection is dropped until the next poll.
+pub fn parks(mode: Persistence, epcsd: bool) -> bool {
+    match mode {
+        Persistence::Force => false,
+        Persistence::Auto => !epcsd,
+        Persistence::No => true,
+    }
+}
+
+/// EFLAGS of the referral entry, in any known DC's cached log page, that names `tid`.
+pub fn referral_eflags<'a>(
+    tid: &TransportId,
+    pages: impl IntoIterator<Item = (&'a TransportId, &'a [DlpeDict])>,
+) -> Option<u16> {
+    pages.into_iter().find_map(|(dc, entries)| {
+        entries
+            .iter()
+            .filter(|d| dlpe::get(d, "subtype") == Some("referral"))
+            .find(|d| dlpe::tid(d).is_ok_and(|t| &t.with_host_of(dc) == tid))
+            .and_then(|d| dlpe::get(d, "eflags")?.parse().ok())
+    })
+}
+
 /// §4.8 for one DC of origin `discovered`. A DC is lost when Avahi does not report it and
 /// either it is not connected or its service said goodbye (upstream #378: a goodbye starts
 /// the removal even while the connection is up). `armed` says a loss is already recorded.
@@ -188,6 +233,32 @@ pub fn aging(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epcsd_order_and_parking() {
+        const ON: u16 = libnvme_rs::spec::disclog::eflags::EPCSD;
+        // The self entry wins over the referral entry; neither: clear.
+        for (own, referral, want) in [
+            (Some(ON), None, true),
+            (Some(0), Some(ON), false),
+            (None, Some(ON), true),
+            (None, Some(0x0004), false),
+            (None, None, false),
+            (Some(ON | 0x0004), Some(0), true),
+        ] {
+            assert_eq!(epcsd(own, referral), want, "{own:?} {referral:?}");
+        }
+        for (mode, epcsd, want) in [
+            (Persistence::Force, false, false),
+            (Persistence::Force, true, false),
+            (Persistence::Auto, false, true),
+            (Persistence::Auto, true, false),
+            (Persistence::No, true, true),
+            (Persistence::No, false, true),
+        ] {
+            assert_eq!(parks(mode, epcsd), want, "{mode:?} {epcsd}");
+        }
+    }
     use libnvme_rs::trid::Transport;
 
     fn dc(addr: &str) -> TransportId {

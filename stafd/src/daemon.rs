@@ -148,6 +148,16 @@ impl Stafd {
             shared: self.shared.clone(),
             notices: self.notices_tx.clone(),
             exclusions: staslib::exclusions::HostExclusions::new(&self.host),
+            // The 2.x layout has no `persistent`: its DCs stay connected, as 2.x's did.
+            persistence: core::Persistence::Force,
+            epcsd_poll: core::DEFAULT_EPCSD_POLL,
+            referral_eflags: {
+                let state = self.shared.lock();
+                core::referral_eflags(
+                    tid,
+                    state.dcs.values().map(|d| (&d.tid, d.log_pages.as_slice())),
+                )
+            },
         };
         self.handles
             .insert(tid.clone(), DcHandle::spawn(ctx, tid.clone()));
@@ -222,7 +232,8 @@ impl Stafd {
             let device = dc.device.clone().unwrap_or_else(|| "nvme?".into());
             match core::aging(
                 reported.contains(&dc.tid),
-                dc.connected,
+                // A parked DC is not lost (spec 3.x §4).
+                dc.connected || dc.parked,
                 goodbye,
                 persistence,
                 dc.lost,

@@ -51,6 +51,7 @@ fn typed(dc: &DcState) -> HashMap<String, OwnedVariant> {
     put("runtime", Variant::from(dc.runtime.is_some()));
     put("device", Variant::from(dc.device.as_deref().unwrap_or("")));
     put("connected", Variant::from(dc.connected));
+    put("parked", Variant::from(dc.parked));
     put("connect-attempts", Variant::from(dc.connect_attempts));
     put("connects", Variant::from(s.connects));
     put("connect-failures", Variant::from(s.connect_failures));

@@ -61,6 +61,12 @@ pub struct DcContext {
     pub notices: mpsc::UnboundedSender<DcNotice>,
     /// The host's exclusion list, checked before every attempt.
     pub exclusions: HostExclusions,
+    /// Whether the connection is kept, or parked between EPCSD polls.
+    pub persistence: core::Persistence,
+    /// How often a parked DC is polled.
+    pub epcsd_poll: Duration,
+    /// EFLAGS of the referral entry that led to this DC (EPCSD when it has no self entry).
+    pub referral_eflags: Option<u16>,
 }
 
 /// A running DC task.
@@ -126,10 +132,62 @@ pub fn served_entries(tid: &TransportId, log: &DiscoveryLog) -> (Vec<DlpeDict>, 
     (entries, rejected)
 }
 
+/// EFLAGS of the DC's own entry (subtype 3) in its log page: the one with its address and
+/// port, else the first.
+pub fn self_eflags(tid: &TransportId, log: &DiscoveryLog) -> Option<u16> {
+    let own = log
+        .entries
+        .iter()
+        .filter(|e| e.subtype == libnvme_rs::spec::disclog::subtype::CURRENT_DISCOVERY);
+    own.clone()
+        .find(|e| e.traddr == tid.traddr() && e.trsvcid == tid.trsvcid())
+        .or_else(|| own.clone().next())
+        .map(|e| e.eflags)
+}
+
+/// How a connected stretch of a DC's life ended.
+enum SessionEnd {
+    /// Stopped (the DC is removed or the daemon stops).
+    Stopped,
+    /// Disconnected on purpose until the next EPCSD poll.
+    Parked,
+}
+
 async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopMode>) {
-    let Some(mut dc) = connect(&ctx, &tid, &mut stop).await else {
-        return;
-    };
+    loop {
+        let Some(dc) = connect(&ctx, &tid, &mut stop).await else {
+            return;
+        };
+        match session(&ctx, &tid, dc, &mut stop).await {
+            SessionEnd::Stopped => return,
+            SessionEnd::Parked => {
+                ctx.shared.with_dc(&tid, |s| {
+                    s.parked = true;
+                    s.connected = false;
+                    s.device = None;
+                    s.arm_retry(ctx.epcsd_poll);
+                });
+                // Stopped while parked: nothing is open, nothing to undo.
+                tokio::select! {
+                    () = tokio::time::sleep(ctx.epcsd_poll) => {}
+                    _ = &mut stop => return,
+                }
+                tracing::info!("{tid} - Polling the parked DC");
+            }
+        }
+    }
+}
+
+/// One connection to the DC: register, fetch, follow events, reconnect when lost; ends when
+/// stopped or when the DC is parked.
+async fn session(
+    ctx: &DcContext,
+    tid: &TransportId,
+    mut dc: DiscoveryController,
+    stop: &mut oneshot::Receiver<StopMode>,
+) -> SessionEnd {
+    let ctx = ctx.clone();
+    let tid = tid.clone();
     let mut registered = false;
     loop {
         // Freshly (re)connected: register, then fetch.
@@ -139,7 +197,19 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
         let mut fetch_pending = true;
         loop {
             if fetch_pending {
-                fetch_pending = !fetch(&ctx, &mut dc, lsp).await;
+                match fetch(&ctx, &mut dc, lsp).await {
+                    None => {}
+                    Some(own) => {
+                        fetch_pending = false;
+                        if parks(&ctx, &tid, &dc, own) {
+                            // The cached log page stays; the poll reconnects.
+                            if let Err(e) = dc.disconnect(false).await {
+                                tracing::warn!("{}", e.chain());
+                            }
+                            return SessionEnd::Parked;
+                        }
+                    }
+                }
             }
             let retry = tokio::time::sleep(if fetch_pending {
                 core::LOG_PAGE_RETRY
@@ -147,9 +217,9 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
                 Duration::MAX / 4
             });
             tokio::select! {
-                mode = &mut stop => {
+                mode = &mut *stop => {
                     shutdown(&ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered).await;
-                    return;
+                    return SessionEnd::Stopped;
                 }
                 () = retry => {}
                 event = dc.next_event() => match event {
@@ -175,8 +245,8 @@ async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopM
                             s.connected = false;
                             s.error(why);
                         });
-                        if !reconnect(&ctx, &tid, &mut dc, &mut stop).await {
-                            return;
+                        if !reconnect(&ctx, &tid, &mut dc, stop).await {
+                            return SessionEnd::Stopped;
                         }
                         ctx.shared.with_dc(&tid, |s| s.stats.reconnects += 1);
                         break;
@@ -353,7 +423,26 @@ async fn log_page_lsp(ctx: &DcContext, dc: &mut DiscoveryController) -> u8 {
     }
 }
 
-async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> bool {
+/// After a fetch: whether the DC is parked now (spec 3.x §4), logged when it is.
+fn parks(ctx: &DcContext, tid: &TransportId, dc: &DiscoveryController, own: Option<u16>) -> bool {
+    let epcsd = core::epcsd(own, ctx.referral_eflags);
+    if !core::parks(ctx.persistence, epcsd) {
+        ctx.shared.with_dc(tid, |s| s.parked = false);
+        return false;
+    }
+    tracing::info!(
+        "{tid} | {} - No persistent connection (EPCSD {}, persistent={:?}): parked for {:?}",
+        device_of(dc),
+        u8::from(epcsd),
+        ctx.persistence,
+        ctx.epcsd_poll
+    );
+    true
+}
+
+/// One Get Log Page; the EFLAGS of the DC's own entry (`Some(None)` without one) on
+/// success, `None` on failure.
+async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> Option<Option<u16>> {
     let tid = dc.tid().clone();
     let device = device_of(dc);
     let opts = libnvme_rs::admin::discovery::DiscoveryLogOptions {
@@ -362,6 +451,7 @@ async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> bool {
     };
     match dc.log_page(opts).await {
         Ok(log) => {
+            let own = self_eflags(&tid, &log);
             let (entries, rejected) = served_entries(&tid, &log);
             tracing::info!(
                 "{tid} | {device} - Received discovery log pages (num records={}).",
@@ -384,7 +474,7 @@ async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> bool {
                 device,
                 referrals_changed,
             });
-            true
+            Some(own)
         }
         Err(e) => {
             tracing::error!(
@@ -392,7 +482,7 @@ async fn fetch(ctx: &DcContext, dc: &mut DiscoveryController, lsp: u8) -> bool {
                 e.chain()
             );
             ctx.shared.with_dc(&tid, |s| s.error(e.chain()));
-            false
+            None
         }
     }
 }
@@ -443,6 +533,9 @@ mod size_probe {
                 libnvme_rs::kernel::exclusion::ExclusionList::new("/nonexistent"),
                 &host,
             ),
+            persistence: crate::core::Persistence::Auto,
+            epcsd_poll: crate::core::DEFAULT_EPCSD_POLL,
+            referral_eflags: None,
         };
         let (_s, r) = tokio::sync::oneshot::channel();
         let tid = libnvme_rs::trid::TransportId::new_discovery(

@@ -61,6 +61,9 @@ pub struct DcState {
     pub device: Option<String>,
     /// An association is up.
     pub connected: bool,
+    /// Disconnected on purpose until the next EPCSD poll (spec 3.x §4): its cached log page
+    /// is still served and it is not lost.
+    pub parked: bool,
     /// Connect attempts since the last success.
     pub connect_attempts: u32,
     /// The connect retry timer.
@@ -87,6 +90,7 @@ impl DcState {
             runtime: None,
             device: None,
             connected: false,
+            parked: false,
             connect_attempts: 0,
             retry: TimerView::off(FIRST_RETRY),
             log_pages: Vec::new(),

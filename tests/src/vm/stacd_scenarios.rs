@@ -613,10 +613,24 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
         || format!("stafd away: {:?}, {} sockets", stac_iocs(bus), io_sockets()),
     )?;
     let stafd = Daemon::start(bus, 2)?;
-    std::thread::sleep(Duration::from_secs(5));
-    ensure(native_view(bus, 3).is_some() && io_sockets() == all, || {
-        format!("stafd back: {:?}, {} sockets", stac_iocs(bus), io_sockets())
+    // Its DC's socket comes back once it has connected (seconds under TCG); the IOCs must
+    // not churn meanwhile (checked in stacd's log below).
+    let t = Instant::now();
+    wait_for(Duration::from_secs(20), || {
+        (native_view(bus, 3).is_some() && io_sockets() == all).then_some(())
+    })
+    .ok_or_else(|| {
+        let log = std::fs::read_to_string(format!("{WORK}/stafd-2.log")).unwrap_or_default();
+        format!(
+            "stafd back: {:?}, {} sockets; stafd-2:\n{log}",
+            stac_iocs(bus),
+            io_sockets()
+        )
     })?;
+    ctx.log(format!(
+        "stafd back: its DC connected in {} ms",
+        t.elapsed().as_millis()
+    ));
     let log = std::fs::read_to_string(format!("{WORK}/stacd-2.log")).unwrap_or_default();
     ensure(log.matches("Connection established").count() == 3, || {
         "IOCs churned while stafd was away or came back".into()
