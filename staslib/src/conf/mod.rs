@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod controller;
+pub mod generation;
 pub mod ini;
 pub mod options;
 pub mod timespan;

@@ -38,12 +38,16 @@ use std::path::{Path, PathBuf};
 
 use libnvme_rs::trid::Transport;
 
-pub use load::{ConfFormat, LoadedConfig, load_service_config, parse_service_config};
+pub use load::{
+    ConfFormat, LoadedConfig, load_service_config, load_service_config_as, parse_service_config,
+    parse_service_config_as,
+};
 pub use raw::{RawConfig, RawKind, RawOption, RawSection, RawValue};
 pub use sys::{HostValue, SysConfig};
 pub use value::{py_list_repr, py_repr, py_set_repr, python_int};
 
 use super::controller::{ControllerEntry, Exclusion};
+use super::generation::Generation;
 
 /// `[Global]`.
 pub const GLOBAL: &str = "Global";
@@ -122,6 +126,26 @@ impl Daemon {
         match self {
             Daemon::Stafd => &[GLOBAL, SERVICE_DISCOVERY, DC_MANAGEMENT, CONTROLLERS],
             Daemon::Stacd => &[GLOBAL, IOC_MANAGEMENT, CONTROLLERS],
+        }
+    }
+
+    /// The valid options of `section` in a 3.x daemon file, or `None` if the section is not
+    /// one of 3.x's.
+    pub fn valid_options_v3(self, section: &str) -> Option<&'static [&'static str]> {
+        match (self, section) {
+            // `backend` is ours (not upstream's) in both generations.
+            (Daemon::Stafd, GLOBAL) => {
+                Some(&["tron", "ignore-iface", "ip-family", "pleo", "backend"])
+            }
+            (Daemon::Stacd, GLOBAL) => Some(&["tron", "ignore-iface", "ip-family", "backend"]),
+            (Daemon::Stafd, SERVICE_DISCOVERY) => Some(&["zeroconf"]),
+            (Daemon::Stafd, DC_MANAGEMENT) => {
+                Some(&["epcsd-poll-interval-minutes", "dc-giveup-timeout"])
+            }
+            (Daemon::Stacd, IOC_MANAGEMENT) => {
+                Some(&["honor-fabric-zoning", "connect-attempts-on-ncc"])
+            }
+            _ => None,
         }
     }
 
@@ -508,8 +532,11 @@ pub struct StafdOptions {
     pub zeroconf: Setting<bool>,
     /// `[Discovery controller connection management] persistent-connections`.
     pub persistent_connections: Setting<bool>,
-    /// `zeroconf-connections-persistence` in seconds (−1 forever, 0 immediately).
+    /// `zeroconf-connections-persistence` in seconds (−1 forever, 0 immediately); 3.x's
+    /// `dc-giveup-timeout`.
     pub zeroconf_connections_persistence: Setting<f64>,
+    /// 3.x `epcsd-poll-interval-minutes`: how often a parked DC is polled.
+    pub epcsd_poll_minutes: Setting<i64>,
 }
 
 impl StafdOptions {
@@ -519,6 +546,7 @@ impl StafdOptions {
             zeroconf: Setting::default_value(true),
             persistent_connections: Setting::default_value(true),
             zeroconf_connections_persistence: Setting::default_value(DEFAULT_ZEROCONF_PERSISTENCE),
+            epcsd_poll_minutes: Setting::default_value(15),
         }
     }
 
@@ -584,6 +612,8 @@ pub enum DaemonOptions {
 pub struct ServiceConfig {
     /// The daemon.
     pub daemon: Daemon,
+    /// The configuration generation the values were read as.
+    pub generation: Generation,
     /// The file it was read from (or would have been).
     pub file: PathBuf,
     /// `[Global]`.
@@ -601,6 +631,7 @@ impl ServiceConfig {
     pub fn defaults(daemon: Daemon, file: &Path) -> Self {
         ServiceConfig {
             daemon,
+            generation: Generation::V2,
             file: file.to_owned(),
             global: GlobalOptions::defaults(daemon),
             options: match daemon {
@@ -631,5 +662,11 @@ impl ServiceConfig {
     /// Validates `raw` for `daemon`. Diagnostics are sorted by line (stable).
     pub fn from_raw(daemon: Daemon, raw: &RawConfig) -> (Self, Vec<Diagnostic>) {
         build::build(daemon, raw)
+    }
+
+    /// Validates `raw` as a 3.x daemon file (`/etc/nvme/stafd.conf`, `stacd.conf`): only the
+    /// keys 3.x kept, nothing from 2.x aliased (spec 3.x §3).
+    pub fn from_raw_v3(daemon: Daemon, raw: &RawConfig) -> (Self, Vec<Diagnostic>) {
+        build::build_v3(daemon, raw)
     }
 }

@@ -340,9 +340,111 @@ fn evaluate(sign: f64, groups: &Groups<'_>) -> Option<f64> {
     Some(sign * sum)
 }
 
+/// Parses a systemd time span (`systemd.time(7)`, as nvme-stas 3.x's `dc-giveup-timeout`)
+/// into seconds: numbers with units (`us`, `ms`, `s`, `min`/`m`, `h`, `d`, `w`, `M`/`month`
+/// = 30.44 days, `y` = 365.25 days, and their long forms), summed, spaces optional; a bare
+/// number is seconds; `infinity` is [`f64::INFINITY`]. Case matters (`M` is a month, `m` a
+/// minute), as in systemd. `None` when it is not a time span.
+pub fn parse_systemd_timespan(s: &str) -> Option<f64> {
+    const UNITS: &[(&str, f64)] = &[
+        ("seconds", 1.0),
+        ("second", 1.0),
+        ("sec", 1.0),
+        ("s", 1.0),
+        ("minutes", 60.0),
+        ("minute", 60.0),
+        ("min", 60.0),
+        ("months", 2_629_800.0),
+        ("month", 2_629_800.0),
+        ("M", 2_629_800.0),
+        ("msec", 1e-3),
+        ("ms", 1e-3),
+        ("m", 60.0),
+        ("hours", 3600.0),
+        ("hour", 3600.0),
+        ("hr", 3600.0),
+        ("h", 3600.0),
+        ("days", 86400.0),
+        ("day", 86400.0),
+        ("d", 86400.0),
+        ("weeks", 604_800.0),
+        ("week", 604_800.0),
+        ("w", 604_800.0),
+        ("years", 31_557_600.0),
+        ("year", 31_557_600.0),
+        ("y", 31_557_600.0),
+        ("usec", 1e-6),
+        ("us", 1e-6),
+        ("\u{b5}s", 1e-6),
+    ];
+    let s = s.trim();
+    if s == "infinity" {
+        return Some(f64::INFINITY);
+    }
+    if s.is_empty() || s.len() > 256 {
+        return None;
+    }
+    let mut rest = s;
+    let mut total = 0.0;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest.get(..digits)?.parse().ok()?;
+        rest = rest.get(digits..)?.trim_start();
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let unit = rest.get(..unit_len)?;
+        let factor = if unit.is_empty() {
+            // A bare number is seconds, and only allowed as the last part.
+            1.0
+        } else {
+            UNITS.iter().find(|(name, _)| *name == unit)?.1
+        };
+        total += number * factor;
+        parts += 1;
+        rest = rest.get(unit_len..)?.trim_start();
+        if unit.is_empty() && !rest.is_empty() {
+            return None;
+        }
+    }
+    (parts > 0 && total.is_finite()).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn systemd_time_spans() {
+        for (text, want) in [
+            ("72h", Some(259_200.0)),
+            ("72hours", Some(259_200.0)),
+            ("1M", Some(2_629_800.0)),
+            ("1m", Some(60.0)),
+            ("1min 30s", Some(90.0)),
+            ("1h30min", Some(5400.0)),
+            ("2d 3h", Some(183_600.0)),
+            ("90", Some(90.0)),
+            ("1.5h", Some(5400.0)),
+            ("500ms", Some(0.5)),
+            ("1w", Some(604_800.0)),
+            ("1y", Some(31_557_600.0)),
+            ("infinity", Some(f64::INFINITY)),
+            ("  3d  ", Some(259_200.0)),
+            ("", None),
+            ("h", None),
+            ("3 parsecs", None),
+            ("10 5s", None),
+            ("1.2.3s", None),
+            ("-1h", None),
+            ("Infinity", None),
+        ] {
+            assert_eq!(parse_systemd_timespan(text), want, "{text:?}");
+        }
+    }
 
     #[track_caller]
     fn check(input: &str, expected: Option<f64>) {

@@ -32,6 +32,89 @@ pub(super) fn build(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diag
     (cfg, diags)
 }
 
+/// Validates `raw` as a 3.x daemon file: 3.x's sections and keys only; a 2.x key is an
+/// error that says where 3.x moved it (nothing is aliased, as upstream).
+pub(super) fn build_v3(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let file = raw.file.display().to_string();
+    let mut kept = RawConfig {
+        file: raw.file.clone(),
+        sections: Vec::new(),
+    };
+    for section in &raw.sections {
+        let Some(valid) = daemon.valid_options_v3(&section.name) else {
+            let hint = if section.name == CONTROLLERS {
+                " (removed in nvme-stas 3.0: controllers are defined in nvme-stas.conf; \
+                 these entries are ignored)"
+            } else {
+                ""
+            };
+            diags.push(Diagnostic {
+                level: Level::Error,
+                file: raw.file.clone(),
+                line: section.line,
+                message: format!(
+                    "File:{file} contains invalid sections: {}{hint}",
+                    py_set_repr([section.name.as_str()])
+                ),
+            });
+            continue;
+        };
+        let mut keep = section.clone();
+        keep.options.retain(|option| {
+            if valid.contains(&option.key.as_str()) {
+                return true;
+            }
+            let hint = moved_in_v3(&option.key)
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            diags.push(Diagnostic {
+                level: Level::Error,
+                file: raw.file.clone(),
+                line: option.values.first().and_then(|v| v.line),
+                message: format!(
+                    "File:{file} [{}] contains invalid options: {}{hint}",
+                    section.name,
+                    py_set_repr([option.key.as_str()])
+                ),
+            });
+            false
+        });
+        kept.sections.push(keep);
+    }
+    let mut b = Builder { raw: &kept, diags };
+    let mut cfg = ServiceConfig::defaults(daemon, &raw.file);
+    cfg.generation = crate::conf::generation::Generation::V3;
+    // Only 3.x's [Global] keys are left in `kept`; the others keep their defaults.
+    b.global(daemon, &mut cfg.global);
+    match &mut cfg.options {
+        DaemonOptions::Stafd(o) => b.stafd_v3(o),
+        DaemonOptions::Stacd(o) => b.stacd_v3(o),
+    }
+    let mut diags = b.diags;
+    diags.sort_by_key(|d| d.line);
+    (cfg, diags)
+}
+
+/// Where nvme-stas 3.0 moved a 2.x key (spec 3.x §3), for the error about it.
+fn moved_in_v3(option: &str) -> Option<&'static str> {
+    Some(match option {
+        "kato" => "moved to nvme-stas.conf as keep-alive-tmo",
+        "hdr-digest" | "data-digest" | "queue-size" | "reconnect-delay" | "ctrl-loss-tmo"
+        | "disable-sqflow" | "nr-io-queues" | "nr-write-queues" | "nr-poll-queues" => {
+            "moved to nvme-stas.conf"
+        }
+        "persistent-connections" => "removed in nvme-stas 3.0: use persistent= in nvme-stas.conf",
+        "zeroconf-connections-persistence" => {
+            "renamed dc-giveup-timeout in nvme-stas 3.0 (a systemd time span)"
+        }
+        "disconnect-scope" | "disconnect-trtypes" => {
+            "replaced by honor-fabric-zoning in nvme-stas 3.0"
+        }
+        _ => return None,
+    })
+}
+
 /// Hints appended to the ERROR of options removed before HEAD (§1.9).
 fn removed_option_hint(daemon: Daemon, section: &str, option: &str) -> Option<&'static str> {
     match (daemon, section, option) {
@@ -242,6 +325,59 @@ impl Builder<'_> {
             &o.zeroconf_connections_persistence,
             FirstStage::Converter,
             check_timespan,
+        );
+    }
+
+    fn stafd_v3(&mut self, o: &mut StafdOptions) {
+        use value::*;
+        o.zeroconf = self.single(
+            SERVICE_DISCOVERY,
+            "zeroconf",
+            &o.zeroconf,
+            FirstStage::Text,
+            check_enabled,
+        );
+        o.zeroconf_connections_persistence = self.single(
+            DC_MANAGEMENT,
+            "dc-giveup-timeout",
+            &o.zeroconf_connections_persistence,
+            FirstStage::Converter,
+            check_systemd_timespan,
+        );
+        o.epcsd_poll_minutes = self.single(
+            DC_MANAGEMENT,
+            "epcsd-poll-interval-minutes",
+            &o.epcsd_poll_minutes,
+            FirstStage::Converter,
+            check_epcsd_poll,
+        );
+    }
+
+    fn stacd_v3(&mut self, o: &mut StacdOptions) {
+        use super::DisconnectScope;
+        use value::*;
+        let zoning = self.single(
+            IOC_MANAGEMENT,
+            "honor-fabric-zoning",
+            &Setting::default_value(true),
+            FirstStage::Text,
+            check_yes_no,
+        );
+        // yes = only-stas-connections, no = no-disconnect (spec 3.x §3).
+        o.disconnect_scope = Setting {
+            value: if zoning.value {
+                DisconnectScope::OnlyStasConnections
+            } else {
+                DisconnectScope::NoDisconnect
+            },
+            source: zoning.source,
+        };
+        o.connect_attempts_on_ncc = self.single(
+            IOC_MANAGEMENT,
+            "connect-attempts-on-ncc",
+            &o.connect_attempts_on_ncc,
+            FirstStage::Converter,
+            check_ncc,
         );
     }
 

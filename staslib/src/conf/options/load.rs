@@ -4,6 +4,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::{Daemon, Diagnostic, Level, RawConfig, ServiceConfig};
+use crate::conf::generation::Generation;
 use crate::conf::{ini, toml_conf};
 
 /// Files larger than this are not read (defaults apply, with an error).
@@ -172,7 +173,14 @@ fn ini_error_parts(text: &str, path: &Path) -> (Option<usize>, String) {
 }
 
 fn finish(daemon: Daemon, read: RawRead) -> LoadedConfig {
-    let (config, diags) = ServiceConfig::from_raw(daemon, &read.raw);
+    finish_as(daemon, read, Generation::V2)
+}
+
+fn finish_as(daemon: Daemon, read: RawRead, generation: Generation) -> LoadedConfig {
+    let (config, diags) = match generation {
+        Generation::V2 => ServiceConfig::from_raw(daemon, &read.raw),
+        Generation::V3 => ServiceConfig::from_raw_v3(daemon, &read.raw),
+    };
     let mut diagnostics = read.diagnostics;
     diagnostics.extend(diags);
     diagnostics.sort_by_key(|d| d.line);
@@ -188,6 +196,25 @@ fn finish(daemon: Daemon, read: RawRead) -> LoadedConfig {
 /// defaults apply.
 pub fn load_service_config(daemon: Daemon, path: &Path) -> LoadedConfig {
     finish(daemon, read_raw(path))
+}
+
+/// Reads and validates `path` as the daemon file of `generation` (a 3.x file has 3.x's keys).
+pub fn load_service_config_as(daemon: Daemon, path: &Path, generation: Generation) -> LoadedConfig {
+    finish_as(daemon, read_raw(path), generation)
+}
+
+/// [`parse_service_config`] for a file of `generation`.
+pub fn parse_service_config_as(
+    daemon: Daemon,
+    text: &str,
+    path: &Path,
+    generation: Generation,
+) -> LoadedConfig {
+    finish_as(
+        daemon,
+        parse_raw(text, path, ConfFormat::from_path(path)),
+        generation,
+    )
 }
 
 /// Validates configuration `text` (as if read from `path`) for `daemon`.

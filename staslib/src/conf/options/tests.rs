@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use libnvme_rs::trid::Transport;
 
 use super::*;
+use crate::conf::generation::Generation;
 
 const F: &str = "/tmp/stas-test.conf";
 
@@ -801,4 +802,111 @@ fn sys_conf_host_section() {
     let (s, _) = SysConfig::load(Path::new("/nonexistent/sys.conf"));
     assert_eq!(s.host_sources(Path::new("/e")).etc_nvme, Path::new("/e"));
     assert!(s.id.is_none() && s.key.is_none() && s.symname.is_none());
+}
+
+fn load_v3(daemon: Daemon, text: &str) -> LoadedConfig {
+    parse_service_config_as(daemon, text, Path::new(F), Generation::V3)
+}
+
+#[test]
+fn v3_daemon_files_keep_only_the_keys_3x_kept() {
+    let l = load_v3(
+        Daemon::Stafd,
+        "[Global]\ntron=true\nip-family=ipv4\npleo=disabled\n\
+         [Service Discovery]\nzeroconf=disabled\n\
+         [Discovery controller connection management]\n\
+         epcsd-poll-interval-minutes=5\ndc-giveup-timeout=1M\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let c = &l.config;
+    assert_eq!(c.generation, Generation::V3);
+    assert!(c.global.tron.value);
+    assert_eq!(c.global.ip_family.value, IpFamily::IPV4);
+    assert!(!c.global.pleo.value);
+    let o = c.stafd().unwrap();
+    assert!(!o.zeroconf.value);
+    assert_eq!(o.epcsd_poll_minutes.value, 5);
+    // systemd's M is a month (2.x's timeparse read it as minutes).
+    assert_eq!(o.zeroconf_connections_persistence.value, 2_629_800.0);
+    let l = load_v3(
+        Daemon::Stafd,
+        "[Discovery controller connection management]\ndc-giveup-timeout=infinity\n",
+    );
+    assert_eq!(
+        l.config
+            .stafd()
+            .unwrap()
+            .zeroconf_connections_persistence
+            .value,
+        -1.0
+    );
+
+    let l = load_v3(
+        Daemon::Stacd,
+        "[I/O controller connection management]\nhonor-fabric-zoning=no\nconnect-attempts-on-ncc=1\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", messages(&l));
+    let o = l.config.stacd().unwrap();
+    assert_eq!(o.disconnect_scope.value, DisconnectScope::NoDisconnect);
+    assert_eq!(o.connect_attempts_on_ncc.value, 2);
+    let l = load_v3(Daemon::Stacd, "");
+    assert_eq!(
+        l.config.stacd().unwrap().disconnect_scope.value,
+        DisconnectScope::OnlyStasConnections,
+        "honor-fabric-zoning defaults to yes"
+    );
+}
+
+#[test]
+fn v3_daemon_files_reject_2x_keys_and_say_where_they_went() {
+    let l = load_v3(
+        Daemon::Stafd,
+        "[Global]\nkato=30\ntron=true\n\
+         [Discovery controller connection management]\n\
+         zeroconf-connections-persistence=2h\nepcsd-poll-interval-minutes=0\n\
+         [Controllers]\ncontroller=transport=tcp;traddr=10.0.0.1\n",
+    );
+    let m = messages(&l);
+    assert_eq!(
+        m,
+        [
+            format!(
+                "File:{F} [Global] contains invalid options: {{'kato'}} (moved to \
+                 nvme-stas.conf as keep-alive-tmo)"
+            ),
+            format!(
+                "File:{F} [Discovery controller connection management] contains invalid \
+                 options: {{'zeroconf-connections-persistence'}} (renamed dc-giveup-timeout \
+                 in nvme-stas 3.0 (a systemd time span))"
+            ),
+            format!(
+                "File:{F} [Discovery controller connection management]: \
+                 epcsd-poll-interval-minutes - \"0\" is not within range 1..9223372036854775807. \
+                 Default will be used"
+            ),
+            format!(
+                "File:{F} contains invalid sections: {{'Controllers'}} (removed in nvme-stas \
+                 3.0: controllers are defined in nvme-stas.conf; these entries are ignored)"
+            ),
+        ],
+        "{m:#?}"
+    );
+    let c = &l.config;
+    assert!(c.global.tron.value, "valid keys still apply");
+    assert_eq!(c.global.kato.source, Source::Default, "a 2.x key is not applied");
+    assert!(c.controllers.is_empty());
+    assert_eq!(c.stafd().unwrap().epcsd_poll_minutes.value, 15);
+    let l = load_v3(
+        Daemon::Stacd,
+        "[I/O controller connection management]\ndisconnect-scope=no-disconnect\nhonor-fabric-zoning=maybe\n",
+    );
+    let m = messages(&l);
+    assert!(
+        m[0].ends_with("(replaced by honor-fabric-zoning in nvme-stas 3.0)"),
+        "{m:?}"
+    );
+    assert!(
+        m[1].contains("honor-fabric-zoning - Text check found invalid value"),
+        "{m:?}"
+    );
 }
