@@ -262,6 +262,38 @@ pub(crate) fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
+/// `dc-giveup-timeout` (3.x): a systemd time span; `infinity` is −1 (forever), as
+/// `zeroconf-connections-persistence` spells it.
+pub(crate) fn check_systemd_timespan(text: &str) -> Checked<f64> {
+    match crate::conf::timespan::parse_systemd_timespan(text) {
+        Some(v) if v.is_infinite() => Ok(-1.0),
+        Some(v) => Ok(v),
+        None => Err(Failure::Converter),
+    }
+}
+
+/// `epcsd-poll-interval-minutes` (3.x): an integer, at least 1.
+pub(crate) fn check_epcsd_poll(text: &str) -> Checked<i64> {
+    let value = check_int(text)?;
+    if value < 1 {
+        return Err(Failure::Range {
+            value,
+            min: 1,
+            max: i64::MAX,
+        });
+    }
+    Ok(value)
+}
+
+/// 3.x yes/no switches (`honor-fabric-zoning`): yes/no, true/false, on/off, 1/0, any case.
+pub(crate) fn check_yes_no(text: &str) -> Checked<bool> {
+    match text.to_lowercase().as_str() {
+        "yes" | "true" | "on" | "1" => Ok(true),
+        "no" | "false" | "off" | "0" => Ok(false),
+        _ => Err(Failure::Text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,37 +376,5 @@ mod tests {
             .describe("x"),
             "\"5\" is not within range 16..1024"
         );
-    }
-}
-
-/// `dc-giveup-timeout` (3.x): a systemd time span; `infinity` is −1 (forever), as
-/// `zeroconf-connections-persistence` spells it.
-pub(crate) fn check_systemd_timespan(text: &str) -> Checked<f64> {
-    match crate::conf::timespan::parse_systemd_timespan(text) {
-        Some(v) if v.is_infinite() => Ok(-1.0),
-        Some(v) => Ok(v),
-        None => Err(Failure::Converter),
-    }
-}
-
-/// `epcsd-poll-interval-minutes` (3.x): an integer, at least 1.
-pub(crate) fn check_epcsd_poll(text: &str) -> Checked<i64> {
-    let value = check_int(text)?;
-    if value < 1 {
-        return Err(Failure::Range {
-            value,
-            min: 1,
-            max: i64::MAX,
-        });
-    }
-    Ok(value)
-}
-
-/// 3.x yes/no switches (`honor-fabric-zoning`): yes/no, true/false, on/off, 1/0, any case.
-pub(crate) fn check_yes_no(text: &str) -> Checked<bool> {
-    match text.to_lowercase().as_str() {
-        "yes" | "true" | "on" | "1" => Ok(true),
-        "no" | "false" | "off" | "0" => Ok(false),
-        _ => Err(Failure::Text),
     }
 }
