@@ -3,6 +3,7 @@
 //! ([`options`]).
 
 pub mod check;
+pub mod conn_ini;
 pub mod controller;
 pub mod generation;
 pub mod ini;
