@@ -118,7 +118,7 @@ fn lkc_from_json(text: &str) -> Result<Vec<Remembered>, String> {
 
 struct Stacd {
     cfg: ServiceConfig,
-    conf_file: PathBuf,
+    files: staslib::service::setup::ConfFiles,
     shared: Shared,
     backend: Backend,
     host: HostIdentity,
@@ -313,17 +313,15 @@ impl Stacd {
     }
 
     fn reload(&mut self) {
-        match load_config(Daemon::Stacd, &self.conf_file) {
+        staslib::service::setup::announce_layout(Daemon::Stacd, &self.files);
+        match load_config(Daemon::Stacd, &self.files) {
             Some(cfg) => {
                 let tron = cfg.global.tron.value;
                 self.cfg = cfg;
                 self.shared.lock().tron = tron;
                 self.log.set_tron(tron);
             }
-            None => tracing::error!(
-                "{}: configuration has errors, keeping the previous one",
-                self.conf_file.display()
-            ),
+            None => tracing::error!("configuration has errors, keeping the previous one"),
         }
         // §4.18-2: every unconnected IOC tries at once.
         let unconnected: Vec<TransportId> = self
@@ -384,6 +382,7 @@ async fn next_foreign(
 
 /// Runs stacd until SIGTERM/SIGINT.
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
+    staslib::service::setup::announce_layout(Daemon::Stacd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
     let (host, symname) = load_host().map_err(StartError)?;
     let backend = backend(cfg.global.backend_choice(), &host)
@@ -496,7 +495,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
 
     let mut d = Stacd {
         cfg,
-        conf_file: opts.conf_file.clone(),
+        files: opts.files.clone(),
         shared: shared.clone(),
         backend,
         host,

@@ -103,6 +103,25 @@ fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntr
     })
 }
 
+/// A DC's `persistent` mode: the 2.x layout has none, and its DCs stay connected as 2.x's
+/// did (`force`); on the 3.x layout the path's `persistent`, else `auto` (spec 3.x §4).
+fn persistence(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> core::Persistence {
+    if cfg.generation == staslib::conf::generation::Generation::V2 {
+        return core::Persistence::Force;
+    }
+    let mode = entry.and_then(|e| {
+        e.extra
+            .iter()
+            .find(|(k, _)| k == "persistent")
+            .map(|(_, v)| v.as_str())
+    });
+    match mode {
+        Some("no") => core::Persistence::No,
+        Some("force") => core::Persistence::Force,
+        _ => core::Persistence::Auto,
+    }
+}
+
 /// Connect parameters from `[Global]` and a line's overrides.
 fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> ConnectParams {
     let global = cfg.global.connect_params();
@@ -113,7 +132,7 @@ fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> Conne
 
 struct Stafd {
     cfg: ServiceConfig,
-    conf_file: PathBuf,
+    files: staslib::service::setup::ConfFiles,
     shared: Shared,
     backend: Backend,
     dim: Option<DimHostEntry>,
@@ -148,9 +167,10 @@ impl Stafd {
             shared: self.shared.clone(),
             notices: self.notices_tx.clone(),
             exclusions: staslib::exclusions::HostExclusions::new(&self.host),
-            // The 2.x layout has no `persistent`: its DCs stay connected, as 2.x's did.
-            persistence: core::Persistence::Force,
-            epcsd_poll: core::DEFAULT_EPCSD_POLL,
+            persistence: persistence(&self.cfg, self.entries.get(tid)),
+            epcsd_poll: self.cfg.stafd().map_or(core::DEFAULT_EPCSD_POLL, |o| {
+                Duration::from_secs(60 * o.epcsd_poll_minutes.value.max(1).unsigned_abs())
+            }),
             referral_eflags: {
                 let state = self.shared.lock();
                 core::referral_eflags(
@@ -415,17 +435,15 @@ impl Stafd {
                 tracing::error!("sys.conf: {e}; keeping the previous host identity")
             }
         }
-        match load_config(Daemon::Stafd, &self.conf_file) {
+        staslib::service::setup::announce_layout(Daemon::Stafd, &self.files);
+        match load_config(Daemon::Stafd, &self.files) {
             Some(cfg) => {
                 let tron = cfg.global.tron.value;
                 self.cfg = cfg;
                 self.shared.lock().tron = tron;
                 self.log.set_tron(tron);
             }
-            None => tracing::error!(
-                "{}: configuration has errors, keeping the previous one",
-                self.conf_file.display()
-            ),
+            None => tracing::error!("configuration has errors, keeping the previous one"),
         }
     }
 
@@ -474,6 +492,7 @@ impl Stafd {
 
 /// Runs stafd until SIGTERM/SIGINT. `cfg` is the already loaded configuration.
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
+    staslib::service::setup::announce_layout(Daemon::Stafd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
     let (host, symname) = load_host().map_err(StartError)?;
     let backend = backend(cfg.global.backend_choice(), &host)
@@ -567,7 +586,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         host: host.clone(),
         symname,
         cfg,
-        conf_file: opts.conf_file.clone(),
+        files: opts.files.clone(),
         shared: shared.clone(),
         backend,
         handles: HashMap::new(),

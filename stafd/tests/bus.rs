@@ -76,8 +76,14 @@ impl Stafd {
 
     /// With extra environment (`NOTIFY_SOCKET`, `WATCHDOG_USEC`).
     fn start_with(bus: &PrivateBus, dir: &Path, env: &[(&str, &str)]) -> Self {
+        let conf = dir.join("stafd.conf");
+        Self::start_args(bus, dir, env, &["-f", conf.to_str().unwrap()])
+    }
+
+    /// With these command-line arguments.
+    fn start_args(bus: &PrivateBus, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stafd"));
-        cmd.args(["-f", dir.join("stafd.conf").to_str().unwrap()])
+        cmd.args(args)
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env("STAS_SYS_CONF_FILE", dir.join("sys.conf"))
             .env("RUNTIME_DIRECTORY", dir.join("run"))
@@ -1456,4 +1462,99 @@ async fn stafd_dim_and_unique_nqn() {
     );
     assert!(stafd.stop().success());
     sim1.shutdown().await;
+}
+
+/// The 3.x layout (`-c nvme-stas.conf`, a 3.x `stafd.conf`): DCs come from the connection
+/// file; one without EPCSD is parked (disconnected, its log page still served), one with
+/// `persistent = force` stays connected; the log names the generation.
+#[tokio::test]
+async fn stafd_3x_layout_with_epcsd_parking() {
+    let Some(bus) = private_bus() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("sys.conf"),
+        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
+    )
+    .unwrap();
+    let entries = |n: &str| {
+        vec![tcp_entry(
+            "127.0.0.1:4420".parse().unwrap(),
+            subtype::NVME,
+            n,
+        )]
+    };
+    let parked = sim(entries("nqn.2024-01.io.example:parked")).await;
+    let kept = sim(entries("nqn.2024-01.io.example:kept")).await;
+    std::fs::write(
+        d.join("nvme-stas.conf"),
+        format!(
+            "[Discovery Controller Defaults]\nkeep-alive-tmo = 30\n\n\
+             [Discovery Controller]\ncontroller = transport=tcp;traddr=127.0.0.1;trsvcid={}\n\n\
+             [Discovery Controller]\npersistent = force\n\
+             controller = transport=tcp;traddr=127.0.0.1;trsvcid={}\n",
+            parked.addr().port(),
+            kept.addr().port()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("stafd3.conf"),
+        "[Global]\nbackend=native\n[Service Discovery]\nzeroconf=disabled\n",
+    )
+    .unwrap();
+    let (conn, _signals) = client(&bus).await;
+    let conf = d.join("stafd3.conf");
+    let conn_conf = d.join("nvme-stas.conf");
+    let stafd = Stafd::start_args(
+        &bus,
+        d,
+        &[],
+        &[
+            "-f",
+            conf.to_str().unwrap(),
+            "-c",
+            conn_conf.to_str().unwrap(),
+        ],
+    );
+    let state = |port: u16| {
+        let conn = conn.clone();
+        async move {
+            typed_list(&conn)
+                .await
+                .into_iter()
+                .find(|c| c.get("trsvcid") == Some(&Value::Str(port.to_string())))
+        }
+    };
+    until("stafd on the bus", Duration::from_secs(15), || {
+        name_has_owner(&conn, "org.nvmexpress.staf")
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut ok = false;
+    while !ok && Instant::now() < deadline {
+        let p = state(parked.addr().port()).await;
+        let k = state(kept.addr().port()).await;
+        ok = p.is_some_and(|p| {
+            p["parked"] == Value::Bool(true) && p["connected"] == Value::Bool(false)
+        }) && k.is_some_and(|k| {
+            k["connected"] == Value::Bool(true) && k["parked"] == Value::Bool(false)
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = std::fs::read_to_string(d.join("stafd.log")).unwrap();
+    assert!(ok, "parked / kept not reached:\n{log}");
+    // The parked DC's page is still served; it holds no connection.
+    assert_eq!(log_pages(&conn, parked.addr()).await.len(), 1);
+    assert!(parked.connections().is_empty());
+    assert_eq!(kept.connections().len(), 1);
+    assert!(
+        log.contains("Configuration: nvme-stas 3.x layout (-c "),
+        "{log}"
+    );
+    assert!(stafd.stop().success());
+    parked.shutdown().await;
+    kept.shutdown().await;
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::conf::check::check_config;
 use crate::conf::options::Daemon;
 
 /// What differs between the two daemons' command lines.
@@ -53,6 +52,16 @@ pub struct DaemonCli {
     )]
     pub conf_file: PathBuf,
 
+    /// nvme-stas 3.x connection configuration file (libnvme INI format, plus FILE.d/*.conf);
+    /// selects the 3.x layout
+    #[arg(
+        short = 'c',
+        long = "conn-conf-file",
+        value_name = "FILE",
+        value_parser = path_value_parser()
+    )]
+    pub conn_conf_file: Option<PathBuf>,
+
     /// Send messages to syslog instead of stdout. Use this when running the daemon as a
     /// service.
     #[arg(short = 's', long = "syslog")]
@@ -73,6 +82,18 @@ pub struct DaemonCli {
     pub check_config: Option<Option<PathBuf>>,
 }
 
+impl DaemonCli {
+    /// The configuration files named on the command line (`-f` equal to the 2.x default
+    /// counts as not given: with the 3.x layout the 3.x daemon file is read then).
+    pub fn files(&self, spec: &DaemonSpec) -> crate::service::setup::ConfFiles {
+        crate::service::setup::ConfFiles {
+            conf_file: self.conf_file.clone(),
+            conf_explicit: self.conf_file != Path::new(spec.default_conf),
+            conn_conf_file: self.conn_conf_file.clone(),
+        }
+    }
+}
+
 /// File arguments are taken verbatim, as argparse's `type=str` does: an empty value is
 /// accepted (clap's default `PathBuf` parser rejects it).
 fn path_value_parser() -> impl clap::builder::TypedValueParser<Value = PathBuf> {
@@ -87,6 +108,7 @@ pub fn usage(prog: &str) -> String {
         &[
             "[-h]",
             "[-f FILE]",
+            "[-c FILE]",
             "[-s]",
             "[--tron]",
             "[-v]",
@@ -142,8 +164,12 @@ pub fn preflight(spec: &DaemonSpec, cli: &DaemonCli) -> Option<ExitCode> {
     }
     if let Some(file) = &cli.check_config {
         // Checking a file needs neither root nor the kernel modules.
-        let path: &Path = file.as_deref().unwrap_or(&cli.conf_file);
-        let report = check_config(spec.daemon, path);
+        let mut files = cli.files(spec);
+        if let Some(f) = file {
+            files.conf_file = f.clone();
+            files.conf_explicit = true;
+        }
+        let report = crate::conf::check::check_layout(spec.daemon, &files.layout(spec.daemon));
         print!("{}", report.text);
         return Some(if report.ok {
             ExitCode::SUCCESS
@@ -163,8 +189,8 @@ pub fn preflight(spec: &DaemonSpec, cli: &DaemonCli) -> Option<ExitCode> {
 /// How a daemon's loop was started.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
-    /// `-f/--conf-file`.
-    pub conf_file: PathBuf,
+    /// `-f/--conf-file` and `-c/--conn-conf-file`.
+    pub files: crate::service::setup::ConfFiles,
     /// `--tron`.
     pub tron: bool,
     /// The log switch.
@@ -207,7 +233,8 @@ where
         return preflight(spec, cli).unwrap_or(ExitCode::SUCCESS);
     }
     let log = crate::service::init_logging(spec.prog, cli.syslog, cli.tron);
-    let Some(cfg) = crate::service::setup::load_config(spec.daemon, &cli.conf_file) else {
+    let files = cli.files(spec);
+    let Some(cfg) = crate::service::setup::load_config(spec.daemon, &files) else {
         return ExitCode::FAILURE;
     };
     if cfg.global.backend_choice() == crate::conf::options::BackendChoice::Kernel
@@ -227,7 +254,7 @@ where
         }
     };
     let opts = DaemonOptions {
-        conf_file: cli.conf_file.clone(),
+        files,
         tron: cli.tron,
         log,
     };
@@ -265,6 +292,7 @@ mod tests {
                 parse(&spec, &[]).unwrap(),
                 DaemonCli {
                     conf_file: PathBuf::from(conf),
+                    conn_conf_file: None,
                     syslog: false,
                     tron: false,
                     version: false,

@@ -35,6 +35,20 @@ pub fn check_config(daemon: Daemon, path: &Path) -> CheckReport {
     report(daemon, path, &load_service_config(daemon, path))
 }
 
+/// Checks the configuration of whichever generation `layout` says the host uses: the
+/// report starts with the generation, why, and the files read (and any ignored).
+pub fn check_layout(daemon: Daemon, layout: &super::generation::Layout) -> CheckReport {
+    let loaded = super::layout::load(daemon, layout);
+    let mut r = report(daemon, &layout.daemon_conf, &loaded);
+    let (info, warnings) = layout.announce();
+    let mut head = format!("{info}\n");
+    for w in warnings {
+        let _ = writeln!(head, "warning: {w}");
+    }
+    r.text.insert_str(0, &head);
+    r
+}
+
 /// Formats the report of an already loaded configuration.
 pub fn report(daemon: Daemon, path: &Path, loaded: &LoadedConfig) -> CheckReport {
     let mut out = String::new();

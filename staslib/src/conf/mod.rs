@@ -7,6 +7,7 @@ pub mod conn_ini;
 pub mod controller;
 pub mod generation;
 pub mod ini;
+pub mod layout;
 pub mod options;
 pub mod timespan;
 pub mod toml_conf;

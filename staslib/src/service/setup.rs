@@ -9,7 +9,8 @@ use libnvme_rs::trid::TransportId;
 
 use crate::conf::controller::resolve::{self, SystemResolver};
 use crate::conf::controller::{ControllerEntry, remove_excluded_entries};
-use crate::conf::options::{Daemon, Level, ServiceConfig, SysConfig, load_service_config};
+use crate::conf::generation::{Explicit, Layout};
+use crate::conf::options::{Daemon, Level, ServiceConfig, SysConfig};
 
 /// Where the system configuration is read from (`$STAS_SYS_CONF_FILE` overrides it, for
 /// unprivileged runs and tests).
@@ -19,9 +20,46 @@ pub fn sys_conf_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(crate::SYS_CONF_FILE))
 }
 
-/// Loads `daemon`'s configuration, logging its diagnostics; `None` when it has errors.
-pub fn load_config(daemon: Daemon, path: &Path) -> Option<ServiceConfig> {
-    let loaded = load_service_config(daemon, path);
+/// The configuration files a daemon was told about on its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfFiles {
+    /// `-f/--conf-file` (or the 2.x default).
+    pub conf_file: PathBuf,
+    /// Whether `-f` named something else than the 2.x default.
+    pub conf_explicit: bool,
+    /// `-c/--conn-conf-file`.
+    pub conn_conf_file: Option<PathBuf>,
+}
+
+impl ConfFiles {
+    /// Decides the generation and files now (at start and on every SIGHUP).
+    pub fn layout(&self, daemon: Daemon) -> Layout {
+        crate::conf::generation::detect(
+            daemon,
+            Explicit {
+                conf_file: self.conf_explicit.then_some(self.conf_file.as_path()),
+                conn_conf_file: self.conn_conf_file.as_deref(),
+            },
+            Path::exists,
+        )
+    }
+}
+
+/// Logs which generation and files [`load_config`] reads (the daemons call it at start,
+/// once the preflight checks passed, and on every SIGHUP).
+pub fn announce_layout(daemon: Daemon, files: &ConfFiles) {
+    let (info, warnings) = files.layout(daemon).announce();
+    tracing::info!("{info}");
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+}
+
+/// Loads `daemon`'s configuration of whichever generation the host uses, logging the
+/// diagnostics; `None` when it has errors.
+pub fn load_config(daemon: Daemon, files: &ConfFiles) -> Option<ServiceConfig> {
+    let layout = files.layout(daemon);
+    let loaded = crate::conf::layout::load(daemon, &layout);
     for d in &loaded.diagnostics {
         let line = d.line.map(|l| format!(":{l}")).unwrap_or_default();
         match d.level {

@@ -893,7 +893,11 @@ fn v3_daemon_files_reject_2x_keys_and_say_where_they_went() {
     );
     let c = &l.config;
     assert!(c.global.tron.value, "valid keys still apply");
-    assert_eq!(c.global.kato.source, Source::Default, "a 2.x key is not applied");
+    assert_eq!(
+        c.global.kato.source,
+        Source::Default,
+        "a 2.x key is not applied"
+    );
     assert!(c.controllers.is_empty());
     assert_eq!(c.stafd().unwrap().epcsd_poll_minutes.value, 15);
     let l = load_v3(

@@ -1,0 +1,362 @@
+//! Loading either generation into the one typed model ([`ServiceConfig`]), so the daemons
+//! never see which file a value came from (issue #10).
+//!
+//! * 2.x: `/etc/stas/<daemon>.conf`, as before.
+//! * 3.x: the 3.x daemon file (3.x keys only) plus the connection file
+//!   ([`conn_ini`], `nvme-stas.conf` + `.d/`). stafd takes its `[Discovery Controller]`
+//!   sections, stacd its `[Subsystem]` sections; every `controller =` path becomes one
+//!   [`ControllerEntry`], built through the same validation as a 2.x `controller=` line
+//!   with the path's fully resolved settings (`keep-alive-tmo` is 2.x's `kato`,
+//!   `kxchap-*` the kernel's `dhchap-*`), and `persistent` kept as the entry's `persistent`
+//!   pair. The type defaults of the main file become `[Global]`'s connect parameters, which
+//!   controllers found at run time (referrals, mDNS, log pages) use (spec 3.x §3).
+//! * TLS settings (`tls`, `concat`, `keyring`, `tls-key`, `tls-key-identity`) and
+//!   `fast-io-fail-tmo`, `tos`, `duplicate-connect` are read but not applied yet: each one
+//!   set is a warning naming it, never a silent no-op.
+
+use std::path::Path;
+
+use super::conn_ini::{self, ConnConfig, ConnPath, ControllerKind, Endpoint, Settings};
+use super::controller::{ControllerEntry, ItemContext};
+use super::generation::{CONN_CONF_FILE, Generation, Layout};
+use super::options::{
+    Daemon, Diagnostic, Level, LoadedConfig, ServiceConfig, Setting, Source, load_service_config,
+    load_service_config_as,
+};
+
+/// Reads the files of `layout` for `daemon`. Never fails: problems are diagnostics (errors
+/// make the daemon keep its last good configuration).
+pub fn load(daemon: Daemon, layout: &Layout) -> LoadedConfig {
+    match layout.generation {
+        Generation::V2 => load_service_config(daemon, &layout.daemon_conf),
+        Generation::V3 => {
+            let mut loaded = load_service_config_as(daemon, &layout.daemon_conf, Generation::V3);
+            let conn = layout
+                .conn_conf
+                .as_deref()
+                .unwrap_or(Path::new(CONN_CONF_FILE));
+            match conn_ini::read(conn) {
+                Ok(cc) => apply(daemon, &cc, &mut loaded.config, &mut loaded.diagnostics),
+                Err(e) => loaded.diagnostics.push(Diagnostic {
+                    level: Level::Error,
+                    file: e.location.file.to_path_buf(),
+                    line: e.location.line,
+                    message: e.kind.to_string(),
+                }),
+            }
+            loaded.diagnostics.sort_by_key(|d| d.line);
+            loaded
+        }
+    }
+}
+
+/// Maps a read connection configuration into `cfg` (module doc).
+pub fn apply(
+    daemon: Daemon,
+    cc: &ConnConfig,
+    cfg: &mut ServiceConfig,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for w in &cc.warnings {
+        diags.push(Diagnostic {
+            level: Level::Warning,
+            file: w.origin.file.to_path_buf(),
+            line: Some(w.origin.line),
+            message: w.kind.to_string(),
+        });
+    }
+    let (kind, endpoints) = match daemon {
+        Daemon::Stafd => (ControllerKind::Discovery, &cc.discovery),
+        Daemon::Stacd => (ControllerKind::Io, &cc.subsystems),
+    };
+    runtime_defaults(cc.runtime_defaults(kind), cfg);
+    for endpoint in endpoints {
+        for path in &endpoint.paths {
+            let ctx = ItemContext {
+                daemon,
+                file: &path.origin.file,
+                line: Some(path.origin.line),
+                option: "controller",
+            };
+            let (entry, d) = ControllerEntry::from_pairs(&ctx, pairs(endpoint, path));
+            diags.extend(d);
+            unapplied(&path.settings, &path.origin, diags);
+            cfg.controllers.extend(entry);
+        }
+    }
+}
+
+/// The 2.x `controller=` pairs of one resolved path.
+fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = Vec::new();
+    let mut put = |k: &str, v: String| p.push((k.to_owned(), v));
+    put("transport", path.transport.as_str().to_owned());
+    put("traddr", path.traddr.clone());
+    if let Some(s) = &path.trsvcid {
+        put("trsvcid", s.clone());
+    }
+    put("subsysnqn", endpoint.nqn.clone());
+    if let Some(s) = &path.host_traddr {
+        put("host-traddr", s.clone());
+    }
+    if let Some(s) = &path.host_iface {
+        put("host-iface", s.clone());
+    }
+    if let Some(nqn) = &endpoint.identity.hostnqn {
+        put("host-nqn", nqn.clone());
+    }
+    let t = &path.settings.tunables;
+    let num = [
+        ("kato", t.keep_alive_tmo),
+        ("queue-size", t.queue_size),
+        ("reconnect-delay", t.reconnect_delay),
+        ("ctrl-loss-tmo", t.ctrl_loss_tmo),
+        ("nr-io-queues", t.nr_io_queues),
+        ("nr-write-queues", t.nr_write_queues),
+        ("nr-poll-queues", t.nr_poll_queues),
+    ];
+    for (k, v) in num {
+        if let Some(v) = v {
+            put(k, v.to_string());
+        }
+    }
+    let flags = [
+        ("hdr-digest", t.hdr_digest),
+        ("data-digest", t.data_digest),
+        ("disable-sqflow", t.disable_sqflow),
+    ];
+    for (k, v) in flags {
+        if let Some(v) = v {
+            put(k, v.to_string());
+        }
+    }
+    let sec = &path.settings.security;
+    if let Some(s) = &sec.kxchap_secret {
+        put("dhchap-secret", s.expose().to_owned());
+    }
+    if let Some(s) = &sec.kxchap_ctrl_secret {
+        put("dhchap-ctrl-secret", s.expose().to_owned());
+    }
+    if let Some(m) = path.settings.persistent {
+        put("persistent", m.as_str().to_owned());
+    }
+    p
+}
+
+/// Warnings for what is read but not applied yet (module doc).
+fn unapplied(settings: &Settings, origin: &conn_ini::Origin, diags: &mut Vec<Diagnostic>) {
+    let t = &settings.tunables;
+    let s = &settings.security;
+    let set = [
+        ("fast-io-fail-tmo", t.fast_io_fail_tmo.is_some()),
+        ("tos", t.tos.is_some()),
+        ("duplicate-connect", t.duplicate_connect.is_some()),
+        ("tls", s.tls.is_some()),
+        ("concat", s.concat.is_some()),
+        ("keyring", s.keyring.is_some()),
+        ("tls-key", s.tls_key.is_some()),
+        ("tls-key-identity", s.tls_key_identity.is_some()),
+    ];
+    for (key, _) in set.iter().filter(|(_, on)| *on) {
+        diags.push(Diagnostic {
+            level: Level::Warning,
+            file: origin.file.to_path_buf(),
+            line: Some(origin.line),
+            message: format!("{key} is not supported yet by this nvme-stas: ignored"),
+        });
+    }
+}
+
+/// The main file's type defaults as `[Global]`'s connect parameters.
+fn runtime_defaults(s: &Settings, cfg: &mut ServiceConfig) {
+    let at = |key: &str| Source::File(s.origin(key).map(|o| o.line));
+    let num = |v: Option<i32>, key: &str| Setting {
+        value: v.map(i64::from),
+        source: if v.is_some() {
+            at(key)
+        } else {
+            Source::Default
+        },
+    };
+    let t = &s.tunables;
+    let g = &mut cfg.global;
+    if t.keep_alive_tmo.is_some() {
+        g.kato = num(t.keep_alive_tmo, "keep-alive-tmo");
+    }
+    if t.queue_size.is_some() {
+        g.queue_size = num(t.queue_size, "queue-size");
+    }
+    if t.reconnect_delay.is_some() {
+        g.reconnect_delay = num(t.reconnect_delay, "reconnect-delay");
+    }
+    if t.ctrl_loss_tmo.is_some() {
+        g.ctrl_loss_tmo = num(t.ctrl_loss_tmo, "ctrl-loss-tmo");
+    }
+    if t.nr_io_queues.is_some() {
+        g.nr_io_queues = num(t.nr_io_queues, "nr-io-queues");
+    }
+    if t.nr_write_queues.is_some() {
+        g.nr_write_queues = num(t.nr_write_queues, "nr-write-queues");
+    }
+    if t.nr_poll_queues.is_some() {
+        g.nr_poll_queues = num(t.nr_poll_queues, "nr-poll-queues");
+    }
+    if let Some(v) = t.hdr_digest {
+        g.hdr_digest = Setting {
+            value: v,
+            source: at("hdr-digest"),
+        };
+    }
+    if let Some(v) = t.data_digest {
+        g.data_digest = Setting {
+            value: v,
+            source: at("data-digest"),
+        };
+    }
+    if let Some(v) = t.disable_sqflow {
+        g.disable_sqflow = Setting {
+            value: Some(v),
+            source: at("disable-sqflow"),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::conf::generation::Explicit;
+
+    fn layout_in(dir: &Path, daemon: Daemon) -> Layout {
+        let conn = dir.join("nvme-stas.conf");
+        let conf = dir.join(format!("{}.conf", daemon.name()));
+        crate::conf::generation::detect(
+            daemon,
+            Explicit {
+                conf_file: Some(&conf),
+                conn_conf_file: Some(&conn),
+            },
+            Path::exists,
+        )
+    }
+
+    const CONN: &str = "\
+[Discovery Controller Defaults]
+keep-alive-tmo = 30
+
+[I/O Controller Defaults]
+nr-io-queues = 4
+
+[Discovery Controller]
+nqn = nqn.2014-08.org.nvmexpress.discovery
+persistent = force
+controller = transport=tcp;traddr=192.0.2.1;trsvcid=8009
+controller = transport=tcp;traddr=192.0.2.2;keep-alive-tmo=60
+
+[Subsystem]
+nqn = nqn.2024-01.io.example:sub1
+kxchap-secret = DHHC-1:00:9tDsumlAMVGhNRy2zEWbl8eqhaZzHFu8WxZZb8D6cF/C01Ky:
+controller = transport=tcp;traddr=192.0.2.3;trsvcid=4420;nr-io-queues=8
+tls = yes
+";
+
+    #[test]
+    fn a_3x_layout_loads_into_the_typed_model() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("nvme-stas.conf"), CONN).unwrap();
+        std::fs::write(
+            dir.path().join("stafd.conf"),
+            "[Discovery controller connection management]\nepcsd-poll-interval-minutes=3\n",
+        )
+        .unwrap();
+
+        let l = load(Daemon::Stafd, &layout_in(dir.path(), Daemon::Stafd));
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        assert_eq!(c.generation, Generation::V3);
+        assert_eq!(c.stafd().unwrap().epcsd_poll_minutes.value, 3);
+        // The DC defaults are what controllers found at run time get.
+        assert_eq!(c.global.kato.value, Some(30));
+        assert_eq!(c.controllers.len(), 2, "stafd takes the two DC paths only");
+        let dc1 = &c.controllers[0];
+        assert_eq!(
+            (
+                dc1.traddr.as_str(),
+                dc1.trsvcid.as_str(),
+                dc1.overrides.kato
+            ),
+            ("192.0.2.1", "8009", Some(30))
+        );
+        assert_eq!(c.controllers[1].overrides.kato, Some(60), "path line wins");
+        assert!(
+            dc1.extra
+                .iter()
+                .any(|(k, v)| k == "persistent" && v == "force"),
+            "{:?}",
+            dc1.extra
+        );
+
+        let l = load(Daemon::Stacd, &layout_in(dir.path(), Daemon::Stacd));
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        assert_eq!(c.global.nr_io_queues.value, Some(4));
+        assert_eq!(c.controllers.len(), 1);
+        let ioc = &c.controllers[0];
+        assert_eq!(ioc.subsysnqn, "nqn.2024-01.io.example:sub1");
+        assert_eq!(ioc.overrides.nr_io_queues, Some(8));
+        assert!(
+            ioc.dhchap_secret
+                .as_deref()
+                .is_some_and(|s| s.starts_with("DHHC-1:"))
+        );
+        // TLS is read but not applied: said, once, naming the key.
+        let tls: Vec<_> = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.starts_with("tls is not supported yet"))
+            .collect();
+        assert_eq!(tls.len(), 1, "{:?}", l.diagnostics);
+    }
+
+    #[test]
+    fn a_bad_connection_file_is_an_error_with_its_location() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nvme-stas.conf"),
+            "[Host]\nhostsymname = a\n[Host]\nhostsymname = b\n",
+        )
+        .unwrap();
+        let l = load(Daemon::Stafd, &layout_in(dir.path(), Daemon::Stafd));
+        assert!(l.has_errors());
+        let e = l
+            .diagnostics
+            .iter()
+            .find(|d| d.level == Level::Error)
+            .unwrap();
+        assert_eq!(e.file, dir.path().join("nvme-stas.conf"));
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn the_2x_layout_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf: PathBuf = dir.path().join("stafd.conf");
+        std::fs::write(
+            &conf,
+            "[Controllers]\ncontroller=transport=tcp;traddr=192.0.2.9\n",
+        )
+        .unwrap();
+        let layout = crate::conf::generation::detect(
+            Daemon::Stafd,
+            Explicit {
+                conf_file: Some(&conf),
+                conn_conf_file: None,
+            },
+            |_| false,
+        );
+        let l = load(Daemon::Stafd, &layout);
+        assert_eq!(l.config.generation, Generation::V2);
+        assert_eq!(l.config.controllers.len(), 1);
+    }
+}
