@@ -2,7 +2,7 @@
 //! compat spec §3.4).
 //!
 //! The command line is parsed as upstream's argparse parser
-//! (`stasadm [-h] [-v] [-c FILE] {hostnqn,hostid,set-symname,clear-symname} ...`).
+//! (`stasadm [-h] [-v] [-c FILE] {hostnqn,hostid,set-symname,clear-symname,migrate} ...`; `migrate` is ours).
 //!
 //! * `hostnqn [-f FILE]` — `nqn.2014-08.org.nvmexpress:uuid:<UUID>`, the UUID derived
 //!   bit-exactly as upstream (machine ID, SMBIOS UUID, device tree, random; see
@@ -86,6 +86,31 @@ pub enum Command {
     SetSymname(SetSymnameArgs),
     /// Clear the host symbolic name
     ClearSymname,
+    /// Write the nvme-stas 3.x configuration from this 2.x one (not in upstream)
+    Migrate(MigrateArgs),
+}
+
+/// Options of `migrate`.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct MigrateArgs {
+    /// Directory of the 2.x stafd.conf and stacd.conf (sys.conf is the -c file)
+    #[arg(long = "from", value_name = "DIR", default_value = "/etc/stas",
+          value_parser = path_value_parser())]
+    pub from: PathBuf,
+
+    /// Directory the 3.x files are written to (nvme-stas.conf, nvme-stas.conf.d/, stafd.conf,
+    /// stacd.conf)
+    #[arg(long = "to", value_name = "DIR", default_value = "/etc/nvme",
+          value_parser = path_value_parser())]
+    pub to: PathBuf,
+
+    /// Print what would be written and how it differs from what is there; write nothing
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Replace 3.x files that already exist with other contents
+    #[arg(long = "force")]
+    pub force: bool,
 }
 
 impl Command {
@@ -96,6 +121,7 @@ impl Command {
             Command::Hostid(_) => "hostid",
             Command::SetSymname(_) => "set-symname",
             Command::ClearSymname => "clear-symname",
+            Command::Migrate(_) => "migrate",
         }
     }
 }
@@ -172,7 +198,7 @@ impl ArgparseTool for Cli {
         staslib::argparse_usage(
             prog,
             &["[-h]", "[-v]", "[-c FILE]"],
-            &["{hostnqn,hostid,set-symname,clear-symname}", "..."],
+            &["{hostnqn,hostid,set-symname,clear-symname,migrate}", "..."],
         )
     }
 }
@@ -249,6 +275,12 @@ pub enum AdminError {
     /// `hostid --from-nqn`: the host NQN could not be read.
     #[error(transparent)]
     Host(#[from] HostError),
+    /// `migrate`: a 2.x file has errors; nothing is written.
+    #[error("{0} has errors (see `--check-config`): nothing migrated")]
+    MigrateSource(PathBuf),
+    /// `migrate`: 3.x files exist with other contents and `--force` was not given.
+    #[error("{0} exists with other contents: nothing written (--force replaces it)")]
+    MigrateExists(PathBuf),
     /// `hostid --from-nqn`: the host NQN carries no UUID.
     #[error(
         "cannot derive the host ID from host NQN \"{0}\": it is not of the form nqn.2014-08.org.nvmexpress:uuid:<UUID>"
@@ -322,6 +354,10 @@ fn configured_hostnqn(conf: &Path, paths: &Paths) -> Result<String, AdminError> 
 pub fn execute(conf: &Path, command: &Command, paths: &Paths) -> Result<Outcome, AdminError> {
     let mut outcome = Outcome::default();
     match command {
+        Command::Migrate(args) => {
+            return migrate(conf, args, &mut std::io::stdout().lock())
+                .map(|notes| Outcome { warnings: notes });
+        }
         Command::Hostnqn(args) => {
             let nqn = host::generate_hostnqn(&paths.uuid)?;
             save(conf, "nqn", &nqn, non_empty(&args.file))?;
@@ -359,6 +395,96 @@ pub fn execute(conf: &Path, command: &Command, paths: &Paths) -> Result<Outcome,
         }
     }
     Ok(outcome)
+}
+
+/// `migrate`: reads the 2.x files, writes (or with `--dry-run` prints) the 3.x set, and
+/// returns what could not be carried over.
+pub fn migrate(
+    sys_conf: &Path,
+    args: &MigrateArgs,
+    out: &mut impl io::Write,
+) -> Result<Vec<String>, AdminError> {
+    use staslib::conf::options::{Daemon, SysConfig, load_service_config};
+    let load = |daemon: Daemon| {
+        let path = args.from.join(format!("{}.conf", daemon.name()));
+        let loaded = load_service_config(daemon, &path);
+        if loaded.has_errors() {
+            return Err(AdminError::MigrateSource(path));
+        }
+        Ok(loaded.config)
+    };
+    let stafd = load(Daemon::Stafd)?;
+    let stacd = load(Daemon::Stacd)?;
+    let (sys, _) = SysConfig::load(sys_conf);
+    let m = staslib::conf::migrate::migrate(&stafd, &stacd, &sys);
+    let write_err = |path: &Path, source: io::Error| AdminError::WriteFile {
+        path: path.to_owned(),
+        source,
+    };
+    let mut plan = Vec::new();
+    for (name, text) in &m.files {
+        let path = args.to.join(name);
+        let old = std::fs::read_to_string(&path).ok();
+        let state = match &old {
+            None => "new",
+            Some(o) if o == text => "unchanged",
+            Some(_) => "changed",
+        };
+        if args.dry_run {
+            writeln!(out, "=== {} ({state})", path.display()).map_err(|e| write_err(&path, e))?;
+            for line in text.lines() {
+                let mark = match &old {
+                    Some(o) if o.lines().any(|l| l == line) => ' ',
+                    _ => '+',
+                };
+                writeln!(out, "{mark} {line}").map_err(|e| write_err(&path, e))?;
+            }
+            if let Some(o) = &old {
+                for line in o.lines().filter(|l| !text.lines().any(|t| t == *l)) {
+                    writeln!(out, "- {line}").map_err(|e| write_err(&path, e))?;
+                }
+            }
+        } else if state == "changed" && !args.force {
+            return Err(AdminError::MigrateExists(path));
+        }
+        plan.push((path, text, state));
+    }
+    if !args.dry_run {
+        for (path, text, state) in plan {
+            if state == "unchanged" {
+                continue;
+            }
+            // A file holding DH-HMAC-CHAP secrets is readable by root only, from the start.
+            let mode = if text.contains("kxchap-") {
+                0o600
+            } else {
+                0o644
+            };
+            write_new_file(&path, text, mode).map_err(|e| write_err(&path, e))?;
+        }
+    }
+    Ok(m.notes)
+}
+
+/// Writes `text` to `path` atomically (temporary file with `mode`, fsync, rename).
+fn write_new_file(path: &Path, text: &str, mode: u32) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".stasadm-tmp");
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Runs `stasadm` with an already parsed command line.
@@ -541,5 +667,64 @@ mod tests {
         ] {
             assert_eq!(parse(args).unwrap_err().exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn migrate_writes_dry_runs_and_never_clobbers_silently() {
+        use std::os::unix::fs::PermissionsExt;
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        std::fs::write(from.path().join("stafd.conf"), "[Global]\ntron=true\n").unwrap();
+        std::fs::write(
+            from.path().join("stacd.conf"),
+            "[Controllers]\ncontroller=transport=tcp;traddr=192.0.2.3;\
+             subsysnqn=nqn.2024-01.io.example:a;\
+             dhchap-secret=DHHC-1:00:9tDsumlAMVGhNRy2zEWbl8eqhaZzHFu8WxZZb8D6cF/C01Ky:\n",
+        )
+        .unwrap();
+        let sys = from.path().join("sys.conf");
+        let args = |dry_run: bool, force: bool| MigrateArgs {
+            from: from.path().to_owned(),
+            to: to.path().to_owned(),
+            dry_run,
+            force,
+        };
+        let mut out = Vec::new();
+        migrate(&sys, &args(true, false), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("nvme-stas.conf (new)"), "{text}");
+        assert!(text.contains("+ tron = true"), "{text}");
+        assert!(
+            std::fs::read_dir(to.path()).unwrap().next().is_none(),
+            "dry run wrote"
+        );
+
+        migrate(&sys, &args(false, false), &mut Vec::new()).unwrap();
+        let main = to.path().join("nvme-stas.conf");
+        let mode = std::fs::metadata(&main).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "secrets: root only");
+        let stafd = to.path().join("stafd.conf");
+        assert_eq!(
+            std::fs::metadata(&stafd).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        // Again: everything unchanged, nothing to do.
+        let mut out = Vec::new();
+        migrate(&sys, &args(true, false), &mut out).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("(changed)"));
+        // Edited since: refused without --force, replaced with it.
+        std::fs::write(&stafd, "# mine\n").unwrap();
+        let e = migrate(&sys, &args(false, false), &mut Vec::new()).unwrap_err();
+        assert!(
+            matches!(e, AdminError::MigrateExists(ref p) if *p == stafd),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&stafd).unwrap(), "# mine\n");
+        migrate(&sys, &args(false, true), &mut Vec::new()).unwrap();
+        assert!(
+            std::fs::read_to_string(&stafd)
+                .unwrap()
+                .contains("tron = true")
+        );
     }
 }

@@ -6,7 +6,7 @@ use staslib::testing::text;
 
 const BIN: &str = env!("CARGO_BIN_EXE_stasadm");
 /// Python argparse's `print_usage()` with an 80-column default width.
-const USAGE: &str = "usage: stasadm [-h] [-v] [-c FILE]\n               {hostnqn,hostid,set-symname,clear-symname} ...\n";
+const USAGE: &str = "usage: stasadm [-h] [-v] [-c FILE]\n               {hostnqn,hostid,set-symname,clear-symname,migrate} ...\n";
 
 fn run(args: &[&str]) -> Output {
     staslib::testing::run(BIN, args)

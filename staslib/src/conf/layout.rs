@@ -102,7 +102,11 @@ fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
     if let Some(s) = &path.host_iface {
         put("host-iface", s.clone());
     }
-    if let Some(nqn) = &endpoint.identity.hostnqn {
+    // The main file's [Host] is the host's own identity (as sys.conf was); a drop-in's
+    // [Host] is a persona of its own, the 2.x per-controller host-nqn.
+    if endpoint.identity.dropin_persona
+        && let Some(nqn) = &endpoint.identity.hostnqn
+    {
         put("host-nqn", nqn.clone());
     }
     let t = &path.settings.tunables;

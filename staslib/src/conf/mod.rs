@@ -8,6 +8,7 @@ pub mod controller;
 pub mod generation;
 pub mod ini;
 pub mod layout;
+pub mod migrate;
 pub mod options;
 pub mod timespan;
 pub mod toml_conf;
