@@ -384,7 +384,7 @@ async fn next_foreign(
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     staslib::service::setup::announce_layout(Daemon::Stacd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (host, symname) = load_host().map_err(StartError)?;
+    let (host, symname) = load_host(&cfg).map_err(StartError)?;
     let backend = backend(cfg.global.backend_choice(), &host)
         .await
         .map_err(StartError)?;

@@ -408,8 +408,18 @@ impl Stafd {
     }
 
     fn reload(&mut self) {
+        staslib::service::setup::announce_layout(Daemon::Stafd, &self.files);
+        match load_config(Daemon::Stafd, &self.files) {
+            Some(cfg) => {
+                let tron = cfg.global.tron.value;
+                self.cfg = cfg;
+                self.shared.lock().tron = tron;
+                self.log.set_tron(tron);
+            }
+            None => tracing::error!("configuration has errors, keeping the previous one"),
+        }
         // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
-        match load_host().map_err(StartError) {
+        match load_host(&self.cfg).map_err(StartError) {
             Ok((host, symname)) if (&host, &symname) != (&self.host, &self.symname) => {
                 match self.backend.set_host(&host) {
                     Ok(()) => {
@@ -432,18 +442,8 @@ impl Stafd {
             }
             Ok(_) => {}
             Err(StartError(e)) => {
-                tracing::error!("sys.conf: {e}; keeping the previous host identity")
+                tracing::error!("host identity: {e}; keeping the previous one")
             }
-        }
-        staslib::service::setup::announce_layout(Daemon::Stafd, &self.files);
-        match load_config(Daemon::Stafd, &self.files) {
-            Some(cfg) => {
-                let tron = cfg.global.tron.value;
-                self.cfg = cfg;
-                self.shared.lock().tron = tron;
-                self.log.set_tron(tron);
-            }
-            None => tracing::error!("configuration has errors, keeping the previous one"),
         }
     }
 
@@ -494,7 +494,7 @@ impl Stafd {
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     staslib::service::setup::announce_layout(Daemon::Stafd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (host, symname) = load_host().map_err(StartError)?;
+    let (host, symname) = load_host(&cfg).map_err(StartError)?;
     let backend = backend(cfg.global.backend_choice(), &host)
         .await
         .map_err(StartError)?;

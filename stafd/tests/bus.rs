@@ -1474,11 +1474,7 @@ async fn stafd_3x_layout_with_epcsd_parking() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("sys.conf"),
-        format!("[Host]\nnqn={HOSTNQN}\nid={HOSTID}\n"),
-    )
-    .unwrap();
+    // The 3.x layout reads no sys.conf: the identity is nvme-stas.conf's [Host].
     let entries = |n: &str| {
         vec![tcp_entry(
             "127.0.0.1:4420".parse().unwrap(),
@@ -1491,7 +1487,8 @@ async fn stafd_3x_layout_with_epcsd_parking() {
     std::fs::write(
         d.join("nvme-stas.conf"),
         format!(
-            "[Discovery Controller Defaults]\nkeep-alive-tmo = 30\n\n\
+            "[Host]\nhostnqn = {HOSTNQN}\nhostid = {HOSTID}\n\n\
+             [Discovery Controller Defaults]\nkeep-alive-tmo = 30\n\n\
              [Discovery Controller]\ncontroller = transport=tcp;traddr=127.0.0.1;trsvcid={}\n\n\
              [Discovery Controller]\npersistent = force\n\
              controller = transport=tcp;traddr=127.0.0.1;trsvcid={}\n",

@@ -65,6 +65,11 @@ pub fn apply(
             message: w.kind.to_string(),
         });
     }
+    cfg.host = cc.host.as_ref().map(|h| super::options::HostDecl {
+        hostnqn: h.hostnqn.clone(),
+        hostid: h.hostid.clone(),
+        hostsymname: h.hostsymname.clone(),
+    });
     let (kind, endpoints) = match daemon {
         Daemon::Stafd => (ControllerKind::Discovery, &cc.discovery),
         Daemon::Stacd => (ControllerKind::Io, &cc.subsystems),
@@ -321,6 +326,28 @@ tls = yes
             .filter(|d| d.message.starts_with("tls is not supported yet"))
             .collect();
         assert_eq!(tls.len(), 1, "{:?}", l.diagnostics);
+    }
+
+    #[test]
+    fn the_main_host_section_is_the_hosts_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nvme-stas.conf"),
+            "[Host]\nhostnqn = nqn.2014-08.org.nvmexpress:uuid:7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f\n\
+             hostid = 7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f\nhostsymname = lab\n\n\
+             [Subsystem]\nnqn = nqn.2024-01.io.example:a\ncontroller = transport=tcp;traddr=192.0.2.3\n",
+        )
+        .unwrap();
+        let l = load(Daemon::Stacd, &layout_in(dir.path(), Daemon::Stacd));
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        let h = l.config.host.clone().unwrap();
+        assert_eq!(
+            h.hostid.as_deref(),
+            Some("7b1f0c2e-5d4a-4e8b-9c3f-2a1b0c9d8e7f")
+        );
+        assert_eq!(h.hostsymname.as_deref(), Some("lab"));
+        // Not a per-controller persona: the controller uses the host's identity.
+        assert_eq!(l.config.controllers[0].host_nqn, None);
     }
 
     #[test]

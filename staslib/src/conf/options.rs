@@ -624,6 +624,20 @@ pub struct ServiceConfig {
     pub controllers: Vec<ControllerEntry>,
     /// Non-empty `exclude=` (and deprecated `blacklist=`) entries, in file order.
     pub exclusions: Vec<Exclusion>,
+    /// 3.x: the host identity declared in nvme-stas.conf's `[Host]`.
+    pub host: Option<HostDecl>,
+}
+
+/// A host identity declared in a configuration file (3.x `[Host]`); unset parts come from
+/// `/etc/nvme`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostDecl {
+    /// `hostnqn`.
+    pub hostnqn: Option<String>,
+    /// `hostid`.
+    pub hostid: Option<String>,
+    /// `hostsymname`.
+    pub hostsymname: Option<String>,
 }
 
 impl ServiceConfig {
@@ -640,6 +654,7 @@ impl ServiceConfig {
             },
             controllers: Vec::new(),
             exclusions: Vec::new(),
+            host: None,
         }
     }
 

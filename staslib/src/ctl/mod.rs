@@ -40,15 +40,24 @@ where
     }
 }
 
-/// `given`, else the system host NQN (sys.conf, then `/etc/nvme/hostnqn`), as upstream's
-/// `-q/--host-nqn` default.
+/// `given`, else the system host NQN as the daemons read it (2.x: sys.conf, then
+/// `/etc/nvme/hostnqn`; 3.x: nvme-stas.conf's `[Host]`, then `/etc/nvme/hostnqn`), as
+/// upstream's `-q/--host-nqn` default.
 pub fn host_nqn(given: Option<&str>) -> Result<String, CtlError> {
-    match given {
-        Some(q) => Ok(q.to_owned()),
-        None => crate::service::setup::load_host()
-            .map(|(host, _)| host.hostnqn)
-            .map_err(CtlError::HostNqn),
+    use crate::conf::options::Daemon;
+    use crate::service::setup::{ConfFiles, load_host};
+    if let Some(q) = given {
+        return Ok(q.to_owned());
     }
+    let files = ConfFiles {
+        conf_file: Daemon::Stafd.default_conf_file().to_owned(),
+        conf_explicit: false,
+        conn_conf_file: None,
+    };
+    let cfg = crate::conf::layout::load(Daemon::Stafd, &files.layout(Daemon::Stafd)).config;
+    load_host(&cfg)
+        .map(|(host, _)| host.hostnqn)
+        .map_err(CtlError::HostNqn)
 }
 
 /// The completion script of `cmd` for `shell` (`bash`, `zsh`, `fish`).

@@ -70,8 +70,22 @@ pub fn load_config(daemon: Daemon, files: &ConfFiles) -> Option<ServiceConfig> {
     (!loaded.has_errors()).then_some(loaded.config)
 }
 
-/// sys.conf and the identity it points to, plus the symbolic name; `Err` says why not.
-pub fn load_host() -> Result<(HostIdentity, Option<String>), String> {
+/// The host identity: on the 2.x layout sys.conf and the files it points to; on the 3.x
+/// layout (no sys.conf) `/etc/nvme/hostnqn` and `hostid`, with `hostnqn`, `hostid` and
+/// `hostsymname` of nvme-stas.conf's `[Host]` taking precedence. Also the symbolic name;
+/// `Err` says why not.
+pub fn load_host(cfg: &ServiceConfig) -> Result<(HostIdentity, Option<String>), String> {
+    if cfg.generation == crate::conf::generation::Generation::V3 {
+        let decl = cfg.host.clone().unwrap_or_default();
+        let sources = libnvme_rs::host::HostSources {
+            etc_nvme: PathBuf::from("/etc/nvme"),
+            nqn: decl.hostnqn,
+            id: decl.hostid,
+            key: None,
+        };
+        let host = sources.load().map_err(|e| libnvme_rs::error_chain(&e))?;
+        return Ok((host, decl.hostsymname));
+    }
     let (sys, diags) = SysConfig::load(&sys_conf_path());
     for d in diags {
         tracing::warn!("{}: {}", d.file.display(), d.message);
