@@ -16,7 +16,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{backend, configured, load_config, load_host};
+use staslib::service::setup::{backend, configured, load_host};
 use staslib::service::{LogHandle, Notifier, state_file, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::{Connection, MatchRule, MessageStream};
@@ -313,16 +313,13 @@ impl Stacd {
     }
 
     fn reload(&mut self) {
-        staslib::service::setup::announce_layout(Daemon::Stacd, &self.files);
-        match load_config(Daemon::Stacd, &self.files) {
-            Some(cfg) => {
-                let tron = cfg.global.tron.value;
-                self.cfg = cfg;
-                self.shared.lock().tron = tron;
-                self.log.set_tron(tron);
-            }
-            None => tracing::error!("configuration has errors, keeping the previous one"),
-        }
+        let tron = staslib::service::setup::reload_config(
+            Daemon::Stacd,
+            &self.files,
+            &mut self.cfg,
+            &self.log,
+        );
+        self.shared.lock().tron = tron;
         // §4.18-2: every unconnected IOC tries at once.
         let unconnected: Vec<TransportId> = self
             .shared

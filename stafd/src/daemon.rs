@@ -13,7 +13,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{backend, configured, load_config, load_host};
+use staslib::service::setup::{backend, configured, load_host};
 use staslib::service::{LogHandle, Notifier, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::Connection;
@@ -408,16 +408,13 @@ impl Stafd {
     }
 
     fn reload(&mut self) {
-        staslib::service::setup::announce_layout(Daemon::Stafd, &self.files);
-        match load_config(Daemon::Stafd, &self.files) {
-            Some(cfg) => {
-                let tron = cfg.global.tron.value;
-                self.cfg = cfg;
-                self.shared.lock().tron = tron;
-                self.log.set_tron(tron);
-            }
-            None => tracing::error!("configuration has errors, keeping the previous one"),
-        }
+        let tron = staslib::service::setup::reload_config(
+            Daemon::Stafd,
+            &self.files,
+            &mut self.cfg,
+            &self.log,
+        );
+        self.shared.lock().tron = tron;
         // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
         match load_host(&self.cfg).map_err(StartError) {
             Ok((host, symname)) if (&host, &symname) != (&self.host, &self.symname) => {

@@ -189,26 +189,18 @@ fn runtime_defaults(s: &Settings, cfg: &mut ServiceConfig) {
     };
     let t = &s.tunables;
     let g = &mut cfg.global;
-    if t.keep_alive_tmo.is_some() {
-        g.kato = num(t.keep_alive_tmo, "keep-alive-tmo");
-    }
-    if t.queue_size.is_some() {
-        g.queue_size = num(t.queue_size, "queue-size");
-    }
-    if t.reconnect_delay.is_some() {
-        g.reconnect_delay = num(t.reconnect_delay, "reconnect-delay");
-    }
-    if t.ctrl_loss_tmo.is_some() {
-        g.ctrl_loss_tmo = num(t.ctrl_loss_tmo, "ctrl-loss-tmo");
-    }
-    if t.nr_io_queues.is_some() {
-        g.nr_io_queues = num(t.nr_io_queues, "nr-io-queues");
-    }
-    if t.nr_write_queues.is_some() {
-        g.nr_write_queues = num(t.nr_write_queues, "nr-write-queues");
-    }
-    if t.nr_poll_queues.is_some() {
-        g.nr_poll_queues = num(t.nr_poll_queues, "nr-poll-queues");
+    for (setting, value, key) in [
+        (&mut g.kato, t.keep_alive_tmo, "keep-alive-tmo"),
+        (&mut g.queue_size, t.queue_size, "queue-size"),
+        (&mut g.reconnect_delay, t.reconnect_delay, "reconnect-delay"),
+        (&mut g.ctrl_loss_tmo, t.ctrl_loss_tmo, "ctrl-loss-tmo"),
+        (&mut g.nr_io_queues, t.nr_io_queues, "nr-io-queues"),
+        (&mut g.nr_write_queues, t.nr_write_queues, "nr-write-queues"),
+        (&mut g.nr_poll_queues, t.nr_poll_queues, "nr-poll-queues"),
+    ] {
+        if value.is_some() {
+            *setting = num(value, key);
+        }
     }
     if let Some(v) = t.hdr_digest {
         g.hdr_digest = Setting {

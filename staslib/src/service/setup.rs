@@ -55,6 +55,25 @@ pub fn announce_layout(daemon: Daemon, files: &ConfFiles) {
     }
 }
 
+/// SIGHUP: announces the layout, reloads into `cfg` and applies `tron` to `log`; with
+/// errors the previous configuration stays (logged). Returns the `tron` now in force.
+pub fn reload_config(
+    daemon: Daemon,
+    files: &ConfFiles,
+    cfg: &mut ServiceConfig,
+    log: &crate::service::LogHandle,
+) -> bool {
+    announce_layout(daemon, files);
+    match load_config(daemon, files) {
+        Some(new) => {
+            *cfg = new;
+            log.set_tron(cfg.global.tron.value);
+        }
+        None => tracing::error!("configuration has errors, keeping the previous one"),
+    }
+    cfg.global.tron.value
+}
+
 /// Loads `daemon`'s configuration of whichever generation the host uses, logging the
 /// diagnostics; `None` when it has errors.
 pub fn load_config(daemon: Daemon, files: &ConfFiles) -> Option<ServiceConfig> {

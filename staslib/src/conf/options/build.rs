@@ -283,15 +283,20 @@ impl Builder<'_> {
         g.backend = self.single(GLOBAL, "backend", &g.backend, Text, check_backend);
     }
 
-    fn stafd(&mut self, o: &mut StafdOptions) {
-        use value::*;
+    /// `[Service Discovery] zeroconf`, the same in both generations.
+    fn zeroconf(&mut self, o: &mut StafdOptions) {
         o.zeroconf = self.single(
             SERVICE_DISCOVERY,
             "zeroconf",
             &o.zeroconf,
             FirstStage::Text,
-            check_enabled,
+            value::check_enabled,
         );
+    }
+
+    fn stafd(&mut self, o: &mut StafdOptions) {
+        use value::*;
+        self.zeroconf(o);
         let new = self.single(
             DC_MANAGEMENT,
             "persistent-connections",
@@ -330,13 +335,7 @@ impl Builder<'_> {
 
     fn stafd_v3(&mut self, o: &mut StafdOptions) {
         use value::*;
-        o.zeroconf = self.single(
-            SERVICE_DISCOVERY,
-            "zeroconf",
-            &o.zeroconf,
-            FirstStage::Text,
-            check_enabled,
-        );
+        self.zeroconf(o);
         o.zeroconf_connections_persistence = self.single(
             DC_MANAGEMENT,
             "dc-giveup-timeout",
