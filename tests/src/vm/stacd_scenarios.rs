@@ -44,6 +44,11 @@ pub fn scenarios() -> Vec<Scenario> {
             run: ownership_registry,
         },
         Scenario {
+            name: "stafd_stacd_kernel_nvme_stas_3x_layout",
+            target: || target_with(3, 0),
+            run: layout_3x,
+        },
+        Scenario {
             name: "stacd_native_iocs_against_nvmet",
             target: || target_with(3, 16 << 20),
             run: native,
@@ -1083,6 +1088,117 @@ fn registry_run(ctx: &mut Ctx, bus: &PrivateBus, dev1: &str, dev2: &str) -> Resu
     ctx.log(format!(
         "{dev2} (owner discoverd): neither adopted, claimed nor disconnected by the audit"
     ));
+    stacd.stop()?;
+    stafd.stop()
+}
+
+/// `/etc/nvme/nvme-stas.conf`, present for the scenario (a 3.x host) and removed however it
+/// ends.
+struct ConnConfFile;
+
+impl ConnConfFile {
+    const PATH: &str = "/etc/nvme/nvme-stas.conf";
+
+    fn write(text: &str) -> Result<ConnConfFile, String> {
+        std::fs::write(Self::PATH, text).map_err(|e| format!("{}: {e}", Self::PATH))?;
+        Ok(ConnConfFile)
+    }
+}
+
+impl Drop for ConnConfFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(Self::PATH);
+    }
+}
+
+/// A kernel controller's sysfs attribute, by subsystem NQN.
+fn io_attr(nqn: &str, attr: &str) -> Option<String> {
+    let (dev, _) = kernel_io_state().get(nqn).cloned()?;
+    std::fs::read_to_string(format!("/sys/class/nvme/{dev}/{attr}"))
+        .ok()
+        .map(|v| v.trim().to_owned())
+}
+
+/// Whether the kernel holds a discovery controller.
+fn kernel_dc_present() -> bool {
+    std::fs::read_dir("/sys/class/nvme")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            std::fs::read_to_string(e.path().join("cntrltype"))
+                .is_ok_and(|t| t.trim() == "discovery")
+        })
+}
+
+/// #10: both daemons on the nvme-stas 3.x layout on a real kernel, found by the presence of
+/// `/etc/nvme/nvme-stas.conf` (3.x daemon files with `-f`): the DC from its
+/// `[Discovery Controller]` section, the I/O defaults and a `[Subsystem]` path's own tunable
+/// in the kernel's controllers, and EPCSD parking decided from what nvmet reports.
+fn layout_3x(ctx: &mut Ctx) -> Result<(), String> {
+    let _conn = ConnConfFile::write(&format!(
+        "# written by the vm tier\n\
+         [Discovery Controller Defaults]\nkeep-alive-tmo = 30\n\n\
+         [I/O Controller Defaults]\nqueue-size = 64\n\n\
+         [Discovery Controller]\ncontroller = transport=tcp;traddr={TRADDR};trsvcid={PORT}\n\n\
+         [Subsystem]\nnqn = {}\ncontroller = transport=tcp;traddr={TRADDR};trsvcid={PORT};nr-io-queues=1\n",
+        nqn(0)
+    ))?;
+    let _ = std::fs::remove_dir_all(WORK);
+    std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stafd.conf"), "[Global]\nbackend=kernel\n")
+        .map_err(|e| e.to_string())?;
+    std::fs::write(format!("{WORK}/stacd.conf"), "[Global]\nbackend=kernel\n")
+        .map_err(|e| e.to_string())?;
+    let bus = PrivateBus::start(&Path::new(WORK).join("bus"), &repo())?;
+    let r = layout_3x_run(ctx, &bus);
+    log_tails(ctx, &["stafd-1", "stacd-1"]);
+    r
+}
+
+fn layout_3x_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
+    let stafd = Daemon::start(bus, 1)?;
+    let stacd = Daemon::start_stacd(bus, 1)?;
+    let all = [nqn(0), nqn(1), nqn(2)];
+    let t = wait_converged(bus, &all, Duration::from_secs(60))?;
+    ctx.log(format!("3 IOCs live in {} ms", t.as_millis()));
+    for d in ["stafd-1", "stacd-1"] {
+        let log = std::fs::read_to_string(format!("{WORK}/{d}.log")).unwrap_or_default();
+        let want = "nvme-stas 3.x layout (/etc/nvme/nvme-stas.conf exists)";
+        ensure(log.contains(want), || format!("{d} did not log {want:?}"))?;
+    }
+    // [I/O Controller Defaults] queue-size = 64 for all; nr-io-queues=1 on nqn(0)'s path.
+    for n in &all {
+        let sq = io_attr(n, "sqsize");
+        ensure(sq.as_deref() == Some("63"), || {
+            format!("{n}: sqsize {sq:?}")
+        })?;
+    }
+    let qc = io_attr(&nqn(0), "queue_count");
+    ensure(qc.as_deref() == Some("2"), || {
+        format!(
+            "{}: queue_count {qc:?} (admin + 1 I/O queue wanted)",
+            nqn(0)
+        )
+    })?;
+    ctx.log("sysfs: sqsize 63 on all three (queue-size 64), queue_count 2 on the configured one");
+
+    // EPCSD: parked unless nvmet's page carries a self entry with EPCSD.
+    std::thread::sleep(Duration::from_secs(3));
+    let log = std::fs::read_to_string(format!("{WORK}/stafd-1.log")).unwrap_or_default();
+    let parked = log.contains("No persistent connection (EPCSD 0");
+    let dc = kernel_dc_present();
+    ensure(parked != dc, || {
+        format!("stafd parked: {parked}, kernel DC present: {dc}")
+    })?;
+    if parked {
+        // Its cached page still feeds stacd: nothing is dropped.
+        std::thread::sleep(Duration::from_secs(5));
+        converged(bus, &all)?;
+        ctx.log("nvmet reports no EPCSD: the DC is parked (kernel DC gone), its cached page keeps the 3 IOCs");
+    } else {
+        ctx.log("nvmet reports EPCSD: the DC stays connected");
+    }
     stacd.stop()?;
     stafd.stop()
 }
