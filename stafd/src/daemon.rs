@@ -104,17 +104,24 @@ fn dim_entry(host: &HostIdentity, symname: Option<String>) -> Option<DimHostEntr
 }
 
 /// A DC's `persistent` mode: the 2.x layout has none, and its DCs stay connected as 2.x's
-/// did (`force`); on the 3.x layout the path's `persistent`, else `auto` (spec 3.x §4).
+/// did (`force`); on the 3.x layout the path's resolved `persistent` for a configured DC,
+/// `[Discovery Controller Defaults]`' for one found at run time, else `auto` (spec 3.x §4).
 fn persistence(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> core::Persistence {
     if cfg.generation == staslib::conf::generation::Generation::V2 {
         return core::Persistence::Force;
     }
-    let mode = entry.and_then(|e| {
-        e.extra
+    // A configured DC's own (resolved) mode, else [Discovery Controller Defaults]'.
+    let mode = match entry {
+        Some(e) => e
+            .extra
             .iter()
             .find(|(k, _)| k == "persistent")
-            .map(|(_, v)| v.as_str())
-    });
+            .map(|(_, v)| v.as_str()),
+        None => cfg
+            .stafd()
+            .and_then(|o| o.runtime_persistent)
+            .map(|p| p.as_str()),
+    };
     match mode {
         Some("no") => core::Persistence::No,
         Some("force") => core::Persistence::Force,
@@ -698,4 +705,58 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     }
     drop(conn);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use staslib::conf::conn_ini::Persistent;
+    use staslib::conf::controller::ItemContext;
+    use staslib::conf::generation::Generation;
+
+    fn entry(pairs: &[(&str, &str)]) -> ControllerEntry {
+        let ctx = ItemContext {
+            daemon: Daemon::Stafd,
+            file: std::path::Path::new("/etc/nvme/nvme-stas.conf"),
+            line: Some(1),
+            option: "controller",
+        };
+        let pairs = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        ControllerEntry::from_pairs(&ctx, pairs).0.unwrap()
+    }
+
+    #[test]
+    fn persistence_per_generation_and_origin() {
+        use crate::core::Persistence::{Auto, Force, No};
+        let base = [("transport", "tcp"), ("traddr", "192.0.2.1")];
+        let with = |mode: &str| {
+            let mut p = base.to_vec();
+            p.push(("persistent", mode));
+            entry(&p)
+        };
+        let mut v2 = ServiceConfig::defaults(Daemon::Stafd, std::path::Path::new("/x"));
+        assert_eq!(
+            persistence(&v2, Some(&with("no"))),
+            Force,
+            "2.x: always force"
+        );
+        v2.generation = Generation::V3;
+        let v3 = v2;
+        assert_eq!(persistence(&v3, Some(&with("no"))), No);
+        assert_eq!(persistence(&v3, Some(&with("force"))), Force);
+        assert_eq!(persistence(&v3, Some(&entry(&base))), Auto);
+        assert_eq!(persistence(&v3, None), Auto, "run time, no defaults");
+        let mut v3d = v3.clone();
+        if let staslib::conf::options::DaemonOptions::Stafd(o) = &mut v3d.options {
+            o.runtime_persistent = Some(Persistent::Force);
+        }
+        assert_eq!(persistence(&v3d, None), Force, "run time: the DC defaults'");
+        assert_eq!(
+            persistence(&v3d, Some(&entry(&base))),
+            Auto,
+            "configured: its own"
+        );
+    }
 }

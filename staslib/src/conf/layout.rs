@@ -75,6 +75,9 @@ pub fn apply(
         Daemon::Stacd => (ControllerKind::Io, &cc.subsystems),
     };
     runtime_defaults(cc.runtime_defaults(kind), cfg);
+    if let super::options::DaemonOptions::Stafd(o) = &mut cfg.options {
+        o.runtime_persistent = cc.runtime_defaults(kind).persistent;
+    }
     for endpoint in endpoints {
         for path in &endpoint.paths {
             let ctx = ItemContext {
@@ -280,6 +283,11 @@ tls = yes
         // The DC defaults are what controllers found at run time get.
         assert_eq!(c.global.kato.value, Some(30));
         assert_eq!(c.controllers.len(), 2, "stafd takes the two DC paths only");
+        assert_eq!(
+            c.stafd().unwrap().runtime_persistent,
+            None,
+            "the DC defaults set no persistent"
+        );
         let dc1 = &c.controllers[0];
         assert_eq!(
             (

@@ -537,6 +537,9 @@ pub struct StafdOptions {
     pub zeroconf_connections_persistence: Setting<f64>,
     /// 3.x `epcsd-poll-interval-minutes`: how often a parked DC is polled.
     pub epcsd_poll_minutes: Setting<i64>,
+    /// 3.x `persistent` of nvme-stas.conf's `[Discovery Controller Defaults]`: the mode of
+    /// DCs found at run time (referrals, mDNS).
+    pub runtime_persistent: Option<super::conn_ini::Persistent>,
 }
 
 impl StafdOptions {
@@ -547,6 +550,7 @@ impl StafdOptions {
             persistent_connections: Setting::default_value(true),
             zeroconf_connections_persistence: Setting::default_value(DEFAULT_ZEROCONF_PERSISTENCE),
             epcsd_poll_minutes: Setting::default_value(15),
+            runtime_persistent: None,
         }
     }
 
