@@ -186,22 +186,20 @@ async fn session(
     mut dc: DiscoveryController,
     stop: &mut oneshot::Receiver<StopMode>,
 ) -> SessionEnd {
-    let ctx = ctx.clone();
-    let tid = tid.clone();
     let mut registered = false;
     loop {
         // Freshly (re)connected: register, then fetch.
-        on_connected(&ctx, &dc);
-        registered = register(&ctx, &mut dc).await || registered;
-        let mut lsp = log_page_lsp(&ctx, &mut dc).await;
+        on_connected(ctx, &dc);
+        registered = register(ctx, &mut dc).await || registered;
+        let mut lsp = log_page_lsp(ctx, &mut dc).await;
         let mut fetch_pending = true;
         loop {
             if fetch_pending {
-                match fetch(&ctx, &mut dc, lsp).await {
+                match fetch(ctx, &mut dc, lsp).await {
                     None => {}
                     Some(own) => {
                         fetch_pending = false;
-                        if parks(&ctx, &tid, &dc, own) {
+                        if parks_now(ctx, tid, &dc, own) {
                             // The cached log page stays; the poll reconnects.
                             if let Err(e) = dc.disconnect(false).await {
                                 tracing::warn!("{}", e.chain());
@@ -218,14 +216,14 @@ async fn session(
             });
             tokio::select! {
                 mode = &mut *stop => {
-                    shutdown(&ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered).await;
+                    shutdown(ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered).await;
                     return SessionEnd::Stopped;
                 }
                 () = retry => {}
                 event = dc.next_event() => match event {
                     DcEvent::LogPageChanged => {
                         tracing::info!("{tid} | {} - Received AEN: Change of Discovery Log Page (0x70f002)", device_of(&dc));
-                        ctx.shared.with_dc(&tid, |s| s.stats.aens += 1);
+                        ctx.shared.with_dc(tid, |s| s.stats.aens += 1);
                         fetch_pending = true;
                     }
                     DcEvent::Aen(dw0) => {
@@ -235,20 +233,20 @@ async fn session(
                         // §4.5-6: the kernel reconnected (or events were lost): register
                         // again, then re-read.
                         tracing::info!("{tid} | {} - Resync: registering and re-reading the log page", device_of(&dc));
-                        registered = register(&ctx, &mut dc).await || registered;
-                        lsp = log_page_lsp(&ctx, &mut dc).await;
+                        registered = register(ctx, &mut dc).await || registered;
+                        lsp = log_page_lsp(ctx, &mut dc).await;
                         fetch_pending = true;
                     }
                     DcEvent::ConnectionLost(why) => {
                         tracing::warn!("{tid} | {} - Connection lost: {why}", device_of(&dc));
-                        ctx.shared.with_dc(&tid, |s| {
+                        ctx.shared.with_dc(tid, |s| {
                             s.connected = false;
                             s.error(why);
                         });
-                        if !reconnect(&ctx, &tid, &mut dc, stop).await {
+                        if !reconnect(ctx, tid, &mut dc, stop).await {
                             return SessionEnd::Stopped;
                         }
-                        ctx.shared.with_dc(&tid, |s| s.stats.reconnects += 1);
+                        ctx.shared.with_dc(tid, |s| s.stats.reconnects += 1);
                         break;
                     }
                 }
@@ -424,7 +422,12 @@ async fn log_page_lsp(ctx: &DcContext, dc: &mut DiscoveryController) -> u8 {
 }
 
 /// After a fetch: whether the DC is parked now (spec 3.x §4), logged when it is.
-fn parks(ctx: &DcContext, tid: &TransportId, dc: &DiscoveryController, own: Option<u16>) -> bool {
+fn parks_now(
+    ctx: &DcContext,
+    tid: &TransportId,
+    dc: &DiscoveryController,
+    own: Option<u16>,
+) -> bool {
     let epcsd = core::epcsd(own, ctx.referral_eflags);
     if !core::parks(ctx.persistence, epcsd) {
         ctx.shared.with_dc(tid, |s| s.parked = false);

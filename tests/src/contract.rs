@@ -17,6 +17,8 @@ use libnvme_rs::controller::{Backend, ConnectParams, DcEvent, DiscoveryControlle
 use libnvme_rs::spec::disclog::{DiscoveryLog, subtype};
 use libnvme_rs::trid::{Transport, TransportId};
 
+use crate::vm::guest::ensure;
+
 /// What a target must offer the contract.
 pub trait Rig {
     /// The discovery controller (with the host NQN the backend connects with).
@@ -50,11 +52,8 @@ async fn within<F: Future>(limit: Duration, what: &str, f: F) -> Result<F::Outpu
         .map_err(|_| format!("{what}: not within {limit:?}"))
 }
 
-fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Result<(), String> {
-    if cond { Ok(()) } else { Err(msg()) }
-}
-
-fn nvm_nqns(log: &DiscoveryLog) -> BTreeSet<String> {
+/// The NVM subsystem NQNs a discovery log page lists.
+pub fn nvm_nqns(log: &DiscoveryLog) -> BTreeSet<String> {
     log.entries
         .iter()
         .filter(|e| e.subtype == subtype::NVME)

@@ -20,8 +20,8 @@ use super::conn_ini::{self, ConnConfig, ConnPath, ControllerKind, Endpoint, Sett
 use super::controller::{ControllerEntry, ItemContext};
 use super::generation::{CONN_CONF_FILE, Generation, Layout};
 use super::options::{
-    Daemon, Diagnostic, Level, LoadedConfig, ServiceConfig, Setting, Source, load_service_config,
-    load_service_config_as,
+    ConnectParams, Daemon, Diagnostic, Level, LoadedConfig, ServiceConfig, Setting, Source,
+    load_service_config, load_service_config_as,
 };
 
 /// Reads the files of `layout` for `daemon`. Never fails: problems are diagnostics (errors
@@ -117,30 +117,8 @@ fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
     {
         put("host-nqn", nqn.clone());
     }
-    let t = &path.settings.tunables;
-    let num = [
-        ("kato", t.keep_alive_tmo),
-        ("queue-size", t.queue_size),
-        ("reconnect-delay", t.reconnect_delay),
-        ("ctrl-loss-tmo", t.ctrl_loss_tmo),
-        ("nr-io-queues", t.nr_io_queues),
-        ("nr-write-queues", t.nr_write_queues),
-        ("nr-poll-queues", t.nr_poll_queues),
-    ];
-    for (k, v) in num {
-        if let Some(v) = v {
-            put(k, v.to_string());
-        }
-    }
-    let flags = [
-        ("hdr-digest", t.hdr_digest),
-        ("data-digest", t.data_digest),
-        ("disable-sqflow", t.disable_sqflow),
-    ];
-    for (k, v) in flags {
-        if let Some(v) = v {
-            put(k, v.to_string());
-        }
+    for (k, _, v) in connect_params(&path.settings.tunables).keyed() {
+        put(k, v);
     }
     let sec = &path.settings.security;
     if let Some(s) = &sec.kxchap_secret {
@@ -153,6 +131,23 @@ fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
         put("persistent", m.as_str().to_owned());
     }
     p
+}
+
+/// The 3.x tunables the 2.x model has, in its types.
+fn connect_params(t: &conn_ini::Tunables) -> ConnectParams {
+    let n = |v: Option<i32>| v.map(i64::from);
+    ConnectParams {
+        kato: n(t.keep_alive_tmo),
+        queue_size: n(t.queue_size),
+        reconnect_delay: n(t.reconnect_delay),
+        ctrl_loss_tmo: n(t.ctrl_loss_tmo),
+        nr_io_queues: n(t.nr_io_queues),
+        nr_write_queues: n(t.nr_write_queues),
+        nr_poll_queues: n(t.nr_poll_queues),
+        hdr_digest: t.hdr_digest,
+        data_digest: t.data_digest,
+        disable_sqflow: t.disable_sqflow,
+    }
 }
 
 /// Warnings for what is read but not applied yet (module doc).
@@ -182,14 +177,6 @@ fn unapplied(settings: &Settings, origin: &conn_ini::Origin, diags: &mut Vec<Dia
 /// The main file's type defaults as `[Global]`'s connect parameters.
 fn runtime_defaults(s: &Settings, cfg: &mut ServiceConfig) {
     let at = |key: &str| Source::File(s.origin(key).map(|o| o.line));
-    let num = |v: Option<i32>, key: &str| Setting {
-        value: v.map(i64::from),
-        source: if v.is_some() {
-            at(key)
-        } else {
-            Source::Default
-        },
-    };
     let t = &s.tunables;
     let g = &mut cfg.global;
     for (setting, value, key) in [
@@ -201,8 +188,11 @@ fn runtime_defaults(s: &Settings, cfg: &mut ServiceConfig) {
         (&mut g.nr_write_queues, t.nr_write_queues, "nr-write-queues"),
         (&mut g.nr_poll_queues, t.nr_poll_queues, "nr-poll-queues"),
     ] {
-        if value.is_some() {
-            *setting = num(value, key);
+        if let Some(v) = value {
+            *setting = Setting {
+                value: Some(i64::from(v)),
+                source: at(key),
+            };
         }
     }
     if let Some(v) = t.hdr_digest {

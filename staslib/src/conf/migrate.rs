@@ -241,46 +241,16 @@ fn endpoint(section: &str, e: &ControllerEntry, out: &mut String) {
     if !e.host_iface.is_empty() {
         let _ = write!(path, ";host-iface={}", e.host_iface);
     }
-    for (k, v) in tunable_pairs(&e.overrides) {
+    for (_, k, v) in e.overrides.keyed() {
         let _ = write!(path, ";{k}={v}");
     }
     let _ = writeln!(out, "controller = {path}");
 }
 
 fn tunables(p: &ConnectParams, out: &mut String) {
-    for (k, v) in tunable_pairs(p) {
+    for (_, k, v) in p.keyed() {
         let _ = writeln!(out, "{k} = {v}");
     }
-}
-
-/// 2.x connect parameters under their 3.x names (`kato` is `keep-alive-tmo`).
-fn tunable_pairs(p: &ConnectParams) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    let nums = [
-        ("keep-alive-tmo", p.kato),
-        ("queue-size", p.queue_size),
-        ("reconnect-delay", p.reconnect_delay),
-        ("ctrl-loss-tmo", p.ctrl_loss_tmo),
-        ("nr-io-queues", p.nr_io_queues),
-        ("nr-write-queues", p.nr_write_queues),
-        ("nr-poll-queues", p.nr_poll_queues),
-    ];
-    for (k, v) in nums {
-        if let Some(v) = v {
-            out.push((k, v.to_string()));
-        }
-    }
-    let flags = [
-        ("hdr-digest", p.hdr_digest),
-        ("data-digest", p.data_digest),
-        ("disable-sqflow", p.disable_sqflow),
-    ];
-    for (k, v) in flags {
-        if let Some(v) = v {
-            out.push((k, if v { "true" } else { "false" }.to_owned()));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

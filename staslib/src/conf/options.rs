@@ -352,6 +352,32 @@ pub struct ConnectParams {
 }
 
 impl ConnectParams {
+    /// The parameters that are set, as `(2.x key, 3.x key, value)` in one fixed order: the
+    /// 2.x `controller=`/`[Global]` spelling and nvme-stas 3.x's (`kato` is `keep-alive-tmo`).
+    pub fn keyed(&self) -> Vec<(&'static str, &'static str, String)> {
+        let nums = [
+            ("kato", "keep-alive-tmo", self.kato),
+            ("queue-size", "queue-size", self.queue_size),
+            ("reconnect-delay", "reconnect-delay", self.reconnect_delay),
+            ("ctrl-loss-tmo", "ctrl-loss-tmo", self.ctrl_loss_tmo),
+            ("nr-io-queues", "nr-io-queues", self.nr_io_queues),
+            ("nr-write-queues", "nr-write-queues", self.nr_write_queues),
+            ("nr-poll-queues", "nr-poll-queues", self.nr_poll_queues),
+        ];
+        let flags = [
+            ("hdr-digest", "hdr-digest", self.hdr_digest),
+            ("data-digest", "data-digest", self.data_digest),
+            ("disable-sqflow", "disable-sqflow", self.disable_sqflow),
+        ];
+        let nums = nums
+            .into_iter()
+            .filter_map(|(v2, v3, v)| Some((v2, v3, v?.to_string())));
+        let flags = flags
+            .into_iter()
+            .filter_map(|(v2, v3, v)| Some((v2, v3, v?.to_string())));
+        nums.chain(flags).collect()
+    }
+
     /// Each field of `self`, else of `fallback`.
     pub fn or(&self, fallback: &ConnectParams) -> ConnectParams {
         ConnectParams {

@@ -8,9 +8,7 @@ use libnvme_rs::kernel::fabrics::{Connected, Fabrics};
 use libnvme_rs::kernel::options::ConnectOptions;
 use libnvme_rs::kernel::sysfs::SysfsRoot;
 use libnvme_rs::spec::WELL_KNOWN_DISC_NQN;
-use libnvme_rs::spec::disclog::{
-    DiscoveryLog, DiscoveryLogEntry, adrfam_name, subtype_name, trtype_name,
-};
+use libnvme_rs::spec::disclog::{DiscoveryLogEntry, adrfam_name, subtype_name, trtype_name};
 use libnvme_rs::trid::Transport;
 
 use super::guest::{Ctx, HOSTID, HOSTNQN, wait_for};
@@ -136,13 +134,7 @@ pub(crate) fn nvme_cli_records(ctx: &mut Ctx) -> Result<BTreeSet<Record>, String
         .collect()
 }
 
-pub(crate) fn nvm_nqns(log: &DiscoveryLog) -> BTreeSet<String> {
-    log.entries
-        .iter()
-        .filter(|e| e.subtype == 2)
-        .map(|e| e.subnqn.clone())
-        .collect()
-}
+pub(crate) use crate::contract::nvm_nqns;
 
 pub(crate) fn expected_nqns(n: usize) -> BTreeSet<String> {
     (0..n).map(nqn).collect()

@@ -19,7 +19,13 @@ pub(super) fn build(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diag
         raw,
         diags: Vec::new(),
     };
-    b.check_structure(daemon);
+    // 2.x reads some invalid options all the same (§1.2): the unfiltered file is used.
+    b.check_structure(&Rules {
+        valid: &|section| daemon.valid_options(section),
+        alias: &|section, option| deprecated_alias(daemon, section, option),
+        option_hint: &|section, option| removed_option_hint(daemon, section, option),
+        section_hint: &|_| None,
+    });
     let mut cfg = ServiceConfig::defaults(daemon, &raw.file);
     b.global(daemon, &mut cfg.global);
     match &mut cfg.options {
@@ -35,53 +41,22 @@ pub(super) fn build(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diag
 /// Validates `raw` as a 3.x daemon file: 3.x's sections and keys only; a 2.x key is an
 /// error that says where 3.x moved it (nothing is aliased, as upstream).
 pub(super) fn build_v3(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let file = raw.file.display().to_string();
-    let mut kept = RawConfig {
-        file: raw.file.clone(),
-        sections: Vec::new(),
+    let mut check = Builder {
+        raw,
+        diags: Vec::new(),
     };
-    for section in &raw.sections {
-        let Some(valid) = daemon.valid_options_v3(&section.name) else {
-            let hint = if section.name == CONTROLLERS {
-                " (removed in nvme-stas 3.0: controllers are defined in nvme-stas.conf; \
-                 these entries are ignored)"
-            } else {
-                ""
-            };
-            diags.push(Diagnostic {
-                level: Level::Error,
-                file: raw.file.clone(),
-                line: section.line,
-                message: format!(
-                    "File:{file} contains invalid sections: {}{hint}",
-                    py_set_repr([section.name.as_str()])
-                ),
-            });
-            continue;
-        };
-        let mut keep = section.clone();
-        keep.options.retain(|option| {
-            if valid.contains(&option.key.as_str()) {
-                return true;
-            }
-            let hint = moved_in_v3(&option.key)
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
-            diags.push(Diagnostic {
-                level: Level::Error,
-                file: raw.file.clone(),
-                line: option.values.first().and_then(|v| v.line),
-                message: format!(
-                    "File:{file} [{}] contains invalid options: {}{hint}",
-                    section.name,
-                    py_set_repr([option.key.as_str()])
-                ),
-            });
-            false
-        });
-        kept.sections.push(keep);
-    }
+    let kept = check.check_structure(&Rules {
+        valid: &|section| daemon.valid_options_v3(section),
+        alias: &|_, _| None,
+        option_hint: &|_, option| moved_in_v3(option),
+        section_hint: &|section| {
+            (section == CONTROLLERS).then_some(
+                "removed in nvme-stas 3.0: controllers are defined in nvme-stas.conf; these \
+                 entries are ignored",
+            )
+        },
+    });
+    let diags = check.diags;
     let mut b = Builder { raw: &kept, diags };
     let mut cfg = ServiceConfig::defaults(daemon, &raw.file);
     cfg.generation = crate::conf::generation::Generation::V3;
@@ -94,6 +69,18 @@ pub(super) fn build_v3(daemon: Daemon, raw: &RawConfig) -> (ServiceConfig, Vec<D
     let mut diags = b.diags;
     diags.sort_by_key(|d| d.line);
     (cfg, diags)
+}
+
+/// Which sections and options a daemon file may have, and what to say about the others.
+struct Rules<'a> {
+    /// The valid options of a section; `None`: the section is invalid.
+    valid: &'a dyn Fn(&str) -> Option<&'static [&'static str]>,
+    /// A deprecated alias accepted with this warning (section, option).
+    alias: &'a dyn Fn(&str, &str) -> Option<&'static str>,
+    /// Appended to the error about an invalid option (section, option).
+    option_hint: &'a dyn Fn(&str, &str) -> Option<&'static str>,
+    /// Appended to the error about an invalid section.
+    section_hint: &'a dyn Fn(&str) -> Option<&'static str>,
 }
 
 /// Where nvme-stas 3.0 moved a 2.x key (spec 3.x §3), for the error about it.
@@ -162,36 +149,48 @@ impl Builder<'_> {
         self.raw.file.display().to_string()
     }
 
-    /// Invalid sections and options (one ERROR per item, with upstream's text).
-    fn check_structure(&mut self, daemon: Daemon) {
+    /// Invalid sections and options (one ERROR per item, with upstream's text), by `rules`;
+    /// returns the file without them (valid and aliased options only).
+    fn check_structure(&mut self, rules: &Rules<'_>) -> RawConfig {
         let raw = self.raw;
         let file = self.file();
+        let mut kept = RawConfig {
+            file: raw.file.clone(),
+            sections: Vec::new(),
+        };
         for section in &raw.sections {
-            let Some(valid) = daemon.valid_options(&section.name) else {
+            let Some(valid) = (rules.valid)(&section.name) else {
+                let hint = (rules.section_hint)(&section.name)
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
                 self.push(
                     Level::Error,
                     section.line,
                     format!(
-                        "File:{file} contains invalid sections: {}",
+                        "File:{file} contains invalid sections: {}{hint}",
                         py_set_repr([section.name.as_str()])
                     ),
                 );
                 continue;
             };
+            let mut keep = section.clone();
+            keep.options.clear();
             for option in &section.options {
                 if valid.contains(&option.key.as_str()) {
+                    keep.options.push(option.clone());
                     continue;
                 }
                 let line = option.values.first().and_then(|v| v.line);
-                if let Some(note) = deprecated_alias(daemon, &section.name, &option.key) {
+                if let Some(note) = (rules.alias)(&section.name, &option.key) {
                     self.push(
                         Level::Warning,
                         line,
                         format!("File:{file} [{}]: {} - {note}", section.name, option.key),
                     );
+                    keep.options.push(option.clone());
                     continue;
                 }
-                let hint = removed_option_hint(daemon, &section.name, &option.key)
+                let hint = (rules.option_hint)(&section.name, &option.key)
                     .map(|h| format!(" ({h})"))
                     .unwrap_or_default();
                 self.push(
@@ -204,7 +203,9 @@ impl Builder<'_> {
                     ),
                 );
             }
+            kept.sections.push(keep);
         }
+        kept
     }
 
     /// One single-valued option: absent → `default`; valid → its value; invalid → WARNING
