@@ -14,7 +14,9 @@ use super::Scenario;
 use super::common::*;
 use super::guest::{Ctx, HOSTNQN, ensure, wait_for};
 use super::nvmet::{Port, Referral, Subsystem, Target};
-use super::stafd_scenarios::{Daemon, WORK, conf_for, expect_nqns, repo, stac_iocs};
+use super::stafd_scenarios::{
+    Daemon, WORK, conf_for, established_to, expect_nqns, repo, stac_iocs,
+};
 
 pub fn scenarios() -> Vec<Scenario> {
     vec![
@@ -527,20 +529,6 @@ fn native(ctx: &mut Ctx) -> Result<(), String> {
     r
 }
 
-/// Established TCP connections to the I/O port (one per queue).
-fn io_sockets() -> usize {
-    std::fs::read_to_string("/proc/net/tcp")
-        .unwrap_or_default()
-        .lines()
-        .skip(1)
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            // local 127.0.0.1:4420 is the target side; state 01 = ESTABLISHED.
-            f.len() > 3 && f[1] == "0100007F:1144" && f[3] == "01"
-        })
-        .count()
-}
-
 fn native_view(bus: &PrivateBus, n: usize) -> Option<Vec<(String, String, String)>> {
     stac_iocs(bus).filter(|l| l.len() == n && l.iter().all(|(_, _, c)| c == "True"))
 }
@@ -556,7 +544,7 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     })?;
     // nvmet's side: the DC's socket plus the same number of queues per IOC.
     std::thread::sleep(Duration::from_millis(500));
-    let all = io_sockets();
+    let all = established_to(4420);
     let per_ioc = all.saturating_sub(1) / 3;
     ensure(per_ioc >= 2 && all == 1 + 3 * per_ioc, || {
         format!("{all} sockets at nvmet's port for 1 DC + 3 IOCs")
@@ -576,10 +564,16 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     let t = Instant::now();
     ctx.nvmet.unlink(1, &nqn(0)).map_err(|e| e.to_string())?;
     wait_for(Duration::from_secs(3), || {
-        (stac_iocs(bus).is_some_and(|l| l.len() == 2) && io_sockets() == all - per_ioc)
+        (stac_iocs(bus).is_some_and(|l| l.len() == 2) && established_to(4420) == all - per_ioc)
             .then_some(())
     })
-    .ok_or_else(|| format!("unlink: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    .ok_or_else(|| {
+        format!(
+            "unlink: {:?}, {} sockets",
+            stac_iocs(bus),
+            established_to(4420)
+        )
+    })?;
     ctx.log(format!(
         "unlink -> closed in {} ms",
         t.elapsed().as_millis()
@@ -587,9 +581,15 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     let t = Instant::now();
     ctx.nvmet.link(1, &nqn(0)).map_err(|e| e.to_string())?;
     wait_for(Duration::from_secs(3), || {
-        native_view(bus, 3).filter(|_| io_sockets() == all)
+        native_view(bus, 3).filter(|_| established_to(4420) == all)
     })
-    .ok_or_else(|| format!("relink: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    .ok_or_else(|| {
+        format!(
+            "relink: {:?}, {} sockets",
+            stac_iocs(bus),
+            established_to(4420)
+        )
+    })?;
     ctx.log(format!(
         "relink -> connected in {} ms",
         t.elapsed().as_millis()
@@ -601,9 +601,15 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     let t = Instant::now();
     let stacd = Daemon::start_stacd(bus, 2)?;
     wait_for(Duration::from_secs(30), || {
-        native_view(bus, 3).filter(|_| io_sockets() == all)
+        native_view(bus, 3).filter(|_| established_to(4420) == all)
     })
-    .ok_or_else(|| format!("restart: {:?}, {} sockets", stac_iocs(bus), io_sockets()))?;
+    .ok_or_else(|| {
+        format!(
+            "restart: {:?}, {} sockets",
+            stac_iocs(bus),
+            established_to(4420)
+        )
+    })?;
     ctx.log(format!(
         "kill -9 + restart -> 3 IOCs again in {} ms, {all} connections at nvmet",
         t.elapsed().as_millis()
@@ -614,22 +620,28 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     stafd.stop()?;
     std::thread::sleep(Duration::from_secs(30));
     ensure(
-        native_view(bus, 3).is_some() && io_sockets() == all - 1,
-        || format!("stafd away: {:?}, {} sockets", stac_iocs(bus), io_sockets()),
+        native_view(bus, 3).is_some() && established_to(4420) == all - 1,
+        || {
+            format!(
+                "stafd away: {:?}, {} sockets",
+                stac_iocs(bus),
+                established_to(4420)
+            )
+        },
     )?;
     let stafd = Daemon::start(bus, 2)?;
     // Its DC's socket comes back once it has connected (seconds under TCG); the IOCs must
     // not churn meanwhile (checked in stacd's log below).
     let t = Instant::now();
     wait_for(Duration::from_secs(20), || {
-        (native_view(bus, 3).is_some() && io_sockets() == all).then_some(())
+        (native_view(bus, 3).is_some() && established_to(4420) == all).then_some(())
     })
     .ok_or_else(|| {
         let log = std::fs::read_to_string(format!("{WORK}/stafd-2.log")).unwrap_or_default();
         format!(
             "stafd back: {:?}, {} sockets; stafd-2:\n{log}",
             stac_iocs(bus),
-            io_sockets()
+            established_to(4420)
         )
     })?;
     ctx.log(format!(

@@ -296,6 +296,66 @@ fn view_of(dc: &Value) -> Option<(String, Vec<String>)> {
     Some((device, nqns))
 }
 
+/// The log pages as served: the DC's id dictionary has upstream's keys (host-nqn ours), and
+/// the first entry's keys appear in upstream's order in the JSON text as sent.
+fn check_upstream_keys(bus: &PrivateBus) -> Result<(), String> {
+    let all = all_log_pages(bus)?;
+    let dc = &all[0]["discovery-controller"];
+    for key in [
+        "traddr",
+        "trsvcid",
+        "transport",
+        "subsysnqn",
+        "host-iface",
+        "host-traddr",
+        "host-nqn",
+        "device",
+    ] {
+        ensure(dc[key].is_string(), || format!("id dict lacks {key}: {dc}"))?;
+    }
+    ensure(dc["host-nqn"] == HOSTNQN, || {
+        format!("host-nqn {}", dc["host-nqn"])
+    })?;
+    // serde_json sorts keys: check the order in the text as sent.
+    let data = busctl(
+        bus,
+        "org.nvmexpress.staf",
+        "get_all_log_pages",
+        "b",
+        &["false"],
+    )?;
+    let text = data[0].as_str().unwrap_or_default();
+    let first = &text[text
+        .find("\"log-pages\": [{")
+        .ok_or("no log page entries")?..];
+    // First occurrences after the opening brace all belong to the first entry.
+    let positions: Vec<Option<usize>> = DLPE_KEYS
+        .iter()
+        .map(|k| first.find(&format!("\"{k}\": ")))
+        .collect();
+    ensure(
+        positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]),
+        || format!("DLPE keys not in upstream order: {first}"),
+    )?;
+    Ok(())
+}
+
+/// Established TCP connections whose local end is 127.0.0.1:`port` (nvmet's side: one per
+/// queue of every association on that port).
+pub(super) fn established_to(port: u16) -> usize {
+    let local = format!("0100007F:{port:04X}");
+    std::fs::read_to_string("/proc/net/tcp")
+        .unwrap_or_default()
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // state 01 = ESTABLISHED.
+            f.len() > 3 && f[1] == local && f[3] == "01"
+        })
+        .count()
+}
+
 /// Discovery controllers the kernel has for our port.
 fn kernel_dcs() -> Vec<String> {
     let mut out = Vec::new();
@@ -387,44 +447,7 @@ fn run(ctx: &mut Ctx, bus: &PrivateBus, monitor: &Path) -> Result<(), String> {
     ensure(nqns == expect_nqns(&[0, 1, 2]), || {
         format!("log page lists {nqns:?}")
     })?;
-    let all = all_log_pages(bus)?;
-    let dc = &all[0]["discovery-controller"];
-    for key in [
-        "traddr",
-        "trsvcid",
-        "transport",
-        "subsysnqn",
-        "host-iface",
-        "host-traddr",
-        "host-nqn",
-        "device",
-    ] {
-        ensure(dc[key].is_string(), || format!("id dict lacks {key}: {dc}"))?;
-    }
-    ensure(dc["host-nqn"] == HOSTNQN, || {
-        format!("host-nqn {}", dc["host-nqn"])
-    })?;
-    // serde_json sorts keys: check the order in the text as sent.
-    let data = busctl(
-        bus,
-        "org.nvmexpress.staf",
-        "get_all_log_pages",
-        "b",
-        &["false"],
-    )?;
-    let text = data[0].as_str().unwrap_or_default();
-    let first = &text[text
-        .find("\"log-pages\": [{")
-        .ok_or("no log page entries")?..];
-    // First occurrences after the opening brace all belong to the first entry.
-    let positions: Vec<Option<usize>> = DLPE_KEYS
-        .iter()
-        .map(|k| first.find(&format!("\"{k}\": ")))
-        .collect();
-    ensure(
-        positions.iter().all(Option::is_some) && positions.windows(2).all(|w| w[0] < w[1]),
-        || format!("DLPE keys not in upstream order: {first}"),
-    )?;
+    check_upstream_keys(bus)?;
     ensure(kernel_dcs() == [device.clone()], || {
         format!("kernel DCs {:?}", kernel_dcs())
     })?;
@@ -663,6 +686,49 @@ fn native_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
     ensure(dc_on_port(bus, PORT).is_some(), || {
         "the configured DC went too".into()
     })?;
+    check_upstream_keys(bus)?;
+
+    // SIGTERM: a native association lives in the daemon, so it closes whatever
+    // persistent-connections says (stafd(8)); nothing is left behind for a restart to adopt.
+    let port: u16 = PORT.parse().map_err(|_| "port")?;
+    ensure(established_to(port) >= 1, || {
+        "no association to port 1 seen in /proc/net/tcp".into()
+    })?;
+    stafd.stop()?;
+    wait_for(Duration::from_secs(5), || {
+        (established_to(port) == 0).then_some(())
+    })
+    .ok_or("the native association outlived stafd")?;
+    ctx.log("SIGTERM: the native association closed");
+
+    // Restart while port 1 does not listen (no subsystem linked): the cached page is served
+    // at once; once the port is back the page is fetched again (new content: subsystem 1 only).
+    for i in [0, 1] {
+        ctx.nvmet.unlink(1, &nqn(i)).map_err(|e| e.to_string())?;
+    }
+    let t = Instant::now();
+    let stafd = Daemon::start(bus, 2)?;
+    wait_for(Duration::from_secs(30), || {
+        dc_on_port(bus, PORT).filter(|(_, n)| *n == expect_nqns(&[0, 1]))
+    })
+    .ok_or("after restart the cached page of port 1 was not served")?;
+    ensure(established_to(port) == 0, || {
+        "port 1 was meant not to listen".into()
+    })?;
+    ctx.log(format!(
+        "restart, DC unreachable: cached page served after {} ms",
+        t.elapsed().as_millis()
+    ));
+    ctx.nvmet.link(1, &nqn(1)).map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    wait_for(Duration::from_secs(20), || {
+        dc_on_port(bus, PORT).filter(|(_, n)| *n == expect_nqns(&[1]))
+    })
+    .ok_or("the page was not fetched again once port 1 listened")?;
+    ctx.log(format!(
+        "port back -> fresh page after {} ms (retry timer 3 s)",
+        t.elapsed().as_millis()
+    ));
     stafd.stop()
 }
 
