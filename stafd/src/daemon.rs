@@ -132,9 +132,14 @@ fn persistence(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> core::Pe
 /// Connect parameters from `[Global]` and a line's overrides.
 fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> ConnectParams {
     let global = cfg.global.connect_params();
-    entry
+    let mut p = entry
         .map_or(global, |e| e.connect_params(&global))
-        .controller_params()
+        .controller_params();
+    // A DC of nvme-stas.conf may use TLS like any path (nvme-stas 3.x passes it through).
+    if let Some(e) = entry {
+        p.tls = e.tls.clone();
+    }
+    p
 }
 
 struct Stafd {

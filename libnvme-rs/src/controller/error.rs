@@ -56,6 +56,12 @@ pub enum Cause {
     /// The kernel's event socket failed.
     #[error("kernel events: {0}")]
     Uevents(crate::kernel::uevent::UeventError),
+    /// A TLS key could not be prepared (nothing was written to the kernel).
+    #[error(transparent)]
+    Tls(crate::kernel::tls::TlsError),
+    /// The kernel refused a connect that asked for TLS or concat.
+    #[error("connect with TLS failed: {0}")]
+    TlsConnect(Box<Cause>),
     /// A blocking kernel call did not return in time (it goes on in its thread).
     #[error("kernel call did not return within {0:?}")]
     KernelTimeout(std::time::Duration),

@@ -307,6 +307,8 @@ impl KernelBackend {
             hostid: self.host.hostid.clone(),
             hdr_digest: params.hdr_digest,
             data_digest: params.data_digest,
+            tls: params.tls.tls,
+            concat: params.tls.concat,
             ..base
         }
     }
@@ -319,7 +321,19 @@ impl KernelBackend {
         params: &ConnectParams,
         kind: ControllerKind,
     ) -> Result<(String, bool), Cause> {
-        let opts = self.options(tid, params, kind);
+        let mut opts = self.options(tid, params, kind);
+        let tls = &params.tls;
+        crate::kernel::tls::check(tls, !opts.dhchap_secret.is_empty()).map_err(Cause::Tls)?;
+        if tls.tls {
+            // As libnvme: the key is (re)loaded into the keyring before every connect.
+            let (t, host, nqn) = (tls.clone(), opts.hostnqn.clone(), opts.nqn.clone());
+            let serials = blocking(CONNECT_LIMIT, move || {
+                crate::kernel::tls::import_for_connect(&t, &host, &nqn).map_err(Cause::Tls)
+            })
+            .await?;
+            opts.keyring = Some(serials.keyring);
+            opts.tls_key = Some(serials.tls_key);
+        }
         let args = opts
             .build(&self.caps)
             .map_err(|e| Cause::InvalidArgument(e.to_string()))?;
@@ -327,13 +341,21 @@ impl KernelBackend {
         let key = tid.clone().with_host_nqn(&opts.hostnqn);
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
         let me = self.clone();
+        let tls_asked = opts.tls || opts.concat;
         let attached = blocking(CONNECT_LIMIT, move || {
             let registry = me.registry();
             let refuse = |dev: &str| {
                 foreign_owner(registry, dev)
                     .map(|o| format!("owned by {o:?} in the ownership registry"))
             };
-            let attached = connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &refuse)?;
+            let attached = connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &refuse)
+                .map_err(|e| {
+                    if tls_asked {
+                        Cause::TlsConnect(Box::new(Cause::from(e)))
+                    } else {
+                        Cause::from(e)
+                    }
+                })?;
             me.note_ownership(&attached.controller.device, attached.adopted);
             Ok(attached)
         })

@@ -52,7 +52,7 @@ pub use error::{Cause, ControllerError, Operation};
 pub use io::IoController;
 pub use kernel::{KernelBackend, KernelInventory, KernelOptions};
 pub use native::NativeBackend;
-pub use params::ConnectParams;
+pub use params::{ConnectParams, TlsParams};
 
 use crate::admin::dim::{DimHostEntry, DimOutcome, DimTask};
 use crate::admin::discovery::DiscoveryLogOptions;

@@ -34,6 +34,38 @@ pub struct ConnectParams {
     pub dhchap_secret: Option<String>,
     /// DH-HMAC-CHAP controller secret (bidirectional authentication; kernel only).
     pub dhchap_ctrl_secret: Option<String>,
+    /// NVMe/TCP TLS and secure channel concatenation (kernel only).
+    pub tls: TlsParams,
+}
+
+/// TLS settings of a connection, as nvme-cli's `--tls --concat --keyring --tls-key
+/// --tls-key-identity` and nvme-stas 3.x's `tls concat keyring tls-key tls-key-identity`.
+/// `Debug` never shows the key.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsParams {
+    /// Use TLS 1.3 with a PSK.
+    pub tls: bool,
+    /// Secure channel concatenation (TLS keyed by DH-HMAC-CHAP; needs a host secret).
+    pub concat: bool,
+    /// Keyring: a description (`.nvme` when unset) or a serial number.
+    pub keyring: Option<String>,
+    /// PSK: interchange format (`NVMeTLSkey-1:…`, imported into the keyring at each
+    /// connect) or the serial number of a key already there.
+    pub key: Option<String>,
+    /// The identity an interchange key is stored under (otherwise derived, as libnvme).
+    pub identity: Option<String>,
+}
+
+impl std::fmt::Debug for TlsParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsParams")
+            .field("tls", &self.tls)
+            .field("concat", &self.concat)
+            .field("keyring", &self.keyring)
+            .field("key", &self.key.as_ref().map(|_| "<secret>"))
+            .field("identity", &self.identity)
+            .finish()
+    }
 }
 
 /// KATO of a persistent discovery connection when none is configured.

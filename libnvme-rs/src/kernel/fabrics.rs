@@ -67,6 +67,10 @@ pub enum FabricsError {
     /// EKEYREJECTED: authentication failed.
     #[error("authentication key rejected")]
     AuthRejected,
+    /// ESRCH: the kernel found no user-space agent to run the TLS handshake (it hands it to
+    /// `tlshd` from ktls-utils over the netlink handshake family).
+    #[error("no TLS handshake agent is running (the kernel needs tlshd from ktls-utils)")]
+    NoHandshakeAgent,
     /// EINVAL: the kernel refused the options (unknown/invalid option, host NQN/ID mismatch).
     #[error("kernel rejected the connect options")]
     InvalidOptions,
@@ -334,6 +338,7 @@ pub fn connect_write_error(source: io::Error, path: &Path) -> FabricsError {
         Errno::EOPNOTSUPP => FabricsError::NotSupported,
         Errno::ENOKEY => FabricsError::AuthKeyMissing,
         Errno::EKEYREJECTED => FabricsError::AuthRejected,
+        Errno::ESRCH => FabricsError::NoHandshakeAgent,
         Errno::EINVAL => FabricsError::InvalidOptions,
         Errno::EIO => FabricsError::TransportIo,
         _ => FabricsError::Io {
@@ -502,6 +507,7 @@ mod tests {
         let p = Path::new("/dev/nvme-fabrics");
         let table: &[(Errno, &str)] = &[
             (Errno::EALREADY, "AlreadyConnected"),
+            (Errno::ESRCH, "NoHandshakeAgent"),
             (Errno::ECONNREFUSED, "ConnectionRefused"),
             (Errno::ETIMEDOUT, "TimedOut"),
             (Errno::EHOSTUNREACH, "HostUnreachable"),

@@ -8,6 +8,7 @@
 //! * [`uevent`] — kernel uevents for nvme devices (add/remove/change, AENs).
 //! * [`exclusion`] — libnvme 3's host-wide exclusion list (`/etc/nvme/exclusions.conf`).
 //! * [`registry`] — libnvme 3's ownership registry (`/run/nvme/registry`).
+//! * [`tls`] — NVMe/TCP TLS keys: the interchange format, libnvme's derivation, the keyring.
 
 pub mod adopt;
 pub mod exclusion;
@@ -16,6 +17,7 @@ pub mod options;
 pub mod passthru;
 pub mod registry;
 pub mod sysfs;
+pub mod tls;
 pub mod uevent;
 
 /// At most `max` bytes of the file at `path`: host files other programs write (the

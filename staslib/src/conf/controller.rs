@@ -159,6 +159,8 @@ pub struct ControllerEntry {
     pub dhchap_secret: Option<String>,
     /// `dhchap-ctrl-secret`.
     pub dhchap_ctrl_secret: Option<String>,
+    /// TLS settings (the 3.x connection file only; 2.x `controller=` has no TLS keys).
+    pub tls: libnvme_rs::controller::TlsParams,
     /// Valid overrides of `[Global]` connect options.
     pub overrides: ConnectParams,
     /// Every other key, verbatim, in order (unknown keys and the per-controller keys that
@@ -343,6 +345,7 @@ impl ControllerEntry {
             host_nqn: opt("host-nqn"),
             dhchap_secret: opt("dhchap-secret"),
             dhchap_ctrl_secret: opt("dhchap-ctrl-secret"),
+            tls: Default::default(),
             overrides,
             extra,
             line: ctx.line,

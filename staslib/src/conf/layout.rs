@@ -10,8 +10,9 @@
 //!   `kxchap-*` the kernel's `dhchap-*`), and `persistent` kept as the entry's `persistent`
 //!   pair. The type defaults of the main file become `[Global]`'s connect parameters, which
 //!   controllers found at run time (referrals, mDNS, log pages) use (spec 3.x §3).
-//! * TLS settings (`tls`, `concat`, `keyring`, `tls-key`, `tls-key-identity`) and
-//!   `fast-io-fail-tmo`, `tos`, `duplicate-connect` are read but not applied yet: each one
+//! * TLS settings (`tls`, `concat`, `keyring`, `tls-key`, `tls-key-identity`) of a path go
+//!   to its entry's [`TlsParams`](libnvme_rs::controller::TlsParams) (kernel backend).
+//! * `fast-io-fail-tmo`, `tos`, `duplicate-connect` are read but not applied yet: each one
 //!   set is a warning naming it, never a silent no-op.
 
 use std::path::Path;
@@ -89,7 +90,10 @@ pub fn apply(
             let (entry, d) = ControllerEntry::from_pairs(&ctx, pairs(endpoint, path));
             diags.extend(d);
             unapplied(&path.settings, &path.origin, diags);
-            cfg.controllers.extend(entry);
+            cfg.controllers.extend(entry.map(|mut e| {
+                e.tls = tls_params(&path.settings.security);
+                e
+            }));
         }
     }
 }
@@ -133,6 +137,18 @@ fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
     p
 }
 
+/// The TLS settings of a resolved path (`tls-key` a serial or an interchange-format PSK,
+/// checked at connect time as libnvme does).
+fn tls_params(sec: &conn_ini::Security) -> libnvme_rs::controller::TlsParams {
+    libnvme_rs::controller::TlsParams {
+        tls: sec.tls.unwrap_or(false),
+        concat: sec.concat.unwrap_or(false),
+        keyring: sec.keyring.clone(),
+        key: sec.tls_key.as_ref().map(|k| k.expose().to_owned()),
+        identity: sec.tls_key_identity.clone(),
+    }
+}
+
 /// The 3.x tunables the 2.x model has, in its types.
 fn connect_params(t: &conn_ini::Tunables) -> ConnectParams {
     let n = |v: Option<i32>| v.map(i64::from);
@@ -153,16 +169,10 @@ fn connect_params(t: &conn_ini::Tunables) -> ConnectParams {
 /// Warnings for what is read but not applied yet (module doc).
 fn unapplied(settings: &Settings, origin: &conn_ini::Origin, diags: &mut Vec<Diagnostic>) {
     let t = &settings.tunables;
-    let s = &settings.security;
     let set = [
         ("fast-io-fail-tmo", t.fast_io_fail_tmo.is_some()),
         ("tos", t.tos.is_some()),
         ("duplicate-connect", t.duplicate_connect.is_some()),
-        ("tls", s.tls.is_some()),
-        ("concat", s.concat.is_some()),
-        ("keyring", s.keyring.is_some()),
-        ("tls-key", s.tls_key.is_some()),
-        ("tls-key-identity", s.tls_key_identity.is_some()),
     ];
     for (key, _) in set.iter().filter(|(_, on)| *on) {
         diags.push(Diagnostic {
@@ -309,13 +319,13 @@ tls = yes
                 .as_deref()
                 .is_some_and(|s| s.starts_with("DHHC-1:"))
         );
-        // TLS is read but not applied: said, once, naming the key.
-        let tls: Vec<_> = l
-            .diagnostics
-            .iter()
-            .filter(|d| d.message.starts_with("tls is not supported yet"))
-            .collect();
-        assert_eq!(tls.len(), 1, "{:?}", l.diagnostics);
+        // The subsystem's TLS settings reach its entry; no warning about them.
+        assert!(ioc.tls.tls && !ioc.tls.concat && ioc.tls.key.is_none());
+        assert!(
+            !l.diagnostics.iter().any(|d| d.message.contains("tls")),
+            "{:?}",
+            l.diagnostics
+        );
     }
 
     #[test]

@@ -416,6 +416,7 @@ impl ConnectParams {
             disable_sqflow: self.disable_sqflow.unwrap_or(false),
             dhchap_secret: None,
             dhchap_ctrl_secret: None,
+            tls: Default::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ impl ConnectOptions {
     /// emitted, as in libnvme.
     pub fn build(&self, caps: &KernelCapabilities) -> Result<ConnectArgs, OptionsError> {
         self.validate()?;
+        self.check_tls(caps)?;
 
         let discovery = self.is_discovery();
         let io = !discovery;
@@ -52,12 +53,18 @@ impl ConnectOptions {
             b.positive("fast_io_fail_tmo", self.fast_io_fail_tmo);
             b.int("tos", self.tos);
         }
-        // keyring / tls_key (rows 21-22) are never used by stas.
+        // The TLS options as libnvme 3 writes them; a kernel without them cannot give what
+        // was asked for, so they are required rather than dropped (validate).
+        b.serial("keyring", self.keyring);
+        if tcp {
+            b.serial("tls_key", self.tls_key);
+        }
         b.flag("duplicate_connect", self.duplicate_connect);
         b.flag("disable_sqflow", self.disable_sqflow);
         b.flag("hdr_digest", tcp && self.hdr_digest);
         b.flag("data_digest", tcp && self.data_digest);
-        // tls / concat (rows 27-28) are never used by stas.
+        b.flag("tls", tcp && self.tls);
+        b.flag("concat", tcp && self.concat);
 
         if b.out.len() > MAX_ARGS_LEN {
             return Err(OptionsError::TooLong(b.out.len()));
@@ -130,6 +137,15 @@ impl ArgsBuilder<'_> {
             && self.allowed(name)
         {
             self.out.push_str(&format!(",{name}={v}"));
+        }
+    }
+
+    /// A key serial as libnvme writes it (`0x%08x`); 0 is "not set".
+    fn serial(&mut self, name: &'static str, value: Option<i32>) {
+        if let Some(v) = value.filter(|v| *v != 0)
+            && self.allowed(name)
+        {
+            self.out.push_str(&format!(",{name}={v:#010x}"));
         }
     }
 
@@ -235,6 +251,84 @@ mod tests {
         let args = o.build(&KernelCapabilities::historical_default()).unwrap();
         assert_eq!(args.dropped(), ["dhchap_secret", "dhchap_ctrl_secret"]);
         assert!(!args.as_str().contains("dhchap"));
+    }
+
+    /// nvme-cli 3.0 (libnvme 3 `build_options`): `keyring=0x%08x,tls_key=0x%08x` after
+    /// `tos`, the `tls` flag after the digests; serials of 0 are not sent.
+    #[test]
+    fn tls_tokens_as_libnvme_3_writes_them() {
+        let o = ConnectOptions {
+            trsvcid: "4420".into(),
+            hostnqn: HOSTNQN.into(),
+            ctrl_loss_tmo: Some(600),
+            hdr_digest: true,
+            keyring: Some(0x1a2b3c),
+            tls_key: Some(0x2d4e6f70),
+            tls: true,
+            ..tcp("nqn.s", "10.0.0.1")
+        };
+        let args = o.build(&KernelCapabilities::all()).unwrap();
+        assert_eq!(
+            args.as_str(),
+            format!(
+                "nqn=nqn.s,transport=tcp,traddr=10.0.0.1,trsvcid=4420,hostnqn={HOSTNQN},hostid={HOSTID},ctrl_loss_tmo=600,keyring=0x001a2b3c,tls_key=0x2d4e6f70,hdr_digest,tls"
+            )
+        );
+        let no_serials = ConnectOptions {
+            keyring: Some(0),
+            tls_key: None,
+            ..o.clone()
+        };
+        assert!(
+            no_serials
+                .build(&KernelCapabilities::all())
+                .unwrap()
+                .as_str()
+                .ends_with(",ctrl_loss_tmo=600,hdr_digest,tls")
+        );
+        // Never dropped: a kernel without them refuses the whole connect.
+        assert_eq!(
+            o.build(&KernelCapabilities::historical_default()),
+            Err(OptionsError::TlsUnsupported("keyring"))
+        );
+        let concat = ConnectOptions {
+            tls: false,
+            concat: true,
+            keyring: None,
+            tls_key: None,
+            ..o.clone()
+        };
+        assert_eq!(
+            concat.build(&KernelCapabilities::all()),
+            Err(OptionsError::ConcatWithoutSecret)
+        );
+        let with_secret = ConnectOptions {
+            dhchap_secret: "DHHC-1:00:aGVsbG8=:".into(),
+            ..concat.clone()
+        };
+        assert!(
+            with_secret
+                .build(&KernelCapabilities::all())
+                .unwrap()
+                .as_str()
+                .ends_with(",hdr_digest,concat")
+        );
+        let both = ConnectOptions {
+            tls: true,
+            ..with_secret
+        };
+        assert_eq!(
+            both.build(&KernelCapabilities::all()),
+            Err(OptionsError::TlsWithConcat)
+        );
+        let rdma = ConnectOptions {
+            transport: Transport::Rdma,
+            ..o
+        };
+        assert_eq!(
+            rdma.build(&KernelCapabilities::all()),
+            Err(OptionsError::TlsNotTcp("keyring"))
+        );
     }
 
     #[test]

@@ -66,6 +66,9 @@ impl KernelCapabilities {
         let mut caps = Self::historical_default();
         caps.names.insert("dhchap_secret".into());
         caps.names.insert("dhchap_ctrl_secret".into());
+        for tls in ["keyring", "tls_key", "tls", "concat"] {
+            caps.names.insert(tls.into());
+        }
         caps
     }
 

@@ -56,6 +56,14 @@ pub struct ConnectOptions {
     pub hdr_digest: bool,
     /// TCP data digest (tcp only).
     pub data_digest: bool,
+    /// Serial of the keyring holding the TLS PSK (`keyring=0x%08x`); sent when set.
+    pub keyring: Option<i32>,
+    /// Serial of the TLS PSK (`tls_key=0x%08x`, tcp only); sent when set.
+    pub tls_key: Option<i32>,
+    /// TLS 1.3 (tcp only).
+    pub tls: bool,
+    /// Secure channel concatenation (tcp only; needs `dhchap_secret`).
+    pub concat: bool,
 }
 
 /// libnvme's `NVMF_DEF_CTRL_LOSS_TMO`.
@@ -89,6 +97,10 @@ impl ConnectOptions {
             disable_sqflow: false,
             hdr_digest: false,
             data_digest: false,
+            keyring: None,
+            tls_key: None,
+            tls: false,
+            concat: false,
         }
     }
 

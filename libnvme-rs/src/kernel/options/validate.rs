@@ -70,6 +70,19 @@ pub enum OptionsError {
     /// The whole string exceeds [`MAX_ARGS_LEN`] (long DH-HMAC-CHAP secrets).
     #[error("option string is {0} bytes long (max {MAX_ARGS_LEN})")]
     TooLong(usize),
+    /// `tls` together with `concat` (libnvme: "cannot specify --tls and --concat together").
+    #[error("tls and concat cannot be used together")]
+    TlsWithConcat,
+    /// `concat` without `dhchap_secret`.
+    #[error("concat needs a DH-HMAC-CHAP host secret")]
+    ConcatWithoutSecret,
+    /// A TLS option on a transport other than tcp.
+    #[error("{0} is only for the tcp transport")]
+    TlsNotTcp(&'static str),
+    /// A TLS option this kernel does not list: sending the rest would connect without the
+    /// protection that was asked for.
+    #[error("the kernel does not support the {0} option (NVMe/TCP TLS)")]
+    TlsUnsupported(&'static str),
     /// An integer option above `i32::MAX` (the kernel parses `%d`).
     #[error("{option} value {value} is too large")]
     IntegerTooLarge {
@@ -81,6 +94,31 @@ pub enum OptionsError {
 }
 
 impl ConnectOptions {
+    /// libnvme's TLS checks, and every TLS option asked for must be one the kernel takes.
+    pub(super) fn check_tls(&self, caps: &super::KernelCapabilities) -> Result<(), OptionsError> {
+        if self.tls && self.concat {
+            return Err(OptionsError::TlsWithConcat);
+        }
+        if self.concat && is_unset(&self.dhchap_secret) {
+            return Err(OptionsError::ConcatWithoutSecret);
+        }
+        let wanted = [
+            ("keyring", self.keyring.is_some_and(|k| k != 0)),
+            ("tls_key", self.tls_key.is_some_and(|k| k != 0)),
+            ("tls", self.tls),
+            ("concat", self.concat),
+        ];
+        for (name, _) in wanted.into_iter().filter(|(_, on)| *on) {
+            if self.transport != Transport::Tcp {
+                return Err(OptionsError::TlsNotTcp(name));
+            }
+            if !caps.supports(name) {
+                return Err(OptionsError::TlsUnsupported(name));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn validate(&self) -> Result<(), OptionsError> {
         if self.nqn.is_empty() {
             return Err(OptionsError::EmptyNqn);
