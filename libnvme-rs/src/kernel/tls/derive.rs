@@ -167,7 +167,12 @@ pub fn derive_tls_psk(
     };
     let mut retained = match hash {
         PskHash::None => configured.to_vec(),
-        _ => hkdf(cipher, configured, &info("HostNQN", hostnqn.as_bytes())?, key_len)?,
+        _ => hkdf(
+            cipher,
+            configured,
+            &info("HostNQN", hostnqn.as_bytes())?,
+            key_len,
+        )?,
     };
     let identity = if version == 1 {
         let mac = hmac(
@@ -183,13 +188,12 @@ pub fn derive_tls_psk(
         );
         // libnvme's digest buffer holds key_len bytes of HMAC.
         if mac.len() > key_len {
-            return Err(TlsError::Derive("the identity digest is longer than the key"));
+            return Err(TlsError::Derive(
+                "the identity digest is longer than the key",
+            ));
         }
         let digest = super::interchange::base64_encode(&mac);
-        format!(
-            "NVMe1R{:02} {hostnqn} {subsysnqn} {digest}",
-            cipher.code()
-        )
+        format!("NVMe1R{:02} {hostnqn} {subsysnqn} {digest}", cipher.code())
     } else {
         format!("NVMe0R{:02} {hostnqn} {subsysnqn}", cipher.code())
     };
@@ -199,7 +203,12 @@ pub fn derive_tls_psk(
     } else {
         identity.clone()
     };
-    let psk = hkdf(cipher, &retained, &info("nvme-tls-psk", context.as_bytes())?, key_len);
+    let psk = hkdf(
+        cipher,
+        &retained,
+        &info("nvme-tls-psk", context.as_bytes())?,
+        key_len,
+    );
     retained.fill(0);
     Ok(DerivedPsk {
         identity,
@@ -241,8 +250,7 @@ mod tests {
             early,
             hex("33ad0a1c607ec03b09e6cd9893680ce210adf300aa1f2660e1b22e10f170f92a")
         );
-        let empty_hash =
-            hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        let empty_hash = hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         let info = hkdf_label(32, "derived", &empty_hash).unwrap();
         // HKDF-Expand alone (one block): T(1) = HMAC(PRK, info || 0x01).
         let derived = hmac(Md::Sha256, &early, &[&info, &[1]]);

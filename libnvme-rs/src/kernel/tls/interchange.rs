@@ -80,8 +80,11 @@ impl InterchangeKey {
     /// total length 65 (32-byte key) or 89 (48-byte key), matching the hash, CRC-32 correct.
     /// Error texts never contain the key.
     pub fn parse(text: &str) -> Result<Self, TlsError> {
-        let bad = |why: &str| TlsError::BadKey(format!("not a TLS PSK in interchange format: {why}"));
-        let rest = text.strip_prefix(PREFIX).ok_or_else(|| bad("no NVMeTLSkey- prefix"))?;
+        let bad =
+            |why: &str| TlsError::BadKey(format!("not a TLS PSK in interchange format: {why}"));
+        let rest = text
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| bad("no NVMeTLSkey- prefix"))?;
         let b = rest.as_bytes();
         if b.len() < 5 || b[0] != b'1' || b[1] != b':' || b[4] != b':' {
             return Err(bad("version must be 1 and the hash two digits"));
@@ -101,7 +104,9 @@ impl InterchangeKey {
             return Err(bad("wrong length for its hash"));
         }
         let body = &text[PREFIX.len() + 5..];
-        let body = body.strip_suffix(':').ok_or_else(|| bad("no closing ':'"))?;
+        let body = body
+            .strip_suffix(':')
+            .ok_or_else(|| bad("no closing ':'"))?;
         let raw = base64_decode(body).ok_or_else(|| bad("bad base64"))?;
         if raw.len() != 36 && raw.len() != 52 {
             return Err(bad("the key is neither 32 nor 48 bytes"));

@@ -121,11 +121,13 @@ pub fn find_by_type_and_description(key_type: &str, description: &str) -> Result
     if let Ok(k) = search(SESSION_KEYRING, key_type, description) {
         return Ok(k);
     }
-    let text = crate::kernel::read_bounded(std::path::Path::new("/proc/keys"), 4 << 20)
-        .map_err(|e| TlsError::Keyring {
-            op: "read",
-            what: "/proc/keys".into(),
-            source: e,
+    let text =
+        crate::kernel::read_bounded(std::path::Path::new("/proc/keys"), 4 << 20).map_err(|e| {
+            TlsError::Keyring {
+                op: "read",
+                what: "/proc/keys".into(),
+                source: e,
+            }
         })?;
     find_in_proc_keys(&String::from_utf8_lossy(&text), key_type, description).ok_or_else(|| {
         TlsError::Keyring {
@@ -183,7 +185,11 @@ mod tests {
         assert_eq!(find_in_proc_keys(PROC_KEYS, "keyring", ".nv"), None);
         assert_eq!(find_in_proc_keys(PROC_KEYS, "keyring", "missing"), None);
         for junk in ["", "zz", "xyz I 1 perm 0 0 0 keyring .nvme", "\n\n"] {
-            assert_eq!(find_in_proc_keys(junk, "keyring", ".nvme"), None, "{junk:?}");
+            assert_eq!(
+                find_in_proc_keys(junk, "keyring", ".nvme"),
+                None,
+                "{junk:?}"
+            );
         }
     }
 }

@@ -174,7 +174,10 @@ mod tests {
             concat,
             ..TlsParams::default()
         };
-        assert!(matches!(check(&p(true, true), true), Err(TlsError::TlsWithConcat)));
+        assert!(matches!(
+            check(&p(true, true), true),
+            Err(TlsError::TlsWithConcat)
+        ));
         assert!(matches!(
             check(&p(false, true), false),
             Err(TlsError::ConcatWithoutSecret)
