@@ -12,7 +12,7 @@ need_root() {
 }
 
 APT_PKGS=(dbus systemd avahi-daemon avahi-utils libudev-dev pkg-config qemu-system-x86 busybox-static
-          nvme-cli tshark mandoc iproute2 kmod udev python3-dbus fio strace make lintian libssl-dev)
+          nvme-cli tshark mandoc iproute2 kmod udev python3-dbus fio strace make lintian libssl-dev keyutils)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

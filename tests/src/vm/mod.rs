@@ -16,6 +16,7 @@ pub mod nvmet;
 pub mod stacd_scenarios;
 pub mod stafd_scenarios;
 pub mod systemd_scenarios;
+pub mod tls_scenarios;
 
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +50,7 @@ pub fn all_scenarios() -> Vec<Scenario> {
     all.extend(contract_scenarios::scenarios());
     all.extend(stafd_scenarios::scenarios());
     all.extend(stacd_scenarios::scenarios());
+    all.extend(tls_scenarios::scenarios());
     all.extend(systemd_scenarios::scenarios());
     all
 }

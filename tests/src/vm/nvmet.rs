@@ -64,6 +64,8 @@ pub struct Port {
     /// NQNs of subsystems linked to this port (a port only listens once one is linked).
     pub subsystems: Vec<String>,
     pub referrals: Vec<Referral>,
+    /// TLS 1.3 required on this port (`addr_tsas` = tls1.3; tcp only).
+    pub tls: bool,
 }
 
 impl Port {
@@ -76,6 +78,7 @@ impl Port {
             trsvcid: trsvcid.into(),
             subsystems: Vec::new(),
             referrals: Vec::new(),
+            tls: false,
         }
     }
 }
@@ -147,6 +150,11 @@ impl Nvmet {
         write_attr(&dir, "addr_adrfam", &p.adrfam)?;
         write_attr(&dir, "addr_traddr", &p.traddr)?;
         write_attr(&dir, "addr_trsvcid", &p.trsvcid)?;
+        if p.tls {
+            // Before any link: nvmet refuses the change on an enabled port.
+            write_attr(&dir, "addr_tsas", "tls1.3")?;
+            write_attr(&dir, "addr_treq", "required")?;
+        }
         for r in &p.referrals {
             self.add_referral(p.id, r)?;
         }

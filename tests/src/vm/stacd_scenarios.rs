@@ -64,7 +64,7 @@ const MANY: usize = 200;
 const AUDIT_SECS: u64 = 10;
 
 /// Fresh work directory with stafd's (kernel backend, DC on port 4420) and stacd's config.
-fn setup(stacd_conf: &str) -> Result<PrivateBus, String> {
+pub(super) fn setup(stacd_conf: &str) -> Result<PrivateBus, String> {
     let _ = std::fs::remove_dir_all(WORK);
     std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
     std::fs::write(format!("{WORK}/stafd.conf"), conf_for("kernel")).map_err(|e| e.to_string())?;
@@ -73,7 +73,7 @@ fn setup(stacd_conf: &str) -> Result<PrivateBus, String> {
 }
 
 /// The tail of each daemon log, as evidence.
-fn log_tails(ctx: &mut Ctx, names: &[&str]) {
+pub(super) fn log_tails(ctx: &mut Ctx, names: &[&str]) {
     for name in names {
         if let Ok(text) = std::fs::read_to_string(format!("{WORK}/{name}.log")) {
             let lines: Vec<&str> = text.lines().collect();
@@ -109,7 +109,7 @@ pub(super) fn kernel_io_state() -> BTreeMap<String, (String, String)> {
 }
 
 /// stacd's `list_controllers(true)` as JSON dicts.
-fn stac_detailed(bus: &PrivateBus) -> Option<Vec<Value>> {
+pub(super) fn stac_detailed(bus: &PrivateBus) -> Option<Vec<Value>> {
     let out = Command::new("busctl")
         .arg(format!("--address={}", bus.address))
         .args(["--json=short", "call", "org.nvmexpress.stac"])
@@ -415,7 +415,7 @@ fn injection_and_audit(ctx: &mut Ctx) -> Result<(), String> {
     r
 }
 
-fn fabrics_writes(trace: &Path) -> Vec<String> {
+pub(super) fn fabrics_writes(trace: &Path) -> Vec<String> {
     std::fs::read_to_string(trace)
         .unwrap_or_default()
         .lines()
@@ -1106,12 +1106,12 @@ fn registry_run(ctx: &mut Ctx, bus: &PrivateBus, dev1: &str, dev2: &str) -> Resu
 
 /// `/etc/nvme/nvme-stas.conf`, present for the scenario (a 3.x host) and removed however it
 /// ends.
-struct ConnConfFile;
+pub(super) struct ConnConfFile;
 
 impl ConnConfFile {
     const PATH: &str = "/etc/nvme/nvme-stas.conf";
 
-    fn write(text: &str) -> Result<ConnConfFile, String> {
+    pub(super) fn write(text: &str) -> Result<ConnConfFile, String> {
         std::fs::write(Self::PATH, text).map_err(|e| format!("{}: {e}", Self::PATH))?;
         Ok(ConnConfFile)
     }
