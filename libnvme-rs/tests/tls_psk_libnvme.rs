@@ -144,14 +144,14 @@ fn derivation_import_and_export_match_libnvme() {
     let mut rng = Rng(seed);
     for _ in 0..200 {
         let code = (rng.next() % 3) as u8;
-        let len = if rng.next() % 2 == 0 { 32 } else { 48 };
+        let len = if rng.next().is_multiple_of(2) { 32 } else { 48 };
         cases.push((
             rng.nqn(),
             rng.nqn(),
             (rng.next() % 2) as u8,
             code,
             rng.bytes(len),
-            rng.next() % 4 == 0,
+            rng.next().is_multiple_of(4),
         ));
     }
     let mut requests: Vec<String> = cases
