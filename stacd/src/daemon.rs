@@ -119,6 +119,8 @@ fn lkc_from_json(text: &str) -> Result<Vec<Remembered>, String> {
 struct Stacd {
     cfg: ServiceConfig,
     files: staslib::service::setup::ConfFiles,
+    /// `--dbus-api`.
+    dbus_api: Option<staslib::dbus::Spelling>,
     shared: Shared,
     backend: Backend,
     host: HostIdentity,
@@ -320,7 +322,11 @@ impl Stacd {
             &mut self.cfg,
             &self.log,
         );
-        self.shared.lock().tron = tron;
+        let spelling = staslib::dbus::Spelling::chosen(self.dbus_api, self.cfg.generation);
+        let mut s = self.shared.lock();
+        s.tron = tron;
+        s.spelling = spelling;
+        drop(s);
         // §4.18-2: every unconnected IOC tries at once.
         let unconnected: Vec<TransportId> = self
             .shared
@@ -404,6 +410,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
+        s.spelling = opts.spelling(&cfg);
         s.process.hostnqn = host.hostnqn.clone();
         s.process.hostid = host.hostid.clone();
         s.process.hostkey = host.hostkey.clone();
@@ -494,6 +501,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let mut d = Stacd {
         cfg,
         files: opts.files.clone(),
+        dbus_api: opts.dbus_api,
         shared: shared.clone(),
         backend,
         host,

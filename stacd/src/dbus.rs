@@ -4,20 +4,18 @@
 // Upstream's signatures pass the seven identity strings as separate arguments.
 #![allow(clippy::too_many_arguments)]
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
 use staslib::conf::options::py_repr;
-use staslib::dbus::{ControllerDict, caller_is_root, id_dict, redact_secrets, require_root};
+use staslib::dbus::{ControllerDict, caller_is_root, id_dict, json_dict, require_root, wire_dict};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::{Connection, fdo};
 
 use crate::state::{IocState, Shared};
 
-/// `a{ss}` on the wire.
-pub type WireDict = BTreeMap<String, String>;
+pub use staslib::dbus::WireDict;
 
 fn id_of(ioc: &IocState) -> ControllerDict {
     id_dict(&ioc.tid, &ioc.extras, ioc.device.as_deref())
@@ -87,11 +85,6 @@ fn details_of(ioc: &IocState, now: Instant) -> ControllerDict {
     d
 }
 
-fn wire(mut d: ControllerDict, root: bool) -> WireDict {
-    redact_secrets(&mut d, root);
-    d.into_iter().collect()
-}
-
 /// `org.nvmexpress.stac`.
 #[derive(Debug)]
 pub struct Stac {
@@ -116,13 +109,14 @@ impl Stac {
             .iocs
             .values()
             .map(|i| {
-                wire(
+                wire_dict(
                     if detailed {
                         details_of(i, now)
                     } else {
                         id_of(i)
                     },
                     root,
+                    state.spelling,
                 )
             })
             .collect()
@@ -207,11 +201,7 @@ impl StacDebug {
             .with_host_nqn(host_nqn);
         let state = self.shared.lock();
         match state.iocs.get(&tid) {
-            Some(i) => {
-                let mut d = info_of(i, Instant::now());
-                redact_secrets(&mut d, root);
-                PyJson::str_dict(d.iter().map(|(k, v)| (k.as_str(), v.as_str()))).dumps()
-            }
+            Some(i) => json_dict(info_of(i, Instant::now()), root, state.spelling).dumps(),
             None => "{}".into(),
         }
     }

@@ -29,7 +29,9 @@ pub fn parse_all_log_pages(text: &str) -> Result<Vec<(ReportingDc, Vec<DlpeDict>
             let reporting = ReportingDc {
                 host_traddr: s("host-traddr"),
                 host_iface: s("host-iface"),
-                host_nqn: s("host-nqn"),
+                host_nqn: staslib::dbus::host_nqn_of(|k| dc.get(k).and_then(Value::as_str))
+                    .unwrap_or("")
+                    .to_owned(),
             };
             let pages = item
                 .get("log-pages")
@@ -77,5 +79,22 @@ mod tests {
             assert!(parse_all_log_pages(bad).is_err(), "{bad:?}");
         }
         assert!(parse_all_log_pages(&" ".repeat(MAX_JSON + 1)).is_err());
+    }
+
+    /// An nvme-stas 3.x stafd (or ours on the 3.x layout) says `hostnqn` and libnvme's words.
+    #[test]
+    fn reads_the_3x_spelling() {
+        let text = r#"[{"discovery-controller": {"traddr": "10.0.0.1", "trsvcid": "8009", "transport": "tcp", "subsysnqn": "nqn.2014-08.org.nvmexpress.discovery", "host-iface": "", "host-traddr": "", "hostnqn": "nqn.h3", "device": "nvme0"}, "log-pages": [{"trtype": "tcp", "adrfam": "ipv4", "traddr": "10.0.0.2", "trsvcid": "4420", "subnqn": "nqn.io", "subtype": "nvme subsystem", "treq": "not specified, sq flow control disable supported", "portid": "1", "cntlid": "65535", "asqsz": "32", "eflags": "0"}, {"trtype": "tcp", "adrfam": "ipv4", "traddr": "10.0.0.3", "trsvcid": "8009", "subnqn": "nqn.2014-08.org.nvmexpress.discovery", "subtype": "discovery subsystem referral", "treq": "required", "portid": "2", "cntlid": "65535", "asqsz": "32", "eflags": "0"}]}]"#;
+        let got = parse_all_log_pages(text).unwrap();
+        assert_eq!(got[0].0.host_nqn, "nqn.h3");
+        let e = &got[0].1;
+        assert_eq!(dlpe::get(&e[0], "subtype"), Some("nvme"));
+        assert_eq!(dlpe::get(&e[0], "treq"), Some("disable sqflow"));
+        assert_eq!(dlpe::get(&e[1], "subtype"), Some("referral"));
+        assert_eq!(dlpe::tid(&e[0]).unwrap().subsysnqn(), "nqn.io");
+        assert!(
+            dlpe::tid(&e[1]).is_ok(),
+            "a referral in 3.x words is still a controller"
+        );
     }
 }

@@ -90,6 +90,8 @@ pub struct State {
     pub iocs: BTreeMap<TransportId, IocState>,
     /// The trace flag.
     pub tron: bool,
+    /// The D-Bus spelling (2.x or 3.x keys and words).
+    pub spelling: staslib::dbus::Spelling,
     /// Process-wide values.
     pub process: ProcessView,
 }

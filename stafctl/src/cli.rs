@@ -121,6 +121,8 @@ pub struct DlpArgs {
     #[arg(
         short = 'q',
         long = "host-nqn",
+        // nvme-stas 3.x spells it --hostnqn.
+        visible_alias = "hostnqn",
         value_name = "nqn",
         allow_negative_numbers = true
     )]

@@ -145,6 +145,8 @@ fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> Conne
 struct Stafd {
     cfg: ServiceConfig,
     files: staslib::service::setup::ConfFiles,
+    /// `--dbus-api`.
+    dbus_api: Option<staslib::dbus::Spelling>,
     shared: Shared,
     backend: Backend,
     dim: Option<DimHostEntry>,
@@ -426,7 +428,11 @@ impl Stafd {
             &mut self.cfg,
             &self.log,
         );
-        self.shared.lock().tron = tron;
+        let spelling = staslib::dbus::Spelling::chosen(self.dbus_api, self.cfg.generation);
+        let mut s = self.shared.lock();
+        s.tron = tron;
+        s.spelling = spelling;
+        drop(s);
         // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
         match load_host(&self.cfg).map_err(StartError) {
             Ok((host, symname)) if (&host, &symname) != (&self.host, &self.symname) => {
@@ -515,6 +521,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
+        s.spelling = opts.spelling(&cfg);
         s.process.hostnqn = host.hostnqn.clone();
         s.process.hostid = host.hostid.clone();
         s.process.hostkey = host.hostkey.clone();
@@ -596,6 +603,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         symname,
         cfg,
         files: opts.files.clone(),
+        dbus_api: opts.dbus_api,
         shared: shared.clone(),
         backend,
         handles: HashMap::new(),

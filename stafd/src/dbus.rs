@@ -6,11 +6,13 @@
 // interface macro generates code outside the impl blocks.
 #![allow(clippy::too_many_arguments)]
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use libnvme_rs::trid::{Transport, TransportId};
-use staslib::dbus::{ControllerDict, caller_is_root, id_dict, redact_secrets, require_root};
+use staslib::dbus::{
+    ControllerDict, Spelling, caller_is_root, id_dict, json_dict, require_root, respell_dlpe,
+    wire_dict,
+};
 use staslib::py_json::PyJson;
 use zbus::message::Header;
 use zbus::object_server::SignalEmitter;
@@ -18,8 +20,7 @@ use zbus::{Connection, fdo};
 
 use crate::state::{DcState, Shared};
 
-/// `a{ss}` on the wire.
-pub type WireDict = BTreeMap<String, String>;
+pub use staslib::dbus::WireDict;
 
 /// Looks a DC up by the 7-tuple of the D-Bus methods, with the config's defaulting
 /// (compat §2.2): exact string equality on all seven fields.
@@ -103,19 +104,10 @@ pub fn details_of(dc: &DcState, now: Instant, hostid: &str) -> ControllerDict {
     d
 }
 
-fn wire(mut d: ControllerDict, root: bool) -> WireDict {
-    redact_secrets(&mut d, root);
-    d.into_iter().collect()
-}
-
-fn json_dict(mut d: ControllerDict, root: bool) -> PyJson {
-    redact_secrets(&mut d, root);
-    PyJson::str_dict(d.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-fn dlpe_wire(d: &staslib::dlpe::DlpeDict) -> WireDict {
-    d.iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+fn dlpe_wire(d: &staslib::dlpe::DlpeDict, spelling: Spelling) -> WireDict {
+    respell_dlpe(d, spelling)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
         .collect()
 }
 
@@ -143,13 +135,14 @@ impl Staf {
             .dcs
             .values()
             .map(|dc| {
-                wire(
+                wire_dict(
                     if detailed {
                         details_of(dc, now, &state.process.hostid)
                     } else {
                         id_of(dc)
                     },
                     root,
+                    state.spelling,
                 )
             })
             .collect()
@@ -182,7 +175,12 @@ impl Staf {
         state
             .dcs
             .get(&tid)
-            .map(|dc| dc.log_pages.iter().map(dlpe_wire).collect())
+            .map(|dc| {
+                dc.log_pages
+                    .iter()
+                    .map(|d| dlpe_wire(d, state.spelling))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -208,13 +206,17 @@ impl Staf {
                         id_of(dc)
                     };
                     PyJson::Obj(vec![
-                        ("discovery-controller".into(), json_dict(id, root)),
+                        (
+                            "discovery-controller".into(),
+                            json_dict(id, root, state.spelling),
+                        ),
                         (
                             "log-pages".into(),
                             PyJson::Arr(
                                 dc.log_pages
                                     .iter()
                                     .map(|d| {
+                                        let d = respell_dlpe(d, state.spelling);
                                         PyJson::str_dict(d.iter().map(|(k, v)| (*k, v.as_str())))
                                     })
                                     .collect(),
@@ -381,7 +383,7 @@ impl StafDebug {
         };
         let state = self.shared.lock();
         match state.dcs.get(&tid) {
-            Some(dc) => json_dict(info_of(dc, Instant::now()), root).dumps(),
+            Some(dc) => json_dict(info_of(dc, Instant::now()), root, state.spelling).dumps(),
             None => "{}".into(),
         }
     }

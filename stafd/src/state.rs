@@ -122,6 +122,8 @@ pub struct State {
     pub dcs: BTreeMap<TransportId, DcState>,
     /// The trace flag.
     pub tron: bool,
+    /// The D-Bus spelling (2.x or 3.x keys and words).
+    pub spelling: staslib::dbus::Spelling,
     /// Process-wide values.
     pub process: ProcessView,
     /// DNS-SD service types browsed (empty: zeroconf off).

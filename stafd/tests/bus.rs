@@ -1551,6 +1551,56 @@ async fn stafd_3x_layout_with_epcsd_parking() {
         log.contains("Configuration: nvme-stas 3.x layout (-c "),
         "{log}"
     );
+    // nvme-stas 3.x's D-Bus words on the 3.x layout: `hostnqn`, libnvme's subtype names.
+    let ids: Dicts = call(&conn, "org.nvmexpress.staf", "list_controllers", &(false,)).await;
+    assert!(
+        ids.iter()
+            .all(|d| d.get("hostnqn").map(String::as_str) == Some(HOSTNQN)
+                && !d.contains_key("host-nqn")),
+        "{ids:?}"
+    );
+    let page = log_pages(&conn, kept.addr()).await;
+    assert_eq!(page[0]["subtype"], "nvme subsystem");
+    assert!(stafd.stop().success());
+
+    // `--dbus-api 2` brings 2.x's words back on the same layout.
+    let stafd = Stafd::start_args(
+        &bus,
+        d,
+        &[],
+        &[
+            "-f",
+            conf.to_str().unwrap(),
+            "-c",
+            conn_conf.to_str().unwrap(),
+            "--dbus-api",
+            "2",
+        ],
+    );
+    until(
+        "the cached page served in 2.x words",
+        Duration::from_secs(15),
+        || {
+            let conn = conn.clone();
+            let kept = kept.addr();
+            async move {
+                if !name_has_owner(&conn, "org.nvmexpress.staf").await {
+                    return false;
+                }
+                let ids: Dicts =
+                    call(&conn, "org.nvmexpress.staf", "list_controllers", &(false,)).await;
+                !ids.is_empty()
+                    && ids
+                        .iter()
+                        .all(|d| d.contains_key("host-nqn") && !d.contains_key("hostnqn"))
+                    && log_pages(&conn, kept)
+                        .await
+                        .first()
+                        .is_some_and(|e| e["subtype"] == "nvme")
+            }
+        },
+    )
+    .await;
     assert!(stafd.stop().success());
     parked.shutdown().await;
     kept.shutdown().await;

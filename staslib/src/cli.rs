@@ -137,6 +137,8 @@ pub struct ControllerArgs {
     #[arg(
         short = 'q',
         long = "host-nqn",
+        // nvme-stas 3.x's stafctl spells it --hostnqn.
+        visible_alias = "hostnqn",
         value_name = "nqn",
         allow_negative_numbers = true
     )]

@@ -62,6 +62,12 @@ pub struct DaemonCli {
     )]
     pub conn_conf_file: Option<PathBuf>,
 
+    /// D-Bus spelling: 2 (nvme-stas 2.x: host-nqn, nvme) or 3 (3.x: hostnqn, nvme subsystem);
+    /// default: the configuration's generation
+    #[arg(long = "dbus-api", value_name = "VERSION",
+          value_parser = |s: &str| crate::dbus::Spelling::parse(s))]
+    pub dbus_api: Option<crate::dbus::Spelling>,
+
     /// Send messages to syslog instead of stdout. Use this when running the daemon as a
     /// service.
     #[arg(short = 's', long = "syslog")]
@@ -109,6 +115,7 @@ pub fn usage(prog: &str) -> String {
             "[-h]",
             "[-f FILE]",
             "[-c FILE]",
+            "[--dbus-api VERSION]",
             "[-s]",
             "[--tron]",
             "[-v]",
@@ -195,6 +202,15 @@ pub struct DaemonOptions {
     pub tron: bool,
     /// The log switch.
     pub log: crate::service::LogHandle,
+    /// `--dbus-api`.
+    pub dbus_api: Option<crate::dbus::Spelling>,
+}
+
+impl DaemonOptions {
+    /// The D-Bus spelling for `cfg`: `--dbus-api`, else the configuration's generation.
+    pub fn spelling(&self, cfg: &crate::conf::options::ServiceConfig) -> crate::dbus::Spelling {
+        crate::dbus::Spelling::chosen(self.dbus_api, cfg.generation)
+    }
 }
 
 /// A daemon's `main` after parsing: `-v` and `--check-config`, logging, the configuration,
@@ -257,6 +273,7 @@ where
         files,
         tron: cli.tron,
         log,
+        dbus_api: cli.dbus_api,
     };
     match runtime.block_on(main(opts, cfg)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -293,6 +310,7 @@ mod tests {
                 DaemonCli {
                     conf_file: PathBuf::from(conf),
                     conn_conf_file: None,
+                    dbus_api: None,
                     syslog: false,
                     tron: false,
                     version: false,
@@ -300,6 +318,16 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn dbus_api_takes_2_or_3() {
+        use crate::dbus::Spelling;
+        let cli = parse(&STAFD, &["--dbus-api", "3"]).unwrap();
+        assert_eq!(cli.dbus_api, Some(Spelling::V3));
+        let cli = parse(&STACD, &["--dbus-api=2.x"]).unwrap();
+        assert_eq!(cli.dbus_api, Some(Spelling::V2));
+        assert!(parse(&STAFD, &["--dbus-api", "4"]).is_err());
     }
 
     #[test]

@@ -13,10 +13,11 @@ pub const KEYS: [&str; 12] = [
 ];
 
 /// A dictionary read back from outside (JSON from stafd or a state file): only the known
-/// keys are kept, in upstream's order; values must be strings.
+/// keys are kept, in upstream's order; values must be strings; nvme-stas 3.x's words for
+/// `subtype` and `treq` are read as 2.x's.
 pub fn from_pairs<'a>(lookup: impl Fn(&str) -> Option<&'a str>) -> DlpeDict {
     KEYS.iter()
-        .filter_map(|k| lookup(k).map(|v| (*k, v.to_owned())))
+        .filter_map(|k| lookup(k).map(|v| (*k, crate::dbus::dlpe_value_as_v2(k, v))))
         .collect()
 }
 

@@ -94,7 +94,9 @@ impl ControllerId {
             subsysnqn: get("subsysnqn"),
             host_traddr: get("host-traddr"),
             host_iface: get("host-iface"),
-            host_nqn: get("host-nqn"),
+            host_nqn: crate::dbus::host_nqn_of(|k| d.get(k).map(String::as_str))
+                .unwrap_or("")
+                .to_owned(),
         }
     }
 

@@ -199,7 +199,12 @@ pub fn check_man_page(cmd: &clap::Command, man: &str) -> Result<(), String> {
             if arg.is_hide_set() {
                 continue;
             }
-            if let Some(l) = arg.get_long() {
+            // Visible aliases are options too: documented like the name they stand for.
+            let names = arg
+                .get_long()
+                .into_iter()
+                .chain(arg.get_visible_aliases().into_iter().flatten());
+            for l in names {
                 longs.push(l.to_owned());
                 if l != "help" && !man.contains(&format!("Fl \\-{}", mdoc(l))) {
                     missing.push(format!("{}: --{l}", c.get_name()));

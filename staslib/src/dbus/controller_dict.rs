@@ -35,6 +35,31 @@ pub fn id_dict(
     d
 }
 
+/// `a{ss}` as sent.
+pub type WireDict = std::collections::BTreeMap<String, String>;
+
+/// What a caller sees of a controller dictionary: secrets redacted unless it is root, keys in
+/// the daemon's spelling.
+pub fn for_caller(mut d: ControllerDict, root: bool, spelling: super::Spelling) -> ControllerDict {
+    redact_secrets(&mut d, root);
+    super::respell_dict(d, spelling)
+}
+
+/// [`for_caller`] as `a{ss}`.
+pub fn wire_dict(d: ControllerDict, root: bool, spelling: super::Spelling) -> WireDict {
+    for_caller(d, root, spelling).into_iter().collect()
+}
+
+/// [`for_caller`] as a JSON object in upstream's (Python's) formatting and key order.
+pub fn json_dict(
+    d: ControllerDict,
+    root: bool,
+    spelling: super::Spelling,
+) -> crate::py_json::PyJson {
+    let d = for_caller(d, root, spelling);
+    crate::py_json::PyJson::str_dict(d.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
 /// Replaces secret values with [`REDACTED`] unless the caller is root (deliberate fix 6).
 pub fn redact_secrets(dict: &mut ControllerDict, caller_is_root: bool) {
     if caller_is_root {

@@ -5,11 +5,15 @@
 mod caller;
 mod controller_dict;
 mod params;
+mod spelling;
 mod timer;
 
 pub use caller::{caller_is_root, caller_uid, require_root};
-pub use controller_dict::{ControllerDict, DictEntry, id_dict, redact_secrets};
+pub use controller_dict::{
+    ControllerDict, DictEntry, WireDict, for_caller, id_dict, json_dict, redact_secrets, wire_dict,
+};
 pub use params::{check_controller_pairs, controller_entry};
+pub use spelling::{Spelling, dlpe_value_as_v2, host_nqn_of, respell_dict, respell_dlpe};
 pub use timer::{TimerView, render_timer};
 
 /// stafd's well-known name, object path and main interface.
