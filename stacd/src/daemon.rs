@@ -141,7 +141,7 @@ impl Stacd {
                 let mut p = e.connect_params(&global).controller_params();
                 p.dhchap_secret = e.dhchap_secret.clone();
                 p.dhchap_ctrl_secret = e.dhchap_ctrl_secret.clone();
-                p.tls = e.tls.clone();
+                e.v3.apply(&mut p);
                 p
             }
             None => global.controller_params(),

@@ -33,13 +33,6 @@ pub use staslib::daemon_cli::DaemonOptions as Options;
 #[derive(Debug)]
 pub struct StartError(pub String);
 
-/// Where NBFT tables are looked for (`$STAS_NBFT_DIR` overrides it, for tests).
-pub fn nbft_dir() -> PathBuf {
-    std::env::var_os("STAS_NBFT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(libnvme_rs::nbft::DEFAULT_ACPI_TABLES_DIR))
-}
-
 /// The NBFT's discovery controllers as configured entries (§4.15): read once per process;
 /// corrupt tables yield nothing (logged).
 pub fn nbft_entries(dir: &Path) -> Vec<ControllerEntry> {
@@ -135,9 +128,9 @@ fn connect_params(cfg: &ServiceConfig, entry: Option<&ControllerEntry>) -> Conne
     let mut p = entry
         .map_or(global, |e| e.connect_params(&global))
         .controller_params();
-    // A DC of nvme-stas.conf may use TLS like any path (nvme-stas 3.x passes it through).
+    // A DC of nvme-stas.conf may use TLS etc. like any path (nvme-stas 3.x passes them on).
     if let Some(e) = entry {
-        p.tls = e.tls.clone();
+        e.v3.apply(&mut p);
     }
     p
 }
@@ -594,6 +587,21 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         Backend::Kernel(k) => Some(crate::udev_rule::Interop::start(k)),
         Backend::Native(_) => None,
     };
+    // On a libnvme 3 host the NBFT's controllers are nvme-cli's (`connect-all --nbft`,
+    // owner=nbft) and protected from us; elsewhere they are DCs as in nvme-stas 2.x (§4.15).
+    let nbft = match &backend {
+        Backend::Kernel(k) if k.uses_registry() => {
+            let listed = staslib::service::setup::nbft_listed(&staslib::service::setup::nbft_dir());
+            if !listed.is_empty() {
+                tracing::info!(
+                    "libnvme 3 host: the NBFT's {} controller(s) are left to nvme-cli (owner nbft)",
+                    listed.len()
+                );
+            }
+            Vec::new()
+        }
+        _ => nbft_entries(&staslib::service::setup::nbft_dir()),
+    };
     let (notices_tx, mut notices_rx) = mpsc::unbounded_channel();
     let (avahi_tx, mut avahi_rx) = mpsc::unbounded_channel();
     let (reachable_tx, mut reachable_rx) = mpsc::unbounded_channel();
@@ -609,7 +617,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         handles: HashMap::new(),
         entries: BTreeMap::new(),
         runtime,
-        nbft: nbft_entries(&nbft_dir()),
+        nbft,
         notices_tx,
         lkc_path,
         log: opts.log.clone(),

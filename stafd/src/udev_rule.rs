@@ -6,6 +6,11 @@
 //! Unlike upstream, the file carries a marker: a file without it is the administrator's and
 //! is neither replaced nor removed, and one left by a crashed stafd is taken over at the next
 //! start and removed at the next stop.
+//!
+//! On a libnvme 3 host (the ownership registry is in use) none of this runs, as in nvme-stas
+//! 3.x (spec 3.x §9): every DC stafd holds is recorded `owner=stas`, which nvme-cli's
+//! connect-all skips; a stale override — ours, or the one nvme-stas 2.x writes — is removed
+//! at start.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -57,6 +62,28 @@ pub fn install(dir: &Path, systemctl: &Path) -> io::Result<Owner> {
     std::fs::write(&tmp, rule_text(systemctl))?;
     std::fs::rename(&tmp, &path)?;
     Ok(Owner::Stafd)
+}
+
+/// Whether `text` is the override nvme-stas 2.x writes (its FC rule alone, no marker).
+fn upstream_2x_override(text: &str) -> bool {
+    let rule: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    rule.len() == 3
+        && rule[0]
+            .starts_with("ACTION==\"change\", SUBSYSTEM==\"fc\", ENV{FC_EVENT}==\"nvmediscovery\"")
+        && rule[2]
+            .contains("--no-block restart nvmf-connect@--device\\x3dnone\\x09--transport\\x3dfc")
+}
+
+/// On a libnvme 3 host: removes an override left by stafd (ours or nvme-stas 2.x's); an
+/// administrator's file stays. `Ok(true)` when one was removed.
+pub fn remove_stale(dir: &Path) -> io::Result<bool> {
+    let path = path_in(dir);
+    let stale = std::fs::read_to_string(&path)
+        .is_ok_and(|t| t.starts_with(MARKER) || upstream_2x_override(&t));
+    if stale {
+        std::fs::remove_file(path)?;
+    }
+    Ok(stale)
 }
 
 /// Removes the override if it is ours; `Ok(true)` when it was removed.
@@ -127,6 +154,23 @@ mod tests {
     }
 
     #[test]
+    fn stale_overrides_go_on_libnvme3_hosts_administrators_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        assert!(!remove_stale(d).unwrap(), "nothing there");
+        // nvme-stas 2.x's file (its UDEV_RULE_OVERRIDE, leading newline included).
+        let upstream = "\nACTION==\"change\", SUBSYSTEM==\"fc\", ENV{FC_EVENT}==\"nvmediscovery\", \\\n  ENV{NVMEFC_HOST_TRADDR}==\"*\",  ENV{NVMEFC_TRADDR}==\"*\", \\\n  RUN+=\"/usr/bin/systemctl --no-block restart nvmf-connect@--device\\x3dnone\\x09--transport\\x3dfc\\x09--traddr\\x3d$env{NVMEFC_TRADDR}\\x09--trsvcid\\x3dnone\\x09--host-traddr\\x3d$env{NVMEFC_HOST_TRADDR}.service\"\n";
+        std::fs::write(d.join(RULE_FILE), upstream).unwrap();
+        assert!(remove_stale(d).unwrap());
+        assert!(!d.join(RULE_FILE).exists());
+        install(d, Path::new("/bin/systemctl")).unwrap();
+        assert!(remove_stale(d).unwrap(), "ours");
+        std::fs::write(d.join(RULE_FILE), "# mine\nACTION==\"add\"\n").unwrap();
+        assert!(!remove_stale(d).unwrap());
+        assert!(d.join(RULE_FILE).exists(), "an administrator's file stays");
+    }
+
+    #[test]
     fn unit_names_as_upstream() {
         assert_eq!(
             nvmf_connect_unit("nvme3", None, None),
@@ -143,17 +187,36 @@ mod tests {
     }
 }
 
-/// The running interoperability: the rule we own (if any) and the event task.
+/// The running interoperability: the rule we own (if any) and the event task (none on a
+/// libnvme 3 host).
 #[derive(Debug)]
 pub struct Interop {
     owner: Option<Owner>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Interop {
-    /// Installs the override and starts `nvmf-connect@` for unmanaged DCs' change notices.
+    /// Installs the override and starts `nvmf-connect@` for unmanaged DCs' change notices;
+    /// on a libnvme 3 host, removes a stale override instead and does neither.
     pub fn start(kernel: &libnvme_rs::controller::KernelBackend) -> Self {
         let dir = Path::new(RULES_DIR);
+        if kernel.uses_registry() {
+            match remove_stale(dir) {
+                Ok(true) => tracing::info!(
+                    "libnvme 3 host (ownership registry): removed the stale {}/{RULE_FILE}",
+                    dir.display()
+                ),
+                Ok(false) => {}
+                Err(e) => tracing::error!("cannot remove {}/{RULE_FILE}: {e}", dir.display()),
+            }
+            tracing::info!(
+                "libnvme 3 host: no udev override, nvme-cli skips the DCs recorded owner=stas"
+            );
+            return Self {
+                owner: None,
+                task: None,
+            };
+        }
         let systemctl = find_systemctl();
         let owner = match &systemctl {
             None => {
@@ -176,13 +239,15 @@ impl Interop {
             },
         };
         let events = kernel.unmanaged_events();
-        let task = tokio::spawn(unmanaged_dcs(events, systemctl));
+        let task = Some(tokio::spawn(unmanaged_dcs(events, systemctl)));
         Self { owner, task }
     }
 
     /// Stops the task and removes the override if it is ours.
     pub fn stop(self) {
-        self.task.abort();
+        if let Some(t) = self.task {
+            t.abort();
+        }
         if self.owner == Some(Owner::Stafd)
             && let Err(e) = remove(Path::new(RULES_DIR))
         {

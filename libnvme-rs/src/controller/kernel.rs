@@ -16,12 +16,12 @@ use crate::admin::discovery::{DiscoveryLogOptions, read_discovery_log};
 use crate::admin::identify::{SupportedLogPages, identify_controller, supported_log_pages};
 use crate::admin::{AdminError, block_on};
 use crate::host::HostIdentity;
-use crate::kernel::adopt::{ControllerKind, connect_or_adopt_except};
+use crate::kernel::adopt::{ControllerKind, KernelConnection, connect_or_adopt_except};
 use crate::kernel::fabrics::Fabrics;
 use crate::kernel::options::{ConnectOptions, KernelCapabilities};
 use crate::kernel::passthru::AdminDevice;
 use crate::kernel::registry::{Claim, Registry};
-use crate::kernel::sysfs::SysfsRoot;
+use crate::kernel::sysfs::{ControllerInfo, SysfsRoot};
 use crate::kernel::uevent::Action;
 use crate::spec::disclog::DiscoveryLog;
 use crate::spec::identify::IdentifyController;
@@ -54,6 +54,8 @@ pub struct KernelOptions {
     pub owner: Option<String>,
     /// The registry's directory.
     pub registry_dir: PathBuf,
+    /// Controllers the NBFT lists: left alone on a host that uses the registry.
+    pub nbft_listed: Vec<crate::kernel::protected::NbftListed>,
 }
 
 impl Default for KernelOptions {
@@ -62,6 +64,7 @@ impl Default for KernelOptions {
             uevent_buffer: crate::kernel::uevent::DEFAULT_UEVENT_BUFFER,
             owner: None,
             registry_dir: PathBuf::from(crate::kernel::registry::DEFAULT_DIR),
+            nbft_listed: Vec::new(),
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct KernelBackend {
     dev_dir: PathBuf,
     /// The registry and the owner name to record, when asked for.
     ownership: Option<std::sync::Arc<(Registry, String)>>,
+    /// Controllers the NBFT lists.
+    nbft_listed: std::sync::Arc<Vec<crate::kernel::protected::NbftListed>>,
 }
 
 /// The owner of `device` in `registry` when it is not `ours` (`registry`: the registry
@@ -128,7 +133,14 @@ impl KernelBackend {
                 .owner
                 .clone()
                 .map(|o| std::sync::Arc::new((Registry::new(&opts.registry_dir), o))),
+            nbft_listed: std::sync::Arc::new(opts.nbft_listed.clone()),
         })
+    }
+
+    /// Whether this host coordinates through libnvme 3's ownership registry (then nvme-stas
+    /// 3.x writes no udev override and starts no `nvmf-connect@`: owners decide).
+    pub fn uses_registry(&self) -> bool {
+        self.registry().is_some()
     }
 
     /// The registry and our owner name on a host that uses the registry.
@@ -143,6 +155,17 @@ impl KernelBackend {
     /// disconnected or zoned away by us).
     pub fn foreign_owner(&self, device: &str) -> Option<String> {
         foreign_owner(self.registry(), device)
+    }
+
+    /// Why `device` (kernel identity `conn`) is not ours to adopt, audit or disconnect on a
+    /// libnvme 3 host: another owner, or listed in the NBFT; `None` on other hosts.
+    fn protection(&self, device: &str, conn: Option<&KernelConnection>) -> Option<String> {
+        let registry = self.registry()?;
+        crate::kernel::protected::reason(
+            foreign_owner(Some(registry), device),
+            &self.nbft_listed,
+            conn,
+        )
     }
 
     /// Records a fresh connection, or claims an adopted one; a registry error never fails
@@ -189,18 +212,17 @@ impl KernelBackend {
         let sysfs = self.sysfs.clone();
         let me = self.clone();
         blocking(CONNECT_LIMIT, move || {
-            let registry = me.registry();
             let ifaces = crate::kernel::adopt::system_interfaces()
                 .map_err(|e| Cause::InvalidArgument(format!("interfaces: {e}")))?;
             let controllers = sysfs
                 .controllers()
                 .map_err(|e| Cause::InvalidArgument(e.to_string()))?
                 .into_iter()
-                // Another owner's controllers in libnvme 3's registry are not ours to audit.
+                // Another owner's or the NBFT's controllers are not ours to audit (libnvme 3).
                 .filter(|c| {
                     c.is_io_controller()
                         && !crate::kernel::adopt::is_going_away(c)
-                        && foreign_owner(registry, &c.name).is_none()
+                        && me.protection(&c.name, Some(&c.connection())).is_none()
                 })
                 .map(|c| (c.name.clone(), c.connection()))
                 .collect();
@@ -220,13 +242,17 @@ impl KernelBackend {
     /// Disconnects a kernel controller by device name (`nvme4`): for one this process did
     /// not connect, found by an audit.
     pub async fn disconnect_device(&self, device: &str) -> Result<(), ControllerError> {
-        if let Some(owner) = self.foreign_owner(device) {
+        let conn = self
+            .sysfs
+            .controller(device)
+            .ok()
+            .flatten()
+            .map(|c| c.connection());
+        if let Some(why) = self.protection(device, conn.as_ref()) {
             return Err(ControllerError {
                 controller: device.to_owned(),
                 op: Operation::Disconnect,
-                source: Cause::InvalidArgument(format!(
-                    "owned by {owner:?} in the ownership registry: left alone"
-                )),
+                source: Cause::InvalidArgument(format!("{why}: left alone")),
             });
         }
         let (fabrics, dev) = (self.fabrics.clone(), device.to_owned());
@@ -309,6 +335,9 @@ impl KernelBackend {
             data_digest: params.data_digest,
             tls: params.tls.tls,
             concat: params.tls.concat,
+            fast_io_fail_tmo: params.fast_io_fail_tmo,
+            tos: params.tos,
+            duplicate_connect: params.duplicate_connect,
             ..base
         }
     }
@@ -343,11 +372,7 @@ impl KernelBackend {
         let me = self.clone();
         let tls_asked = opts.tls || opts.concat;
         let attached = blocking(CONNECT_LIMIT, move || {
-            let registry = me.registry();
-            let refuse = |dev: &str| {
-                foreign_owner(registry, dev)
-                    .map(|o| format!("owned by {o:?} in the ownership registry"))
-            };
+            let refuse = |c: &ControllerInfo| me.protection(&c.name, Some(&c.connection()));
             let attached = connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &refuse)
                 .map_err(|e| {
                     if tls_asked {

@@ -36,6 +36,12 @@ pub struct ConnectParams {
     pub dhchap_ctrl_secret: Option<String>,
     /// NVMe/TCP TLS and secure channel concatenation (kernel only).
     pub tls: TlsParams,
+    /// Seconds before I/O fails while the kernel reconnects (kernel only).
+    pub fast_io_fail_tmo: Option<u32>,
+    /// IP type of service, 0-255 (kernel only).
+    pub tos: Option<i32>,
+    /// Allow a second connection to the same controller (kernel only).
+    pub duplicate_connect: bool,
 }
 
 /// TLS settings of a connection, as nvme-cli's `--tls --concat --keyring --tls-key

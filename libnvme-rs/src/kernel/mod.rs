@@ -8,6 +8,7 @@
 //! * [`uevent`] — kernel uevents for nvme devices (add/remove/change, AENs).
 //! * [`exclusion`] — libnvme 3's host-wide exclusion list (`/etc/nvme/exclusions.conf`).
 //! * [`registry`] — libnvme 3's ownership registry (`/run/nvme/registry`).
+//! * [`protected`] — controllers to leave alone on a libnvme 3 host (other owners, NBFT).
 //! * [`tls`] — NVMe/TCP TLS keys: the interchange format, libnvme's derivation, the keyring.
 
 pub mod adopt;
@@ -15,6 +16,7 @@ pub mod exclusion;
 pub mod fabrics;
 pub mod options;
 pub mod passthru;
+pub mod protected;
 pub mod registry;
 pub mod sysfs;
 pub mod tls;

@@ -159,8 +159,9 @@ pub struct ControllerEntry {
     pub dhchap_secret: Option<String>,
     /// `dhchap-ctrl-secret`.
     pub dhchap_ctrl_secret: Option<String>,
-    /// TLS settings (the 3.x connection file only; 2.x `controller=` has no TLS keys).
-    pub tls: libnvme_rs::controller::TlsParams,
+    /// Kernel connect settings only the 3.x connection file has (TLS, `fast-io-fail-tmo`,
+    /// `tos`, `duplicate-connect`); 2.x `controller=` lines leave them unset.
+    pub v3: V3Params,
     /// Valid overrides of `[Global]` connect options.
     pub overrides: ConnectParams,
     /// Every other key, verbatim, in order (unknown keys and the per-controller keys that
@@ -170,6 +171,29 @@ pub struct ControllerEntry {
     pub params: Vec<(String, String)>,
     /// Line of the `controller=` key.
     pub line: Option<usize>,
+}
+
+/// What a path of the 3.x connection file can set that a 2.x `controller=` line cannot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct V3Params {
+    /// `tls`, `concat`, `keyring`, `tls-key`, `tls-key-identity`.
+    pub tls: libnvme_rs::controller::TlsParams,
+    /// `fast-io-fail-tmo` (seconds; negative values are libnvme's "unset").
+    pub fast_io_fail_tmo: Option<u32>,
+    /// `tos`.
+    pub tos: Option<i32>,
+    /// `duplicate-connect`.
+    pub duplicate_connect: bool,
+}
+
+impl V3Params {
+    /// Copies these into the controller interface's parameters.
+    pub fn apply(&self, p: &mut libnvme_rs::controller::ConnectParams) {
+        p.tls = self.tls.clone();
+        p.fast_io_fail_tmo = self.fast_io_fail_tmo;
+        p.tos = self.tos;
+        p.duplicate_connect = self.duplicate_connect;
+    }
 }
 
 /// The per-controller override keys that map to [`ConnectParams`].
@@ -345,7 +369,7 @@ impl ControllerEntry {
             host_nqn: opt("host-nqn"),
             dhchap_secret: opt("dhchap-secret"),
             dhchap_ctrl_secret: opt("dhchap-ctrl-secret"),
-            tls: Default::default(),
+            v3: V3Params::default(),
             overrides,
             extra,
             line: ctx.line,

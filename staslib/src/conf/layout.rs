@@ -10,10 +10,9 @@
 //!   `kxchap-*` the kernel's `dhchap-*`), and `persistent` kept as the entry's `persistent`
 //!   pair. The type defaults of the main file become `[Global]`'s connect parameters, which
 //!   controllers found at run time (referrals, mDNS, log pages) use (spec 3.x §3).
-//! * TLS settings (`tls`, `concat`, `keyring`, `tls-key`, `tls-key-identity`) of a path go
-//!   to its entry's [`TlsParams`](libnvme_rs::controller::TlsParams) (kernel backend).
-//! * `fast-io-fail-tmo`, `tos`, `duplicate-connect` are read but not applied yet: each one
-//!   set is a warning naming it, never a silent no-op.
+//! * What a path sets beyond the 2.x model — TLS (`tls`, `concat`, `keyring`, `tls-key`,
+//!   `tls-key-identity`), `fast-io-fail-tmo`, `tos`, `duplicate-connect` — goes to its
+//!   entry's [`V3Params`](super::controller::V3Params) (kernel backend).
 
 use std::path::Path;
 
@@ -89,9 +88,8 @@ pub fn apply(
             };
             let (entry, d) = ControllerEntry::from_pairs(&ctx, pairs(endpoint, path));
             diags.extend(d);
-            unapplied(&path.settings, &path.origin, diags);
             cfg.controllers.extend(entry.map(|mut e| {
-                e.tls = tls_params(&path.settings.security);
+                e.v3 = v3_params(&path.settings);
                 e
             }));
         }
@@ -137,15 +135,22 @@ fn pairs(endpoint: &Endpoint, path: &ConnPath) -> Vec<(String, String)> {
     p
 }
 
-/// The TLS settings of a resolved path (`tls-key` a serial or an interchange-format PSK,
-/// checked at connect time as libnvme does).
-fn tls_params(sec: &conn_ini::Security) -> libnvme_rs::controller::TlsParams {
-    libnvme_rs::controller::TlsParams {
-        tls: sec.tls.unwrap_or(false),
-        concat: sec.concat.unwrap_or(false),
-        keyring: sec.keyring.clone(),
-        key: sec.tls_key.as_ref().map(|k| k.expose().to_owned()),
-        identity: sec.tls_key_identity.clone(),
+/// What a resolved path sets beyond the 2.x model: TLS (`tls-key` a serial or an
+/// interchange-format PSK, checked at connect time as libnvme does), `fast-io-fail-tmo`,
+/// `tos` (libnvme sends neither when negative) and `duplicate-connect`.
+fn v3_params(s: &Settings) -> super::controller::V3Params {
+    let (sec, t) = (&s.security, &s.tunables);
+    super::controller::V3Params {
+        tls: libnvme_rs::controller::TlsParams {
+            tls: sec.tls.unwrap_or(false),
+            concat: sec.concat.unwrap_or(false),
+            keyring: sec.keyring.clone(),
+            key: sec.tls_key.as_ref().map(|k| k.expose().to_owned()),
+            identity: sec.tls_key_identity.clone(),
+        },
+        fast_io_fail_tmo: t.fast_io_fail_tmo.and_then(|v| u32::try_from(v).ok()),
+        tos: t.tos.filter(|v| *v >= 0),
+        duplicate_connect: t.duplicate_connect.unwrap_or(false),
     }
 }
 
@@ -163,24 +168,6 @@ fn connect_params(t: &conn_ini::Tunables) -> ConnectParams {
         hdr_digest: t.hdr_digest,
         data_digest: t.data_digest,
         disable_sqflow: t.disable_sqflow,
-    }
-}
-
-/// Warnings for what is read but not applied yet (module doc).
-fn unapplied(settings: &Settings, origin: &conn_ini::Origin, diags: &mut Vec<Diagnostic>) {
-    let t = &settings.tunables;
-    let set = [
-        ("fast-io-fail-tmo", t.fast_io_fail_tmo.is_some()),
-        ("tos", t.tos.is_some()),
-        ("duplicate-connect", t.duplicate_connect.is_some()),
-    ];
-    for (key, _) in set.iter().filter(|(_, on)| *on) {
-        diags.push(Diagnostic {
-            level: Level::Warning,
-            file: origin.file.to_path_buf(),
-            line: Some(origin.line),
-            message: format!("{key} is not supported yet by this nvme-stas: ignored"),
-        });
     }
 }
 
@@ -320,12 +307,52 @@ tls = yes
                 .is_some_and(|s| s.starts_with("DHHC-1:"))
         );
         // The subsystem's TLS settings reach its entry; no warning about them.
-        assert!(ioc.tls.tls && !ioc.tls.concat && ioc.tls.key.is_none());
+        assert!(ioc.v3.tls.tls && !ioc.v3.tls.concat && ioc.v3.tls.key.is_none());
         assert!(
             !l.diagnostics.iter().any(|d| d.message.contains("tls")),
             "{:?}",
             l.diagnostics
         );
+    }
+
+    #[test]
+    fn kernel_settings_beyond_2x_reach_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("nvme-stas.conf"),
+            "[I/O Controller Defaults]\nfast-io-fail-tmo = 20\n\n\
+             [Subsystem]\nnqn = nqn.2024-01.io.example:a\ntos = 8\nduplicate-connect = yes\n\
+             tls = yes\ntls-key = 0x2a\nkeyring = .nvme\n\
+             controller = transport=tcp;traddr=192.0.2.3\n\
+             controller = transport=tcp;traddr=192.0.2.4;tos=-1;fast-io-fail-tmo=-1\n",
+        )
+        .unwrap();
+        let l = load(Daemon::Stacd, &layout_in(dir.path(), Daemon::Stacd));
+        assert!(!l.has_errors(), "{:?}", l.diagnostics);
+        assert!(
+            l.diagnostics.is_empty(),
+            "nothing left unapplied: {:?}",
+            l.diagnostics
+        );
+        let (a, b) = (&l.config.controllers[0].v3, &l.config.controllers[1].v3);
+        assert_eq!(
+            (a.fast_io_fail_tmo, a.tos, a.duplicate_connect),
+            (Some(20), Some(8), true)
+        );
+        assert_eq!(
+            (b.fast_io_fail_tmo, b.tos),
+            (None, None),
+            "negative is unset"
+        );
+        assert!(a.tls.tls && a.tls.key.as_deref() == Some("0x2a"));
+        assert_eq!(a.tls.keyring.as_deref(), Some(".nvme"));
+        let mut p = libnvme_rs::controller::ConnectParams::default();
+        a.apply(&mut p);
+        assert_eq!(
+            (p.fast_io_fail_tmo, p.tos, p.duplicate_connect),
+            (Some(20), Some(8), true)
+        );
+        assert_eq!(p.tls, a.tls);
     }
 
     #[test]

@@ -417,6 +417,9 @@ impl ConnectParams {
             dhchap_secret: None,
             dhchap_ctrl_secret: None,
             tls: Default::default(),
+            fast_io_fail_tmo: None,
+            tos: None,
+            duplicate_connect: false,
         }
     }
 }

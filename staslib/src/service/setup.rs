@@ -136,6 +136,34 @@ fn positive_number(text: &str) -> Option<u64> {
     text.trim().parse::<u64>().ok().filter(|n| *n > 0)
 }
 
+/// Where NBFT tables are looked for (`$STAS_NBFT_DIR` overrides it, for tests).
+pub fn nbft_dir() -> std::path::PathBuf {
+    std::env::var_os("STAS_NBFT_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(libnvme_rs::nbft::DEFAULT_ACPI_TABLES_DIR))
+}
+
+/// Every controller the NBFT tables in `dir` list (discovery and subsystem descriptors);
+/// unreadable tables add nothing (the daemon that uses them logs why).
+pub fn nbft_listed(dir: &std::path::Path) -> Vec<libnvme_rs::kernel::protected::NbftListed> {
+    let no_iface = |_: &[u8; 6]| None;
+    libnvme_rs::nbft::read_dir(dir)
+        .into_iter()
+        .filter_map(|(_, t)| t.ok())
+        .flat_map(|t| {
+            let mut all = t.discovery_controllers(&no_iface);
+            all.extend(t.subsystem_controllers(&no_iface));
+            all
+        })
+        .map(|c| libnvme_rs::kernel::protected::NbftListed {
+            transport: c.transport,
+            traddr: c.traddr,
+            trsvcid: c.trsvcid.unwrap_or_default(),
+            subsysnqn: c.subsysnqn,
+        })
+        .collect()
+}
+
 /// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
 pub async fn backend(
     choice: crate::conf::options::BackendChoice,
@@ -148,6 +176,7 @@ pub async fn backend(
             // registry and other owners' are left alone (nvme-stas 3.x spec §1).
             let mut opts = KernelOptions {
                 owner: Some(libnvme_rs::kernel::registry::STAS_OWNER.to_owned()),
+                nbft_listed: nbft_listed(&nbft_dir()),
                 ..KernelOptions::default()
             };
             if let Some(bytes) = env_number("STAS_UEVENT_BUFFER") {

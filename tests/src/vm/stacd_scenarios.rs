@@ -42,7 +42,7 @@ pub fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "stacd_kernel_ownership_registry",
-            target: || target_with(3, 0),
+            target: || target_with(4, 0),
             run: ownership_registry,
         },
         Scenario {
@@ -993,8 +993,9 @@ impl Drop for RegistryDir {
 /// (no owner), and neither adopts nor disconnects one that another owner holds.
 fn ownership_registry(ctx: &mut Ctx) -> Result<(), String> {
     let _reg = RegistryDir::create()?;
-    // By hand, before stacd: nqn 1 unowned, nqn 2 owned by nvme-discoverd.
-    for i in [1, 2] {
+    // By hand, before stacd: nqn 1 unowned, nqn 2 owned by nvme-discoverd, nqn 3 unowned
+    // but listed in the NBFT (a boot device an old initramfs connected).
+    for i in [1, 2, 3] {
         ctx.sh(&format!(
             "nvme connect -t tcp -a {TRADDR} -s {PORT} -n {} >/dev/null",
             nqn(i)
@@ -1007,14 +1008,14 @@ fn ownership_registry(ctx: &mut Ctx) -> Result<(), String> {
             .map(|(d, _)| d.clone())
             .ok_or_else(|| format!("nvme connect made no controller for {}", nqn(i)))
     };
-    let (dev1, dev2) = (dev(1)?, dev(2)?);
+    let (dev1, dev2, dev3) = (dev(1)?, dev(2)?, dev(3)?);
     std::fs::create_dir_all(format!("{}/{dev2}", RegistryDir::DIR)).map_err(|e| e.to_string())?;
     std::fs::write(format!("{}/{dev2}/owner", RegistryDir::DIR), "discoverd\n")
         .map_err(|e| e.to_string())?;
-    // stacd is told about all three (configured), and audits all connections it matches.
+    // stacd is told about all four (configured), and audits all connections it matches.
     let conf = format!(
         "[Global]\nbackend=kernel\n\n[I/O controller connection management]\ndisconnect-scope=all-connections-matching-disconnect-trtypes\n\n[Controllers]\n{}",
-        (0..3)
+        (0..4)
             .map(|i| format!(
                 "controller=transport=tcp;traddr={TRADDR};trsvcid={PORT};subsysnqn={}\n",
                 nqn(i)
@@ -1022,15 +1023,84 @@ fn ownership_registry(ctx: &mut Ctx) -> Result<(), String> {
             .collect::<String>()
     );
     let bus = setup(&conf)?;
-    let r = registry_run(ctx, &bus, &dev1, &dev2);
+    let tables = Path::new(WORK).join("acpi-tables");
+    std::fs::create_dir_all(&tables).map_err(|e| e.to_string())?;
+    std::fs::write(tables.join("NBFT"), boot_table(&nqn(3)).to_bytes())
+        .map_err(|e| e.to_string())?;
+    let r = registry_run(ctx, &bus, &tables, [&dev1, &dev2, &dev3]);
     log_tails(ctx, &["stacd-1"]);
     r
 }
 
-fn registry_run(ctx: &mut Ctx, bus: &PrivateBus, dev1: &str, dev2: &str) -> Result<(), String> {
+/// An NBFT whose one subsystem namespace descriptor names `nqn` on our port.
+fn boot_table(nqn: &str) -> libnvme_rs::nbft::Nbft {
+    use libnvme_rs::nbft::{Nbft, NbftHfi, NbftHfiTcp, NbftHost, NbftSubsystem};
+    Nbft {
+        major_revision: 1,
+        minor_revision: 0,
+        oem_id: "STASRS".into(),
+        oem_table_id: "VMTIER".into(),
+        host: Some(NbftHost {
+            id: [0x11; 16],
+            nqn: super::guest::HOSTNQN.into(),
+            id_configured: false,
+            nqn_configured: false,
+            primary_admin: 0,
+        }),
+        hfis: vec![NbftHfi {
+            index: 1,
+            tcp: NbftHfiTcp {
+                pci_sbdf: 0x0300,
+                mac: [0x02, 0x00, 0x5e, 0x10, 0x20, 0x31],
+                vlan: 0,
+                ip_origin: 3,
+                ipaddr: TRADDR.parse().expect("an IP"),
+                subnet_mask_prefix: 8,
+                gateway: None,
+                route_metric: 0,
+                primary_dns: None,
+                secondary_dns: None,
+                dhcp_server: None,
+                host_name: None,
+                dhcp_override: false,
+                default_route: false,
+            },
+        }],
+        security_count: 0,
+        discovery: vec![],
+        subsystems: vec![NbftSubsystem {
+            index: 1,
+            traddr: TRADDR.into(),
+            trsvcid: PORT.into(),
+            subsys_nqn: nqn.into(),
+            subsys_port_id: 1,
+            nsid: 1,
+            nid_type: 0,
+            nid: [0; 16],
+            hdr_digest: false,
+            data_digest: false,
+            primary_discovery_index: 0,
+            security_index: 0,
+            hfi_indexes: vec![1],
+            non_bootable: false,
+            discovered: false,
+            unavailable: 0,
+            extended: None,
+        }],
+        skipped: vec![],
+    }
+}
+
+fn registry_run(
+    ctx: &mut Ctx,
+    bus: &PrivateBus,
+    tables: &Path,
+    [dev1, dev2, dev3]: [&str; 3],
+) -> Result<(), String> {
     // With stafd's pages known, stacd's connection audit runs (compat §4.11).
     let stafd = Daemon::start(bus, 1)?;
-    let stacd = Daemon::start_stacd(bus, 1)?;
+    let nbft_dir = tables.to_string_lossy().into_owned();
+    let stacd = Daemon::start_stacd_with(bus, 1, &[("STAS_NBFT_DIR", nbft_dir.as_str())], None)?;
     let fresh = wait_for(Duration::from_secs(30), || {
         let k = kernel_io_state();
         k.get(&nqn(0))
@@ -1099,6 +1169,22 @@ fn registry_run(ctx: &mut Ctx, bus: &PrivateBus, dev1: &str, dev2: &str) -> Resu
     ensure(log.contains(&why), || format!("stacd did not say {why:?}"))?;
     ctx.log(format!(
         "{dev2} (owner discoverd): neither adopted, claimed nor disconnected by the audit"
+    ));
+    // The NBFT-listed one, unowned: the same (nvme-stas 3.x's protected()).
+    let k = kernel_io_state();
+    ensure(
+        k.get(&nqn(3))
+            .is_some_and(|(d, s)| d == dev3 && s == "live")
+            && RegistryDir::owner(dev3).is_none(),
+        || format!("{dev3} (listed in the NBFT) was touched: {k:?}"),
+    )?;
+    ensure(!log.contains(&format!("{dev3} - Adopted")), || {
+        format!("{dev3} (listed in the NBFT) was adopted")
+    })?;
+    let why = format!("{dev3} exists and is listed in the NBFT");
+    ensure(log.contains(&why), || format!("stacd did not say {why:?}"))?;
+    ctx.log(format!(
+        "{dev3} (unowned, listed in the NBFT): neither adopted, claimed nor disconnected by the audit"
     ));
     stacd.stop()?;
     stafd.stop()

@@ -982,7 +982,67 @@ fn interop_run(ctx: &mut Ctx, bus: &PrivateBus, path: &str, calls: &Path) -> Res
     ensure(text == "# the administrator's\n", || {
         format!("administrator's rule changed: {text:?}")
     })?;
-    Ok(())
+    libnvme3_host(ctx, bus, path, calls, &theirs)
+}
+
+/// nvme-stas 3.x on a libnvme 3 host (spec 3.x §9): with the ownership registry in use, a
+/// stale override left by nvme-stas 2.x is removed, none is written, no `nvmf-connect@` is
+/// started for nvme-cli's DC, and stafd's DC is recorded `owner=stas`.
+fn libnvme3_host(
+    ctx: &mut Ctx,
+    bus: &PrivateBus,
+    path: &str,
+    calls: &Path,
+    theirs: &str,
+) -> Result<(), String> {
+    const REGISTRY: &str = "/run/nvme/registry";
+    std::fs::create_dir_all(REGISTRY).map_err(|e| e.to_string())?;
+    // nvme-stas 2.x's override, as its stafd leaves it after a crash.
+    std::fs::write(
+        RULE,
+        "\nACTION==\"change\", SUBSYSTEM==\"fc\", ENV{FC_EVENT}==\"nvmediscovery\", \\\n  \
+         ENV{NVMEFC_HOST_TRADDR}==\"*\",  ENV{NVMEFC_TRADDR}==\"*\", \\\n  \
+         RUN+=\"/usr/bin/systemctl --no-block restart nvmf-connect@--device\\x3dnone\\x09--transport\\x3dfc\\x09--traddr\\x3d$env{NVMEFC_TRADDR}\\x09--trsvcid\\x3dnone\\x09--host-traddr\\x3d$env{NVMEFC_HOST_TRADDR}.service\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let r = (|| {
+        let calls_before = std::fs::read_to_string(calls).unwrap_or_default();
+        let stafd = Daemon::start_with_path(bus, 5, path)?;
+        let (device, _) = wait_for(Duration::from_secs(30), || {
+            dc_view(bus).filter(|(d, _)| d != "nvme?")
+        })
+        .ok_or("stafd's DC did not come back")?;
+        ensure(!Path::new(RULE).exists(), || {
+            "the stale nvme-stas 2.x override was not removed".into()
+        })?;
+        let owner = std::fs::read_to_string(format!("{REGISTRY}/{device}/owner"))
+            .map_err(|e| format!("{REGISTRY}/{device}/owner: {e}"))?;
+        ensure(owner == "stas\n", || format!("{device} owner {owner:?}"))?;
+        // A change notice on nvme-cli's DC: nobody starts nvmf-connect@ for it now.
+        ctx.nvmet.link(2, &nqn(2)).map_err(|e| e.to_string())?;
+        let log = || std::fs::read_to_string(format!("{WORK}/stafd-5.log")).unwrap_or_default();
+        std::thread::sleep(Duration::from_secs(3));
+        let calls_after = std::fs::read_to_string(calls).unwrap_or_default();
+        ensure(calls_after == calls_before, || {
+            format!(
+                "systemctl called on a libnvme 3 host: {:?}",
+                &calls_after[calls_before.len()..]
+            )
+        })?;
+        ensure(!Path::new(RULE).exists(), || {
+            "an override was written".into()
+        })?;
+        ensure(log().contains("libnvme 3 host: no udev override"), || {
+            "stafd did not say why it wrote no override".into()
+        })?;
+        stafd.stop()?;
+        ctx.log(format!(
+            "libnvme 3 host: stale 2.x override removed, none written, {device} owner=stas, no nvmf-connect@ for {theirs}"
+        ));
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(REGISTRY);
+    r
 }
 
 /// stacd's IOCs as `list_controllers(true)` shows them: (subsysnqn, device, connected).

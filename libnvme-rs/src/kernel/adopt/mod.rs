@@ -75,7 +75,7 @@ pub fn find_existing_except(
     tid: &TransportId,
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
-    refuse: &dyn Fn(&str) -> Option<String>,
+    refuse: &dyn Fn(&ControllerInfo) -> Option<String>,
 ) -> Result<Found, SysfsError> {
     let mut refused = None;
     // Every connect searches: with a thousand controllers, reading all of each one's
@@ -104,7 +104,7 @@ pub fn find_existing_except(
             && is_candidate_device(tid, &kernel)
             && matches_existing(tid, &kernel, ifaces)
         {
-            match refuse(&c.name) {
+            match refuse(&c) {
                 None => return Ok(Found::Adoptable(Box::new(c))),
                 Some(why) => {
                     refused.get_or_insert(Found::Refused {
@@ -173,7 +173,7 @@ pub fn connect_or_adopt_except(
     tid: &TransportId,
     kind: ControllerKind,
     args: &ConnectArgs,
-    refuse: &dyn Fn(&str) -> Option<String>,
+    refuse: &dyn Fn(&ControllerInfo) -> Option<String>,
 ) -> Result<Attached, AttachError> {
     let ifaces = system_interfaces().map_err(AttachError::Interfaces)?;
     let adopt = |c: ControllerInfo| Attached {
@@ -282,7 +282,7 @@ mod tests {
 
         // A refused match is not adopted but reported; a refused one next to an adoptable
         // one does not hide it.
-        let refuse_all = |d: &str| Some(format!("refused {d}"));
+        let refuse_all = |c: &ControllerInfo| Some(format!("refused {}", c.name));
         let r = find_existing_except(
             &sysfs,
             &tid,
@@ -300,7 +300,7 @@ mod tests {
             "nvme3",
             &with(&[("state", "live"), ("hostnqn", HOST)]),
         );
-        let refuse_2 = |d: &str| (d == "nvme2").then(|| "mine".to_owned());
+        let refuse_2 = |c: &ControllerInfo| (c.name == "nvme2").then(|| "mine".to_owned());
         let r = find_existing_except(
             &sysfs,
             &tid,
