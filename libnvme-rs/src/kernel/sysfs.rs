@@ -218,17 +218,27 @@ impl ControllerInfo {
         !self.namespaces.is_empty()
     }
 
-    /// Upstream's DC heuristic (§4.12 step 2, §9.5): well-known subsysnqn, or
-    /// `cntrltype == discovery`, or no children.
+    /// Whether this is a discovery controller: the kernel's `cntrltype` when it has one
+    /// (5.18+); otherwise upstream's heuristic (§4.12 step 2, §9.5): well-known subsysnqn, or
+    /// no children. Deliberately not upstream's "no children" alone when `cntrltype` says
+    /// `io`: an I/O controller has no namespaces until the kernel has scanned them, and in
+    /// that window a DC search on the same address and port would adopt it.
     pub fn is_discovery_controller(&self) -> bool {
-        self.subsysnqn.as_deref() == Some(WELL_KNOWN_DISC_NQN)
-            || self.cntrltype.as_deref() == Some("discovery")
-            || !self.has_children()
+        match self.cntrltype.as_deref() {
+            Some("discovery") => true,
+            Some("io") => false,
+            _ => self.subsysnqn.as_deref() == Some(WELL_KNOWN_DISC_NQN) || !self.has_children(),
+        }
     }
 
-    /// Upstream's IOC heuristic: `cntrltype == io`, or has children.
+    /// Whether this is an I/O controller: `cntrltype` when the kernel has it, otherwise
+    /// upstream's heuristic (has children).
     pub fn is_io_controller(&self) -> bool {
-        self.cntrltype.as_deref() == Some("io") || self.has_children()
+        match self.cntrltype.as_deref() {
+            Some("io") => true,
+            Some("discovery") => false,
+            _ => self.has_children(),
+        }
     }
 
     /// The kernel-side identity used for adoption matching ([`crate::kernel::adopt::matches_existing`]).
@@ -899,8 +909,13 @@ mod tests {
         assert!(c.is_discovery_controller());
         let mut c = ControllerInfo::default();
         assert!(c.is_discovery_controller() && !c.is_io_controller());
+        // An I/O controller before the kernel's namespace scan: cntrltype decides (a DC
+        // search on the same port adopted one in the vm tier).
         c.cntrltype = Some("io".into());
-        assert!(c.is_io_controller());
+        assert!(c.is_io_controller() && !c.is_discovery_controller());
+        c.subsysnqn = Some(WELL_KNOWN_DISC_NQN.into());
+        c.cntrltype = Some("discovery".into());
+        assert!(c.is_discovery_controller() && !c.is_io_controller());
     }
 
     #[test]

@@ -50,9 +50,9 @@ impl Spelling {
 }
 
 /// A controller dictionary (built with 2.x keys) in `spelling`. With 3.x, `host-nqn` becomes
-/// `hostnqn`; where the dictionary already has a `hostnqn` (the details of
-/// `list_controllers(true)`), the two merge as a Python dict update does: first position,
-/// last value.
+/// `hostnqn`; where the dictionary also has the sysfs `hostnqn` of the details (empty while
+/// not connected), the identity's value stays: clients key controllers by it (stacd inherits
+/// a DC's host NQN from it).
 pub fn respell_dict(d: ControllerDict, spelling: Spelling) -> ControllerDict {
     if spelling == Spelling::V2 {
         return d;
@@ -64,9 +64,8 @@ pub fn respell_dict(d: ControllerDict, spelling: Spelling) -> ControllerDict {
         } else {
             k
         };
-        match out.iter_mut().find(|(ok, _)| *ok == k) {
-            Some(slot) => slot.1 = v,
-            None => out.push((k, v)),
+        if !out.iter().any(|(ok, _)| *ok == k) {
+            out.push((k, v));
         }
     }
     out
@@ -148,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn controller_dicts_rename_host_nqn_and_merge_as_python() {
+    fn controller_dicts_rename_host_nqn_and_keep_the_identity() {
         let id = dict(&[
             ("traddr", "1.2.3.4"),
             ("host-nqn", "nqn.h"),
@@ -163,11 +162,11 @@ mod tests {
                 ("device", "nvme0")
             ])
         );
-        // Details: the sysfs hostnqn later in the dict updates the renamed key in place.
+        // Details of a DC not connected: the sysfs hostnqn is empty; the identity's stays.
         let details = dict(&[("host-nqn", "nqn.h"), ("hostid", "x"), ("hostnqn", "")]);
         assert_eq!(
             respell_dict(details, Spelling::V3),
-            dict(&[("hostnqn", ""), ("hostid", "x")])
+            dict(&[("hostnqn", "nqn.h"), ("hostid", "x")])
         );
     }
 

@@ -1239,7 +1239,7 @@ fn layout_3x(ctx: &mut Ctx) -> Result<(), String> {
          [Discovery Controller Defaults]\nkeep-alive-tmo = 30\n\n\
          [I/O Controller Defaults]\nqueue-size = 64\n\n\
          [Discovery Controller]\ncontroller = transport=tcp;traddr={TRADDR};trsvcid={PORT}\n\n\
-         [Subsystem]\nnqn = {}\ncontroller = transport=tcp;traddr={TRADDR};trsvcid={PORT};nr-io-queues=1\n",
+         [Subsystem]\nnqn = {}\ncontroller = transport=tcp;traddr={TRADDR};trsvcid={PORT};nr-io-queues=1;fast-io-fail-tmo=20\n",
         nqn(0)
     ))?;
     let _ = std::fs::remove_dir_all(WORK);
@@ -1279,7 +1279,11 @@ fn layout_3x_run(ctx: &mut Ctx, bus: &PrivateBus) -> Result<(), String> {
             nqn(0)
         )
     })?;
-    ctx.log("sysfs: sqsize 63 on all three (queue-size 64), queue_count 2 on the configured one");
+    let fio = io_attr(&nqn(0), "fast_io_fail_tmo");
+    ensure(fio.as_deref() == Some("20"), || {
+        format!("{}: fast_io_fail_tmo {fio:?} (20 configured)", nqn(0))
+    })?;
+    ctx.log("sysfs: sqsize 63 on all three (queue-size 64), queue_count 2 and fast_io_fail_tmo 20 on the configured one");
 
     // EPCSD: parked unless nvmet's page carries a self entry with EPCSD.
     std::thread::sleep(Duration::from_secs(3));
