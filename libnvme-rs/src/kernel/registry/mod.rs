@@ -11,7 +11,10 @@
 //!   renamed into place with the directory fsynced; a stale `nvmeN` is renamed away to
 //!   `.trash.XXXXXX` and purged; then the temporary directory is renamed to `nvmeN`.
 //! * A borrowed (adopted) connection is [`Registry::claim`]ed: `owner` is written only when
-//!   there is none — another owner is never overwritten.
+//!   there is none — another owner is never overwritten — as `libnvmf_registry_update`
+//!   writes it (a missing `nvmeN` made 0755 less the umask, `owner` as above).
+//! * Both writers are compared with libnvme's own `registry.c` by
+//!   `tests/registry_libnvme.rs`.
 //! * No locks: every change is an atomic rename, as libnvme's.
 
 use std::fs;
@@ -160,8 +163,9 @@ impl Registry {
         }
         mkdir_p(&self.dir)?;
         let dir = self.dir.join(device);
+        // As libnvme's `libnvmf_registry_update`: mkdir 0755 less the umask, no chmod.
         match fs::DirBuilder::new().mode(0o755).create(&dir) {
-            Ok(()) => fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))?,
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
