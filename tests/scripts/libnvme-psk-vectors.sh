@@ -33,39 +33,11 @@
 # libnvme's own messages go to stderr.
 set -euo pipefail
 
-skip() {
-    echo "SKIPPED: $*"
-    exit 77
-}
-
-# By default the copies vendored in the repository (tests/vendor/nvme-cli, see its README).
-if [[ -z ${LIBNVME_GIT_DIR:-} && -z ${NVME_CLI_SRC:-} ]]; then
-    NVME_CLI_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../vendor/nvme-cli" && pwd)"
-fi
-src_git=${LIBNVME_GIT_DIR:-/work/.mirror/linux-nvme+nvme-cli/repo}
-rev=${LIBNVME_REV:-HEAD}
-
-# Copies nvme-cli file $1 to $2.
-fetch() {
-    mkdir -p "$(dirname "$2")"
-    if [[ -n ${NVME_CLI_SRC:-} ]]; then
-        cp "$NVME_CLI_SRC/$1" "$2"
-    else
-        git -C "$src_git" show "$rev:$1" >"$2"
-    fi
-}
+# shellcheck source=tests/scripts/nvme-cli-sources.sh
+source "$(dirname "${BASH_SOURCE[0]}")/nvme-cli-sources.sh"
 
 check_tools() {
-    command -v gcc >/dev/null || skip "gcc not found"
-    if [[ -n ${NVME_CLI_SRC:-} ]]; then
-        [[ -f $NVME_CLI_SRC/libnvme/src/nvme/crypto.c ]] ||
-            skip "no libnvme/src/nvme/crypto.c under NVME_CLI_SRC=$NVME_CLI_SRC"
-    else
-        command -v git >/dev/null || skip "git not found"
-        git -C "$src_git" cat-file -e "$rev:libnvme/src/nvme/crypto.c" 2>/dev/null ||
-            skip "no nvme-cli sources with libnvme/src/nvme/crypto.c at $src_git ($rev);" \
-                "set LIBNVME_GIT_DIR or NVME_CLI_SRC"
-    fi
+    check_sources libnvme/src/nvme/crypto.c
     # crypto.c uses the OpenSSL 3 API (EVP_MAC, OSSL_LIB_CTX, core_names.h).
     printf '#include <openssl/core_names.h>\n#include <openssl/kdf.h>\n#include <openssl/hmac.h>\n' |
         gcc -E -x c - >/dev/null 2>&1 ||
