@@ -213,9 +213,6 @@ impl DaemonOptions {
     }
 }
 
-/// A daemon's `main` after parsing: `-v` and `--check-config`, logging, the configuration,
-/// upstream's root and `/dev/nvme-fabrics` checks for the kernel backend only, then `main`
-/// on a current-thread runtime. `Err` from `main` is logged and exits 1.
 /// Raises the soft limit on open files to the hard one: every native connection is a
 /// socket per queue, so a thousand controllers need more than the usual 1,024 (systemd's
 /// advice for services that need many descriptors).
@@ -237,6 +234,9 @@ pub fn raise_fd_limit() {
     }
 }
 
+/// A daemon's `main` after parsing: `-v` and `--check-config`, logging, the configuration,
+/// upstream's root and `/dev/nvme-fabrics` checks for the kernel backend only, then `main`
+/// on a current-thread runtime. `Err` from `main` is logged and exits 1.
 pub fn run_daemon<Fut>(
     spec: &DaemonSpec,
     cli: &DaemonCli,

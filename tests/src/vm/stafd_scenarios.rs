@@ -809,9 +809,20 @@ fn bench_stafd(ctx: &mut Ctx) -> Result<(), String> {
         std::thread::sleep(Duration::from_secs(2));
         let rss = proc_status(pid, "VmRSS:");
         let hwm = proc_status(pid, "VmHWM:");
+        let threads = proc_status(pid, "Threads:");
         ctx.log(format!(
-            "{dcs} DCs: start -> first log_pages_changed {first:?}, -> all {dcs} {all:?}; VmRSS {rss:?} KiB, VmHWM {hwm:?} KiB"
+            "{dcs} DCs: start -> first log_pages_changed {first:?}, -> all {dcs} {all:?}; VmRSS {rss:?} KiB, VmHWM {hwm:?} KiB, threads {threads:?}"
         ));
+        if dcs == 100 {
+            // tokio's blocking threads (one per kernel connect in flight) exit after 10 s
+            // idle: what stays after that is the daemon's own memory.
+            std::thread::sleep(Duration::from_secs(15));
+            ctx.log(format!(
+                "100 DCs, settled (15 s later): VmRSS {:?} KiB, threads {:?}",
+                proc_status(pid, "VmRSS:"),
+                proc_status(pid, "Threads:")
+            ));
+        }
         if dcs == 10 {
             let before = cpu_ticks(pid);
             std::thread::sleep(Duration::from_secs(60));
