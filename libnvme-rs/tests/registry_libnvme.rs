@@ -21,55 +21,27 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use libnvme_rs::kernel::registry::{Claim, Registry, STAS_OWNER};
 use nix::sys::stat::{Mode, umask};
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
-        panic!("{why} and STAS_REQUIRE_SYSTEM_TESTS=1");
-    }
-    println!("SKIPPED: {why}");
-}
+mod common;
 
 /// libnvme's registry writer, built once.
-struct Libnvme {
-    script: PathBuf,
-    build: tempfile::TempDir,
-}
+struct Libnvme(common::Harness);
 
 impl Libnvme {
     fn build() -> Option<Self> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/scripts/libnvme-registry-writer.sh");
-        let build = tempfile::tempdir().unwrap();
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("build")
-            .arg(build.path())
-            .output()
-            .unwrap();
-        if out.status.code() == Some(77) {
-            skip_or_fail(
-                String::from_utf8_lossy(&out.stdout)
-                    .trim()
-                    .trim_start_matches("SKIPPED: "),
-            );
-            return None;
-        }
-        assert!(out.status.success(), "build: {out:?}");
-        Some(Self { script, build })
+        common::Harness::build("libnvme-registry-writer.sh").map(Self)
     }
 
     /// Runs the harness (`run` = create_instance, `update`), the uevent counter read from
     /// `seqnum`.
     fn call(&self, verb: &str, seqnum: &Path, args: &[&str]) {
-        let out = Command::new("bash")
-            .arg(&self.script)
-            .arg(verb)
-            .arg(self.build.path())
+        let out = self
+            .0
+            .command(verb)
             .args(args)
             .env("LIBNVME_UEVENT_SEQNUM", seqnum)
             .output()

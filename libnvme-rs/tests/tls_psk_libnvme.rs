@@ -7,18 +7,12 @@
 //! passes, unless `STAS_REQUIRE_SYSTEM_TESTS=1`.
 
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use libnvme_rs::kernel::tls::derive::derive_tls_psk;
 use libnvme_rs::kernel::tls::interchange::{InterchangeKey, PskHash};
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
-        panic!("{why} and STAS_REQUIRE_SYSTEM_TESTS=1");
-    }
-    println!("SKIPPED: {why}");
-}
+mod common;
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -32,29 +26,9 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 /// libnvme's answers, one line per request line.
-fn libnvme(requests: &[String]) -> Option<Vec<String>> {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/scripts/libnvme-psk-vectors.sh");
-    let build = tempfile::tempdir().unwrap();
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg("build")
-        .arg(build.path())
-        .output()
-        .unwrap();
-    if out.status.code() == Some(77) {
-        skip_or_fail(
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .trim_start_matches("SKIPPED: "),
-        );
-        return None;
-    }
-    assert!(out.status.success(), "build: {out:?}");
-    let mut child = Command::new("bash")
-        .arg(&script)
-        .arg("run")
-        .arg(build.path())
+fn libnvme(harness: &common::Harness, requests: &[String]) -> Vec<String> {
+    let mut child = harness
+        .command("run")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -72,7 +46,7 @@ fn libnvme(requests: &[String]) -> Option<Vec<String>> {
         .map(str::to_owned)
         .collect();
     assert_eq!(lines.len(), requests.len(), "one answer per request");
-    Some(lines)
+    lines
 }
 
 fn hash_of(code: u8) -> PskHash {
@@ -174,9 +148,10 @@ fn derivation_import_and_export_match_libnvme() {
     for (code, key) in &keys {
         requests.push(format!("export\t1\t{code}\t{}", hex(key)));
     }
-    let Some(answers) = libnvme(&requests) else {
+    let Some(harness) = common::Harness::build("libnvme-psk-vectors.sh") else {
         return;
     };
+    let answers = libnvme(&harness, &requests);
 
     let mut compared = 0;
     for ((h, s, v, c, k, compat), answer) in cases.iter().zip(&answers) {
@@ -233,7 +208,7 @@ fn derivation_import_and_export_match_libnvme() {
         .collect();
     imports
         .push("import\tNVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:".into());
-    let answers = libnvme(&imports).unwrap();
+    let answers = libnvme(&harness, &imports);
     for (req, answer) in imports.iter().zip(&answers) {
         let f: Vec<&str> = answer.split('\t').collect();
         let ["ok", "1", code, key] = f.as_slice() else {

@@ -316,16 +316,16 @@ impl Stacd {
     }
 
     fn reload(&mut self) {
-        let tron = staslib::service::setup::reload_config(
+        let r = staslib::service::setup::reload_config(
             Daemon::Stacd,
             &self.files,
             &mut self.cfg,
             &self.log,
+            self.dbus_api,
         );
-        let spelling = staslib::dbus::Spelling::chosen(self.dbus_api, self.cfg.generation);
         let mut s = self.shared.lock();
-        s.tron = tron;
-        s.spelling = spelling;
+        s.tron = r.tron;
+        s.spelling = r.spelling;
         drop(s);
         // §4.18-2: every unconnected IOC tries at once.
         let unconnected: Vec<TransportId> = self

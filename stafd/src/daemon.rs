@@ -415,16 +415,16 @@ impl Stafd {
     }
 
     fn reload(&mut self) {
-        let tron = staslib::service::setup::reload_config(
+        let r = staslib::service::setup::reload_config(
             Daemon::Stafd,
             &self.files,
             &mut self.cfg,
             &self.log,
+            self.dbus_api,
         );
-        let spelling = staslib::dbus::Spelling::chosen(self.dbus_api, self.cfg.generation);
         let mut s = self.shared.lock();
-        s.tron = tron;
-        s.spelling = spelling;
+        s.tron = r.tron;
+        s.spelling = r.spelling;
         drop(s);
         // Upstream re-reads only stafd.conf; a changed host identity takes effect too.
         match load_host(&self.cfg).map_err(StartError) {
@@ -591,11 +591,11 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     // owner=nbft) and protected from us; elsewhere they are DCs as in nvme-stas 2.x (§4.15).
     let nbft = match &backend {
         Backend::Kernel(k) if k.uses_registry() => {
-            let listed = staslib::service::setup::nbft_listed(&staslib::service::setup::nbft_dir());
-            if !listed.is_empty() {
+            // The backend read the tables already (KernelOptions::nbft_listed).
+            let listed = k.nbft_listed().len();
+            if listed > 0 {
                 tracing::info!(
-                    "libnvme 3 host: the NBFT's {} controller(s) are left to nvme-cli (owner nbft)",
-                    listed.len()
+                    "libnvme 3 host: the NBFT's {listed} controller(s) are left to nvme-cli (owner nbft)"
                 );
             }
             Vec::new()

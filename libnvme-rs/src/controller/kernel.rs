@@ -143,6 +143,11 @@ impl KernelBackend {
         self.registry().is_some()
     }
 
+    /// The controllers the NBFT lists (given in [`KernelOptions::nbft_listed`]).
+    pub fn nbft_listed(&self) -> &[crate::kernel::protected::NbftListed] {
+        &self.nbft_listed
+    }
+
     /// The registry and our owner name on a host that uses the registry.
     fn registry(&self) -> Option<(&Registry, &str)> {
         self.ownership
@@ -151,16 +156,16 @@ impl KernelBackend {
             .map(|(r, o)| (r, o.as_str()))
     }
 
-    /// Another owner of `device` in the registry, if any (then it is never adopted,
-    /// disconnected or zoned away by us).
-    pub fn foreign_owner(&self, device: &str) -> Option<String> {
-        foreign_owner(self.registry(), device)
-    }
-
     /// Why `device` (kernel identity `conn`) is not ours to adopt, audit or disconnect on a
     /// libnvme 3 host: another owner, or listed in the NBFT; `None` on other hosts.
-    fn protection(&self, device: &str, conn: Option<&KernelConnection>) -> Option<String> {
-        let registry = self.registry()?;
+    /// `registry` is [`Self::registry`], looked up once by the caller (it stats files).
+    fn protection(
+        &self,
+        registry: Option<(&Registry, &str)>,
+        device: &str,
+        conn: Option<&KernelConnection>,
+    ) -> Option<String> {
+        let registry = registry?;
         crate::kernel::protected::reason(
             foreign_owner(Some(registry), device),
             &self.nbft_listed,
@@ -212,6 +217,7 @@ impl KernelBackend {
         let sysfs = self.sysfs.clone();
         let me = self.clone();
         blocking(CONNECT_LIMIT, move || {
+            let registry = me.registry();
             let ifaces = crate::kernel::adopt::system_interfaces()
                 .map_err(|e| Cause::InvalidArgument(format!("interfaces: {e}")))?;
             let controllers = sysfs
@@ -222,7 +228,9 @@ impl KernelBackend {
                 .filter(|c| {
                     c.is_io_controller()
                         && !crate::kernel::adopt::is_going_away(c)
-                        && me.protection(&c.name, Some(&c.connection())).is_none()
+                        && me
+                            .protection(registry, &c.name, Some(&c.connection()))
+                            .is_none()
                 })
                 .map(|c| (c.name.clone(), c.connection()))
                 .collect();
@@ -242,27 +250,28 @@ impl KernelBackend {
     /// Disconnects a kernel controller by device name (`nvme4`): for one this process did
     /// not connect, found by an audit.
     pub async fn disconnect_device(&self, device: &str) -> Result<(), ControllerError> {
-        let conn = self
-            .sysfs
-            .controller(device)
-            .ok()
-            .flatten()
-            .map(|c| c.connection());
-        if let Some(why) = self.protection(device, conn.as_ref()) {
-            return Err(ControllerError {
-                controller: device.to_owned(),
-                op: Operation::Disconnect,
-                source: Cause::InvalidArgument(format!("{why}: left alone")),
-            });
-        }
-        let (fabrics, dev) = (self.fabrics.clone(), device.to_owned());
-        blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&dev)?))
-            .await
-            .map_err(|c| ControllerError {
-                controller: device.to_owned(),
-                op: Operation::Disconnect,
-                source: c,
-            })
+        let (me, dev) = (self.clone(), device.to_owned());
+        blocking(CONNECT_LIMIT, move || {
+            // Only a libnvme 3 host protects anything: read sysfs only there.
+            if let Some(registry) = me.registry() {
+                let conn = me
+                    .sysfs
+                    .controller(&dev)
+                    .ok()
+                    .flatten()
+                    .map(|c| c.connection());
+                if let Some(why) = me.protection(Some(registry), &dev, conn.as_ref()) {
+                    return Err(Cause::InvalidArgument(format!("{why}: left alone")));
+                }
+            }
+            Ok(me.fabrics.disconnect(&dev)?)
+        })
+        .await
+        .map_err(|c| ControllerError {
+            controller: device.to_owned(),
+            op: Operation::Disconnect,
+            source: c,
+        })
     }
 
     pub(super) fn set_host(&mut self, host: &HostIdentity) {
@@ -352,7 +361,9 @@ impl KernelBackend {
     ) -> Result<(String, bool), Cause> {
         let mut opts = self.options(tid, params, kind);
         let tls = &params.tls;
-        crate::kernel::tls::check(tls, !opts.dhchap_secret.is_empty()).map_err(Cause::Tls)?;
+        // libnvme's checks before any keyring work.
+        opts.check_tls(&self.caps)
+            .map_err(|e| Cause::InvalidArgument(e.to_string()))?;
         if tls.tls {
             // As libnvme: the key is (re)loaded into the keyring before every connect.
             let (t, host, nqn) = (tls.clone(), opts.hostnqn.clone(), opts.nqn.clone());
@@ -372,7 +383,9 @@ impl KernelBackend {
         let me = self.clone();
         let tls_asked = opts.tls || opts.concat;
         let attached = blocking(CONNECT_LIMIT, move || {
-            let refuse = |c: &ControllerInfo| me.protection(&c.name, Some(&c.connection()));
+            let registry = me.registry();
+            let refuse =
+                |c: &ControllerInfo| me.protection(registry, &c.name, Some(&c.connection()));
             let attached = connect_or_adopt_except(&fabrics, &sysfs, &key, kind, &args, &refuse)
                 .map_err(|e| {
                     if tls_asked {

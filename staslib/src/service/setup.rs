@@ -55,14 +55,24 @@ pub fn announce_layout(daemon: Daemon, files: &ConfFiles) {
     }
 }
 
+/// What a reload puts in force for the D-Bus adapters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reloaded {
+    /// `tron`.
+    pub tron: bool,
+    /// The D-Bus spelling: `dbus_api` (`--dbus-api`), else the configuration's generation.
+    pub spelling: crate::dbus::Spelling,
+}
+
 /// SIGHUP: announces the layout, reloads into `cfg` and applies `tron` to `log`; with
-/// errors the previous configuration stays (logged). Returns the `tron` now in force.
+/// errors the previous configuration stays (logged).
 pub fn reload_config(
     daemon: Daemon,
     files: &ConfFiles,
     cfg: &mut ServiceConfig,
     log: &crate::service::LogHandle,
-) -> bool {
+    dbus_api: Option<crate::dbus::Spelling>,
+) -> Reloaded {
     announce_layout(daemon, files);
     match load_config(daemon, files) {
         Some(new) => {
@@ -71,7 +81,10 @@ pub fn reload_config(
         }
         None => tracing::error!("configuration has errors, keeping the previous one"),
     }
-    cfg.global.tron.value
+    Reloaded {
+        tron: cfg.global.tron.value,
+        spelling: crate::dbus::Spelling::chosen(dbus_api, cfg.generation),
+    }
 }
 
 /// Loads `daemon`'s configuration of whichever generation the host uses, logging the

@@ -253,8 +253,8 @@ fn busctl(
     Ok(v["data"].clone())
 }
 
-/// `get_all_log_pages(false)`, parsed.
-fn all_log_pages(bus: &PrivateBus) -> Result<Vec<Value>, String> {
+/// `get_all_log_pages(false)`, the JSON text as sent.
+fn all_log_pages_text(bus: &PrivateBus) -> Result<String, String> {
     let data = busctl(
         bus,
         "org.nvmexpress.staf",
@@ -262,8 +262,19 @@ fn all_log_pages(bus: &PrivateBus) -> Result<Vec<Value>, String> {
         "b",
         &["false"],
     )?;
-    let text = data[0].as_str().ok_or("get_all_log_pages: not a string")?;
+    data[0]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "get_all_log_pages: not a string".into())
+}
+
+fn parse_log_pages(text: &str) -> Result<Vec<Value>, String> {
     serde_json::from_str(text).map_err(|e| format!("get_all_log_pages JSON: {e}: {text}"))
+}
+
+/// `get_all_log_pages(false)`, parsed.
+fn all_log_pages(bus: &PrivateBus) -> Result<Vec<Value>, String> {
+    parse_log_pages(&all_log_pages_text(bus)?)
 }
 
 /// The one DC's device and the subsystem NQNs of its cached log page, sorted.
@@ -299,7 +310,8 @@ fn view_of(dc: &Value) -> Option<(String, Vec<String>)> {
 /// The log pages as served: the DC's id dictionary has upstream's keys (host-nqn ours), and
 /// the first entry's keys appear in upstream's order in the JSON text as sent.
 fn check_upstream_keys(bus: &PrivateBus) -> Result<(), String> {
-    let all = all_log_pages(bus)?;
+    let text = all_log_pages_text(bus)?;
+    let all = parse_log_pages(&text)?;
     let dc = &all[0]["discovery-controller"];
     for key in [
         "traddr",
@@ -317,14 +329,6 @@ fn check_upstream_keys(bus: &PrivateBus) -> Result<(), String> {
         format!("host-nqn {}", dc["host-nqn"])
     })?;
     // serde_json sorts keys: check the order in the text as sent.
-    let data = busctl(
-        bus,
-        "org.nvmexpress.staf",
-        "get_all_log_pages",
-        "b",
-        &["false"],
-    )?;
-    let text = data[0].as_str().unwrap_or_default();
     let first = &text[text
         .find("\"log-pages\": [{")
         .ok_or("no log page entries")?..];

@@ -94,8 +94,10 @@ pub enum OptionsError {
 }
 
 impl ConnectOptions {
-    /// libnvme's TLS checks, and every TLS option asked for must be one the kernel takes.
-    pub(super) fn check_tls(&self, caps: &super::KernelCapabilities) -> Result<(), OptionsError> {
+    /// libnvme's TLS checks (`tls` with `concat`, `concat` without a host secret), and every
+    /// TLS option asked for must be one the kernel takes. [`ConnectOptions::build`] runs it;
+    /// callers that prepare keys first run it before they touch the keyring.
+    pub fn check_tls(&self, caps: &super::KernelCapabilities) -> Result<(), OptionsError> {
         if self.tls && self.concat {
             return Err(OptionsError::TlsWithConcat);
         }

@@ -37,12 +37,6 @@ pub enum TlsError {
         #[source]
         source: io::Error,
     },
-    /// `tls` and `concat` together (libnvme: "cannot specify --tls and --concat together").
-    #[error("tls and concat cannot be used together")]
-    TlsWithConcat,
-    /// `concat` without a DH-HMAC-CHAP host secret.
-    #[error("concat needs a DH-HMAC-CHAP host secret (kxchap-secret)")]
-    ConcatWithoutSecret,
 }
 
 /// The kernel serials to send: `keyring=` and `tls_key=` (0 = not sent).
@@ -68,17 +62,6 @@ pub(crate) fn serial_number(s: &str) -> Option<i32> {
     i64::from_str_radix(digits, radix)
         .ok()
         .and_then(|v| i32::try_from(v).ok())
-}
-
-/// The checks libnvme's `build_options` makes before anything is written.
-pub fn check(tls: &TlsParams, has_host_secret: bool) -> Result<(), TlsError> {
-    if tls.tls && tls.concat {
-        return Err(TlsError::TlsWithConcat);
-    }
-    if tls.concat && !has_host_secret {
-        return Err(TlsError::ConcatWithoutSecret);
-    }
-    Ok(())
 }
 
 /// The keyring and key serials for a TLS connect from `hostnqn` to `subsysnqn`, importing an
@@ -165,25 +148,6 @@ mod tests {
         ] {
             assert_eq!(serial_number(s), want, "{s}");
         }
-    }
-
-    #[test]
-    fn libnvme_s_combination_rules() {
-        let p = |tls, concat| TlsParams {
-            tls,
-            concat,
-            ..TlsParams::default()
-        };
-        assert!(matches!(
-            check(&p(true, true), true),
-            Err(TlsError::TlsWithConcat)
-        ));
-        assert!(matches!(
-            check(&p(false, true), false),
-            Err(TlsError::ConcatWithoutSecret)
-        ));
-        assert!(check(&p(false, true), true).is_ok());
-        assert!(check(&p(true, false), false).is_ok());
     }
 
     #[test]
