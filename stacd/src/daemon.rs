@@ -266,14 +266,13 @@ impl Stacd {
     /// I/O connections of those transports that nothing wants — made by someone else — are
     /// disconnected. Only run when stafd's log pages are known (fix 7).
     async fn audit_connections(&self, wanted: &BTreeSet<TransportId>) {
-        use staslib::conf::options::DisconnectScope;
         let Some(opts) = self.cfg.stacd() else { return };
-        if opts.disconnect_scope.value != DisconnectScope::AllConnectionsMatchingDisconnectTrtypes {
-            return;
-        }
         let Backend::Kernel(kernel) = &self.backend else {
             return;
         };
+        if !self.audits_connections() {
+            return;
+        }
         let inventory = match kernel.io_controllers().await {
             Ok(i) => i,
             Err(e) => {
@@ -306,6 +305,15 @@ impl Stacd {
                 }
             });
         }
+    }
+
+    /// Whether `disconnect-scope` asks for the connection audit of §4.11 (kernel backend).
+    fn audits_connections(&self) -> bool {
+        use staslib::conf::options::DisconnectScope;
+        matches!(self.backend, Backend::Kernel(_))
+            && self.cfg.stacd().is_some_and(|o| {
+                o.disconnect_scope.value == DisconnectScope::AllConnectionsMatchingDisconnectTrtypes
+            })
     }
 
     fn save_state(&self) {
@@ -564,7 +572,10 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 soak.by(Instant::now());
             }
             Some(ev) = next_foreign(foreign.as_mut()) => {
-                if ev.action == libnvme_rs::kernel::uevent::Action::Add {
+                // Each of our own connects shows up here too (the device appears before
+                // the connect returns): without the audit, a pass per `add` is wasted work
+                // that a thousand-IOC start pays a thousand times.
+                if ev.action == libnvme_rs::kernel::uevent::Action::Add && d.audits_connections() {
                     soak.by(Instant::now() + AUDIT_SOAK);
                 }
             }

@@ -29,6 +29,11 @@ use crate::trid::TransportId;
 
 /// Bound on one fabrics connect (the kernel's own connect timeout is shorter).
 const CONNECT_LIMIT: Duration = Duration::from_secs(60);
+/// Connects of one process in flight at once. The kernel serializes every write to
+/// `/dev/nvme-fabrics` (`nvmf_dev_mutex` is held for the whole connect), so more only adds
+/// blocked threads, and time spent queued in the kernel would count against
+/// [`CONNECT_LIMIT`]; a few let one connect's sysfs search overlap another's kernel work.
+const CONNECTS_IN_FLIGHT: usize = 4;
 /// Bound on one admin procedure (a log page is many commands, each under the kernel's
 /// admin timeout).
 const ADMIN_LIMIT: Duration = Duration::from_secs(120);
@@ -82,6 +87,8 @@ pub struct KernelBackend {
     ownership: Option<std::sync::Arc<(Registry, String)>>,
     /// Controllers the NBFT lists.
     nbft_listed: std::sync::Arc<Vec<crate::kernel::protected::NbftListed>>,
+    /// Admits [`CONNECTS_IN_FLIGHT`] connects; a connect's time limit starts once admitted.
+    connects: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// The owner of `device` in `registry` when it is not `ours` (`registry`: the registry
@@ -134,6 +141,7 @@ impl KernelBackend {
                 .clone()
                 .map(|o| std::sync::Arc::new((Registry::new(&opts.registry_dir), o))),
             nbft_listed: std::sync::Arc::new(opts.nbft_listed.clone()),
+            connects: std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT)),
         })
     }
 
@@ -382,7 +390,16 @@ impl KernelBackend {
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
         let me = self.clone();
         let tls_asked = opts.tls || opts.concat;
+        let admitted = self
+            .connects
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Cause::InvalidArgument("the connect queue is closed".into()))?;
         let attached = blocking(CONNECT_LIMIT, move || {
+            // Held until the kernel answers, even past the time limit: the write is still
+            // in the kernel then.
+            let _admitted = admitted;
             let registry = me.registry();
             let refuse =
                 |c: &ControllerInfo| me.protection(registry, &c.name, Some(&c.connection()));

@@ -227,6 +227,7 @@ impl ControllerInfo {
         match self.cntrltype.as_deref() {
             Some("discovery") => true,
             Some("io") => false,
+            _ if self.not_identified_yet() => false,
             _ => self.subsysnqn.as_deref() == Some(WELL_KNOWN_DISC_NQN) || !self.has_children(),
         }
     }
@@ -237,8 +238,17 @@ impl ControllerInfo {
         match self.cntrltype.as_deref() {
             Some("io") => true,
             Some("discovery") => false,
+            _ if self.not_identified_yet() => false,
             _ => self.has_children(),
         }
+    }
+
+    /// A controller whose first connect is still under way: the kernel shows `reserved`
+    /// until Identify has filled in the type, so it is neither kind yet (the heuristic would
+    /// call a brand-new I/O controller a DC, and a DC search on its port would adopt it).
+    fn not_identified_yet(&self) -> bool {
+        self.cntrltype.as_deref() == Some("reserved")
+            && matches!(self.state.as_deref(), Some("new" | "connecting"))
     }
 
     /// The kernel-side identity used for adoption matching ([`crate::kernel::adopt::matches_existing`]).
@@ -301,7 +311,7 @@ pub struct SysfsRoot {
 }
 
 /// What rules a controller in or out of an adoption search, fixed for its lifetime:
-/// `transport`, and the target address and port from `address`.
+/// `transport`, the target address and port from `address`, `subsysnqn` and `hostnqn`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ControllerKey {
     /// `transport`.
@@ -310,6 +320,21 @@ pub struct ControllerKey {
     pub traddr: String,
     /// `trsvcid` of `address`.
     pub trsvcid: String,
+    /// `subsysnqn` (empty until the kernel has identified the controller).
+    pub subsysnqn: String,
+    /// `hostnqn`.
+    pub host_nqn: String,
+}
+
+impl ControllerKey {
+    /// Every part is known: the kernel finished identifying the controller, so the key can
+    /// be kept for the controller's lifetime.
+    fn complete(&self) -> bool {
+        !(self.transport.is_empty()
+            || self.traddr.is_empty()
+            || self.subsysnqn.is_empty()
+            || self.host_nqn.is_empty())
+    }
 }
 
 impl PartialEq for SysfsRoot {
@@ -396,7 +421,11 @@ impl SysfsRoot {
                     Some((cached, key)) if *cached == ino => key.clone(),
                     _ => {
                         let key = self.read_key(&name);
-                        keys.insert(name.clone(), (ino, key.clone()));
+                        // A controller still connecting has no `subsysnqn` yet: read it
+                        // again next time rather than rule it out for good.
+                        if key.complete() {
+                            keys.insert(name.clone(), (ino, key.clone()));
+                        }
                         key
                     }
                 };
@@ -412,13 +441,13 @@ impl SysfsRoot {
             .flatten()
             .map(|a| Address::parse(&a))
             .unwrap_or_default();
+        let attr = |a: &str| read_attr(&dir.join(a)).ok().flatten().unwrap_or_default();
         ControllerKey {
-            transport: read_attr(&dir.join("transport"))
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
+            transport: attr("transport"),
             traddr: address.traddr.unwrap_or_default(),
             trsvcid: address.trsvcid.unwrap_or_default(),
+            subsysnqn: attr("subsysnqn"),
+            host_nqn: attr("hostnqn"),
         }
     }
 
@@ -612,13 +641,24 @@ mod tests {
     fn controller_keys_are_read_once_per_kernel_object() {
         let t = Tree::new();
         let addr = |a: &str| format!("traddr={a},trsvcid=4420,src_addr=10.0.0.9");
-        t.ctrl(
+        let ids = [("subsysnqn", "nqn.io"), ("hostnqn", "nqn.host")];
+        let with_ids = |attrs: &[(&'static str, &str)]| {
+            let mut v: Vec<(&str, String)> =
+                attrs.iter().map(|(a, v)| (*a, v.to_string())).collect();
+            v.extend(ids.iter().map(|(a, v)| (*a, v.to_string())));
+            v
+        };
+        let ctrl = |name: &str, attrs: Vec<(&str, String)>| {
+            let attrs: Vec<(&str, &str)> = attrs.iter().map(|(a, v)| (*a, v.as_str())).collect();
+            t.ctrl(name, &attrs);
+        };
+        ctrl(
             "nvme1",
-            &[("transport", "tcp"), ("address", &addr("10.0.0.1"))],
+            with_ids(&[("transport", "tcp"), ("address", &addr("10.0.0.1"))]),
         );
-        t.ctrl(
+        ctrl(
             "nvme0",
-            &[("transport", "rdma"), ("address", &addr("10.0.0.2"))],
+            with_ids(&[("transport", "rdma"), ("address", &addr("10.0.0.2"))]),
         );
         t.mkdir("class/nvme/nvme-fabrics");
         let root = t.root();
@@ -626,6 +666,8 @@ mod tests {
             transport: transport.into(),
             traddr: traddr.into(),
             trsvcid: "4420".into(),
+            subsysnqn: "nqn.io".into(),
+            host_nqn: "nqn.host".into(),
         };
         let want = vec![
             ("nvme0".to_owned(), key("rdma", "10.0.0.2")),
@@ -642,14 +684,28 @@ mod tests {
             t.0.path().join("old-nvme1"),
         )
         .unwrap();
-        t.ctrl(
+        ctrl(
             "nvme1",
-            &[("transport", "tcp"), ("address", &addr("10.0.0.7"))],
+            with_ids(&[("transport", "tcp"), ("address", &addr("10.0.0.7"))]),
         );
         assert_eq!(
             root.controller_keys().unwrap()[1],
             ("nvme1".to_owned(), key("tcp", "10.0.0.7"))
         );
+        // A controller the kernel has not identified yet (no `subsysnqn`) is read again
+        // until it has been.
+        t.ctrl(
+            "nvme2",
+            &[
+                ("transport", "tcp"),
+                ("address", &addr("10.0.0.3")),
+                ("hostnqn", "nqn.host"),
+            ],
+        );
+        assert_eq!(root.controller_keys().unwrap()[2].1.subsysnqn, "");
+        t.write("class/nvme/nvme2/subsysnqn", "nqn.io\n");
+        assert_eq!(root.controller_keys().unwrap()[2].1, key("tcp", "10.0.0.3"));
+        fs::remove_dir_all(t.0.path().join("class/nvme/nvme2")).unwrap();
         // Gone controllers leave the cache.
         fs::remove_dir_all(t.0.path().join("class/nvme/nvme0")).unwrap();
         assert_eq!(root.controller_keys().unwrap().len(), 1);
@@ -915,6 +971,16 @@ mod tests {
         assert!(c.is_io_controller() && !c.is_discovery_controller());
         c.subsysnqn = Some(WELL_KNOWN_DISC_NQN.into());
         c.cntrltype = Some("discovery".into());
+        assert!(c.is_discovery_controller() && !c.is_io_controller());
+        // Still connecting, not identified: neither kind. Once live, a target that really
+        // reports no type (before NVMe 1.4) falls back to the heuristic.
+        let mut c = ControllerInfo {
+            cntrltype: Some("reserved".into()),
+            state: Some("connecting".into()),
+            ..Default::default()
+        };
+        assert!(!c.is_discovery_controller() && !c.is_io_controller());
+        c.state = Some("live".into());
         assert!(c.is_discovery_controller() && !c.is_io_controller());
     }
 

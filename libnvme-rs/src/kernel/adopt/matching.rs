@@ -40,6 +40,15 @@ pub fn is_candidate_device(candidate: &TransportId, kernel: &KernelConnection) -
         && candidate.trsvcid() == kernel.trsvcid
 }
 
+/// The host NQN rule and the subsystem NQN rule of [`matches_existing`]: equal host NQNs,
+/// and the candidate's subsysnqn the well-known discovery NQN (TP8013 DCs may answer with a
+/// unique NQN) or equal to the kernel's.
+pub fn same_host_and_subsystem(candidate: &TransportId, kernel: &KernelConnection) -> bool {
+    candidate.host_nqn() == kernel.host_nqn
+        && (candidate.subsysnqn() == WELL_KNOWN_DISC_NQN
+            || candidate.subsysnqn() == kernel.subsysnqn)
+}
+
 /// Whether the existing kernel connection can be adopted for `candidate` (§4.12 step 4).
 ///
 /// * transport, trsvcid and host NQN must be equal (exact);
@@ -56,11 +65,8 @@ pub fn matches_existing(
 ) -> bool {
     if candidate.transport().as_str() != kernel.transport
         || candidate.trsvcid() != kernel.trsvcid
-        || candidate.host_nqn() != kernel.host_nqn
+        || !same_host_and_subsystem(candidate, kernel)
     {
-        return false;
-    }
-    if candidate.subsysnqn() != WELL_KNOWN_DISC_NQN && candidate.subsysnqn() != kernel.subsysnqn {
         return false;
     }
     if !traddr_eq(candidate.transport(), candidate.traddr(), &kernel.traddr) {

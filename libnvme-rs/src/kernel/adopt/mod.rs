@@ -14,7 +14,9 @@ mod interfaces;
 mod matching;
 
 pub use interfaces::{InterfaceAddrs, system_interfaces};
-pub use matching::{KernelConnection, is_candidate_device, matches_existing};
+pub use matching::{
+    KernelConnection, is_candidate_device, matches_existing, same_host_and_subsystem,
+};
 
 use super::fabrics::{Connected, Fabrics, FabricsError};
 use super::options::ConnectArgs;
@@ -79,16 +81,22 @@ pub fn find_existing_except(
 ) -> Result<Found, SysfsError> {
     let mut refused = None;
     // Every connect searches: with a thousand controllers, reading all of each one's
-    // attributes per search is quadratic work, so rule out by transport and address first
-    // (cached per controller by `SysfsRoot`, re-read only when a controller changed).
+    // attributes per search is quadratic work, so rule out by transport, address, host and
+    // subsystem first (cached per controller by `SysfsRoot`, re-read only when a controller
+    // changed). A thousand subsystems behind one port differ only in the subsystem.
     for (name, key) in sysfs.controller_keys()? {
         let quick = KernelConnection {
             transport: key.transport,
             traddr: key.traddr,
             trsvcid: key.trsvcid,
+            subsysnqn: key.subsysnqn,
+            host_nqn: key.host_nqn,
             ..KernelConnection::default()
         };
-        if !is_candidate_device(tid, &quick) {
+        // Not yet identified (empty subsysnqn): the full read below decides.
+        if !is_candidate_device(tid, &quick)
+            || (!quick.subsysnqn.is_empty() && !same_host_and_subsystem(tid, &quick))
+        {
             continue;
         }
         let Some(c) = sysfs.controller(&name)? else {

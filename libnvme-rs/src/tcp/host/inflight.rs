@@ -87,9 +87,13 @@ impl Done {
     }
 }
 
+/// Slots grow to the most commands ever outstanding at once, not the queue depth: a
+/// connection held for keep-alives (stacd's thousand I/O controllers) keeps one or two, not
+/// a queue depth's worth (~10 KiB per queue).
 pub(crate) struct Table {
     slots: Vec<Option<Slot>>,
     free: Vec<u16>,
+    capacity: u16,
     closed: Option<TcpError>,
 }
 
@@ -97,8 +101,9 @@ impl Table {
     /// A table with CIDs `0..capacity`.
     pub(crate) fn new(capacity: u16) -> Self {
         Self {
-            slots: (0..capacity).map(|_| None).collect(),
-            free: (0..capacity).rev().collect(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            capacity,
             closed: None,
         }
     }
@@ -112,11 +117,19 @@ impl Table {
         if let Some(reason) = &self.closed {
             return Err(reason.clone());
         }
-        // Cannot be empty: every slot holds one of `capacity` semaphore permits.
-        let cid = self
-            .free
-            .pop()
-            .ok_or_else(|| TcpError::InvalidArgument("no free command identifier".into()))?;
+        // Cannot run out: every slot holds one of `capacity` semaphore permits.
+        let cid = match self.free.pop() {
+            Some(cid) => cid,
+            None if self.slots.len() < usize::from(self.capacity) => {
+                self.slots.push(None);
+                u16::try_from(self.slots.len() - 1).unwrap_or(u16::MAX)
+            }
+            None => {
+                return Err(TcpError::InvalidArgument(
+                    "no free command identifier".into(),
+                ));
+            }
+        };
         if let Some(entry) = self.slots.get_mut(usize::from(cid)) {
             *entry = Some(slot);
         }
@@ -334,6 +347,15 @@ mod tests {
         assert!(t.insert(slot(None, None).0).is_err());
         assert!(t.remove(a).is_some());
         assert_eq!(t.insert(slot(None, None).0).unwrap(), a);
+        // Slots follow what is outstanding, not the depth; unknown CIDs find nothing.
+        let mut t = Table::new(128);
+        let a = t.insert(slot(None, None).0).unwrap();
+        assert!(t.remove(a).is_some());
+        let a = t.insert(slot(None, None).0).unwrap();
+        let b = t.insert(slot(None, None).0).unwrap();
+        assert_eq!((a, b, t.slots.len()), (0, 1, 2));
+        assert!(t.remove(100).is_none());
+        assert!(t.on_resp(cqe(100, 0)).is_err());
     }
 
     #[test]
