@@ -540,7 +540,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         let mut trigger = false;
         tokio::select! {
             () = event_loop::sleep_until(soak.due()) => {
-                soak.done();
+                soak.done(Instant::now());
                 d.shared.lock().process.soak = None;
                 d.reconcile(&conn).await;
             }

@@ -155,7 +155,7 @@ enum SessionEnd {
 
 async fn run(ctx: DcContext, tid: TransportId, mut stop: oneshot::Receiver<StopMode>) {
     loop {
-        let Some(dc) = connect(&ctx, &tid, &mut stop).await else {
+        let Some(dc) = Box::pin(connect(&ctx, &tid, &mut stop)).await else {
             return;
         };
         match session(&ctx, &tid, dc, &mut stop).await {
@@ -190,18 +190,18 @@ async fn session(
     loop {
         // Freshly (re)connected: register, then fetch.
         on_connected(ctx, &dc);
-        registered = register(ctx, &mut dc).await || registered;
-        let mut lsp = log_page_lsp(ctx, &mut dc).await;
+        registered = Box::pin(register(ctx, &mut dc)).await || registered;
+        let mut lsp = Box::pin(log_page_lsp(ctx, &mut dc)).await;
         let mut fetch_pending = true;
         loop {
             if fetch_pending {
-                match fetch(ctx, &mut dc, lsp).await {
+                match Box::pin(fetch(ctx, &mut dc, lsp)).await {
                     None => {}
                     Some(own) => {
                         fetch_pending = false;
                         if parks_now(ctx, tid, &dc, own) {
                             // The cached log page stays; the poll reconnects.
-                            if let Err(e) = dc.disconnect(false).await {
+                            if let Err(e) = Box::pin(dc.disconnect(false)).await {
                                 tracing::warn!("{}", e.chain());
                             }
                             return SessionEnd::Parked;
@@ -216,7 +216,7 @@ async fn session(
             });
             tokio::select! {
                 mode = &mut *stop => {
-                    shutdown(ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered).await;
+                    Box::pin(shutdown(ctx, dc, mode.unwrap_or(StopMode { keep_connection: false, deregister: false }), registered)).await;
                     return SessionEnd::Stopped;
                 }
                 () = retry => {}
@@ -233,8 +233,8 @@ async fn session(
                         // §4.5-6: the kernel reconnected (or events were lost): register
                         // again, then re-read.
                         tracing::info!("{tid} | {} - Resync: registering and re-reading the log page", device_of(&dc));
-                        registered = register(ctx, &mut dc).await || registered;
-                        lsp = log_page_lsp(ctx, &mut dc).await;
+                        registered = Box::pin(register(ctx, &mut dc)).await || registered;
+                        lsp = Box::pin(log_page_lsp(ctx, &mut dc)).await;
                         fetch_pending = true;
                     }
                     DcEvent::ConnectionLost(why) => {
@@ -243,7 +243,7 @@ async fn session(
                             s.connected = false;
                             s.error(why);
                         });
-                        if !reconnect(ctx, tid, &mut dc, stop).await {
+                        if !Box::pin(reconnect(ctx, tid, &mut dc, stop)).await {
                             return SessionEnd::Stopped;
                         }
                         ctx.shared.with_dc(tid, |s| s.stats.reconnects += 1);
@@ -548,8 +548,10 @@ mod size_probe {
             "",
         );
         let f = super::run(ctx, tid, r);
-        // One of these per DC: hundreds of DCs must stay cheap.
+        // One of these per DC, resident while it is connected: hundreds of DCs must stay
+        // cheap. The session's one-off steps are boxed (13,000 bytes before, 4,224 after).
         let size = std::mem::size_of_val(&f);
-        assert!(size < 32 * 1024, "DC task future is {size} bytes");
+        eprintln!("DC task future: {size} bytes");
+        assert!(size < 6 * 1024, "DC task future is {size} bytes");
     }
 }

@@ -11,10 +11,15 @@ pub fn status_kib(pid: u32, key: &str) -> Option<u64> {
 
 /// utime + stime of `pid`, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    user_system_ticks(pid).map(|(u, s)| u + s)
+}
+
+/// utime and stime of `pid`, in clock ticks.
+pub fn user_system_ticks(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = stat.rsplit_once(')')?.1;
     let f: Vec<&str> = after.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+    Some((f.get(11)?.parse().ok()?, f.get(12)?.parse().ok()?))
 }
 
 /// Clock ticks per second.

@@ -45,7 +45,7 @@ where
 /// upstream's `-q/--host-nqn` default.
 pub fn host_nqn(given: Option<&str>) -> Result<String, CtlError> {
     use crate::conf::options::Daemon;
-    use crate::service::setup::{ConfFiles, load_host};
+    use crate::service::setup::{ConfFiles, load_hostnqn};
     if let Some(q) = given {
         return Ok(q.to_owned());
     }
@@ -55,9 +55,7 @@ pub fn host_nqn(given: Option<&str>) -> Result<String, CtlError> {
         conn_conf_file: None,
     };
     let cfg = crate::conf::layout::load(Daemon::Stafd, &files.layout(Daemon::Stafd)).config;
-    load_host(&cfg)
-        .map(|(host, _)| host.hostnqn)
-        .map_err(CtlError::HostNqn)
+    load_hostnqn(&cfg).map_err(CtlError::HostNqn)
 }
 
 /// The completion script of `cmd` for `shell` (`bash`, `zsh`, `fish`).

@@ -18,14 +18,21 @@ pub async fn sleep_until(at: Option<Instant>) {
 pub const SOAK_QUIET: Duration = Duration::from_millis(100);
 
 /// The reconcile soak: upstream restarts a 1.5 s timer at every trigger, so each change
-/// waits at least 1.5 s. Here a pass runs once triggers have been quiet for [`SOAK_QUIET`],
-/// and at the latest `max` after the first trigger of a burst: bursts are still batched,
-/// an isolated change (an AEN) is acted on at once.
+/// waits at least 1.5 s. Here a trigger after a quiet spell (nothing pending and no pass
+/// within [`SOAK_QUIET`]) is acted on at once; later triggers of a burst wait until triggers
+/// have been quiet for [`SOAK_QUIET`], and at the latest `max` after the burst's first. So
+/// an isolated change (an AEN, the first log page) costs no wait and a burst costs two
+/// passes.
 #[derive(Debug, Clone, Copy)]
 pub struct Soak {
     max: Duration,
+    /// The first trigger of the pending burst.
     first: Option<Instant>,
-    due: Option<Instant>,
+    /// When the triggers so far make the pass due.
+    soaked: Option<Instant>,
+    /// The latest time [`Soak::by`] asked for.
+    deadline: Option<Instant>,
+    last_pass: Option<Instant>,
 }
 
 impl Soak {
@@ -34,33 +41,46 @@ impl Soak {
         Self {
             max,
             first: None,
-            due: None,
+            soaked: None,
+            deadline: None,
+            last_pass: None,
         }
     }
 
     /// A trigger at `now`; returns when the pass is due.
     pub fn trigger(&mut self, now: Instant) -> Instant {
+        let quiet = self.due().is_none()
+            && self
+                .last_pass
+                .is_none_or(|at| now.saturating_duration_since(at) >= SOAK_QUIET);
         let first = *self.first.get_or_insert(now);
-        let due = (now + SOAK_QUIET).min(first + self.max);
-        self.due = Some(due);
-        due
+        self.soaked = Some(if quiet {
+            now
+        } else {
+            (now + SOAK_QUIET).min(first + self.max)
+        });
+        self.due().unwrap_or(now)
     }
 
     /// The pass is due at `at` at the latest (start-up, SIGHUP, a kernel `add`).
     pub fn by(&mut self, at: Instant) {
-        self.first.get_or_insert(at);
-        self.due = Some(self.due.map_or(at, |d| d.min(at)));
+        self.deadline = Some(self.deadline.map_or(at, |d| d.min(at)));
     }
 
     /// When the pending pass is due.
     pub fn due(&self) -> Option<Instant> {
-        self.due
+        match (self.soaked, self.deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// The pass ran.
-    pub fn done(&mut self) {
+    /// The pass ran at `now`.
+    pub fn done(&mut self, now: Instant) {
         self.first = None;
-        self.due = None;
+        self.soaked = None;
+        self.deadline = None;
+        self.last_pass = Some(now);
     }
 }
 
@@ -121,22 +141,34 @@ mod tests {
         let ms = Duration::from_millis;
         let mut s = Soak::new(ms(1500));
         assert_eq!(s.due(), None);
-        // An isolated trigger: due after the quiet time.
-        assert_eq!(s.trigger(t0), t0 + SOAK_QUIET);
-        s.done();
-        // A burst every 50 ms keeps postponing, but never past 1.5 s after its start.
-        let mut due = t0;
-        for i in 0..100 {
-            due = s.trigger(t0 + ms(50 * i));
+        // An isolated trigger: acted on at once.
+        assert_eq!(s.trigger(t0), t0);
+        s.done(t0);
+        // Right after a pass, a trigger waits for the quiet time.
+        assert_eq!(s.trigger(t0 + ms(20)), t0 + ms(20) + SOAK_QUIET);
+        s.done(t0 + ms(120));
+        // A burst every 50 ms: its first trigger (after a quiet spell) at once, the rest
+        // keep postponing one pass, but never past 1.5 s after the burst's start.
+        let t1 = t0 + ms(1000);
+        assert_eq!(s.trigger(t1), t1);
+        s.done(t1);
+        let mut due = t1;
+        for i in 1..100 {
+            due = s.trigger(t1 + ms(50 * i));
         }
-        assert_eq!(due, t0 + ms(1500));
-        s.done();
+        assert_eq!(due, t1 + ms(50) + ms(1500));
+        s.done(due);
+        // With a pass pending (start-up's), a trigger soaks and never delays it.
+        let t2 = due + ms(1000);
+        s.by(t2 + ms(50));
+        assert_eq!(s.trigger(t2), t2 + ms(50));
+        assert_eq!(s.trigger(t2 + ms(40)), t2 + ms(50));
+        s.done(t2 + ms(50));
         // `by` only brings a pass forward.
-        s.trigger(t0);
-        s.by(t0 + ms(1000));
-        assert_eq!(s.due(), Some(t0 + SOAK_QUIET));
-        s.done();
-        s.by(t0);
-        assert_eq!(s.due(), Some(t0));
+        s.trigger(t2 + ms(60));
+        s.by(t2 + ms(1000));
+        assert_eq!(s.due(), Some(t2 + ms(160)));
+        s.by(t2 + ms(70));
+        assert_eq!(s.due(), Some(t2 + ms(70)));
     }
 }

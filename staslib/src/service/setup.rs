@@ -107,6 +107,23 @@ pub fn load_config(daemon: Daemon, files: &ConfFiles) -> Option<ServiceConfig> {
 /// `hostsymname` of nvme-stas.conf's `[Host]` taking precedence. Also the symbolic name;
 /// `Err` says why not.
 pub fn load_host(cfg: &ServiceConfig) -> Result<(HostIdentity, Option<String>), String> {
+    let (sources, symname) = host_sources(cfg);
+    let host = sources.load().map_err(|e| libnvme_rs::error_chain(&e))?;
+    Ok((host, symname))
+}
+
+/// The host NQN alone, as the ctl tools need it for a default (upstream's `SysConf.hostnqn`):
+/// a missing host ID is no error here.
+pub fn load_hostnqn(cfg: &ServiceConfig) -> Result<String, String> {
+    host_sources(cfg)
+        .0
+        .hostnqn()
+        .map_err(|e| libnvme_rs::error_chain(&e))
+}
+
+/// Where the host identity comes from (3.x: the config's host declaration; 2.x: sys.conf),
+/// and the host symbolic name.
+fn host_sources(cfg: &ServiceConfig) -> (libnvme_rs::host::HostSources, Option<String>) {
     if cfg.generation == crate::conf::generation::Generation::V3 {
         let decl = cfg.host.clone().unwrap_or_default();
         let sources = libnvme_rs::host::HostSources {
@@ -115,22 +132,17 @@ pub fn load_host(cfg: &ServiceConfig) -> Result<(HostIdentity, Option<String>), 
             id: decl.hostid,
             key: None,
         };
-        let host = sources.load().map_err(|e| libnvme_rs::error_chain(&e))?;
-        return Ok((host, decl.hostsymname));
+        return (sources, decl.hostsymname);
     }
     let (sys, diags) = SysConfig::load(&sys_conf_path());
     for d in diags {
         tracing::warn!("{}: {}", d.file.display(), d.message);
     }
-    let host = sys
-        .host_sources(Path::new("/etc/nvme"))
-        .load()
-        .map_err(|e| libnvme_rs::error_chain(&e))?;
     let symname = sys.resolve_symname().unwrap_or_else(|w| {
         tracing::warn!("{w}");
         None
     });
-    Ok((host, symname))
+    (sys.host_sources(Path::new("/etc/nvme")), symname)
 }
 
 /// A positive number from the environment (`$STAS_UEVENT_BUFFER`, `$STAS_AUDIT_PERIOD`:

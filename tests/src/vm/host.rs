@@ -110,6 +110,10 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     if opts.bench {
         guest_cmd.push_str(" --bench");
     }
+    // The guest starts with a fresh environment: pass on the benchmark's profiling switch.
+    if std::env::var_os("STAS_BENCH_PERF").is_some() {
+        guest_cmd = format!("STAS_BENCH_PERF=1 {guest_cmd}");
+    }
     println!(
         "vm tier: booting {} under TCG (virtme-ng)",
         kernel.display()

@@ -809,8 +809,18 @@ struct Proc(std::process::Child);
 impl Proc {
     fn start(bin: &Path, name: &str, bus: &PrivateBus) -> Result<Self, String> {
         let log = std::fs::File::create(format!("{WORK}/{name}.log")).map_err(|e| e.to_string())?;
-        Command::new(bin)
-            .args(["-f", &format!("{WORK}/{name}.conf")])
+        // `STAS_BENCH_PERF=1`: sample each daemon's CPU (where start-up time goes); the
+        // figures are then not the benchmark's.
+        let mut cmd = if std::env::var_os("STAS_BENCH_PERF").is_some() {
+            let mut c = Command::new("perf");
+            c.args(["record", "-q", "-e", "cpu-clock", "-F", "2000", "-o"])
+                .arg(format!("{WORK}/{name}.perf"))
+                .arg(bin);
+            c
+        } else {
+            Command::new(bin)
+        };
+        cmd.args(["-f", &format!("{WORK}/{name}.conf")])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
             .env("RUNTIME_DIRECTORY", format!("{WORK}/run-{name}"))
             .env_remove("NOTIFY_SOCKET")
@@ -881,6 +891,7 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
     for rep in 0..reps {
         reset(ctx)?;
         let mut live = LiveCounter::default();
+        let wall = ctx.sh("date -u +%H:%M:%S.%N")?;
         let t0 = Instant::now();
         let stafd = Proc::start(&stafd_bin, "stafd", &bus)?;
         let stacd = Proc::start(&stacd_bin, "stacd", &bus)?;
@@ -890,12 +901,43 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                 log_tails(ctx, &["stafd", "stacd"]);
                 format!("N={n}: {k} of {n} IOCs live")
             })?;
+        if std::env::var_os("STAS_BENCH_PERF").is_some() && rep == 0 {
+            std::thread::sleep(Duration::from_secs(1));
+            drop((stacd, stafd));
+            for name in ["stafd", "stacd"] {
+                let report = ctx.sh(&format!(
+                    "perf report -q -i {WORK}/{name}.perf --stdio --sort dso,sym 2>/dev/null | head -n 40"
+                ))?;
+                for l in report.lines() {
+                    ctx.log(format!("  perf {name}: {l}"));
+                }
+            }
+            return Err("STAS_BENCH_PERF: profiled one run, no figures".into());
+        }
         ours.push(took.as_secs_f64());
         ctx.log(format!(
             "N={n} run {}: stafd+stacd start -> all {n} IOCs live {:.2} s",
             rep + 1,
             took.as_secs_f64()
         ));
+        if rep == 0 && n <= 10 {
+            // Where the time goes at small N: each daemon's log and the kernel's, on one clock.
+            ctx.log(format!(
+                "  timeline: both daemons spawned at {}",
+                wall.trim()
+            ));
+            for name in ["stafd", "stacd"] {
+                let text =
+                    std::fs::read_to_string(format!("{WORK}/{name}.log")).unwrap_or_default();
+                for l in text.lines().take(12) {
+                    ctx.log(format!("  {name}: {l}"));
+                }
+            }
+            let kernel = ctx.sh("dmesg --time-format iso | grep -E 'nvme' | tail -n 12")?;
+            for l in kernel.lines() {
+                ctx.log(format!("  kernel: {l}"));
+            }
+        }
         // AEN → connected: link the probe subsystem.
         ctx.nvmet.link(2, &nqn(n)).map_err(|e| e.to_string())?;
         match live.wait(
@@ -918,10 +960,20 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
             }
         }
         if rep == reps - 1 {
+            // System time includes the kernel's own connect work, done in the writer's
+            // context (as it is in `nvme connect-all`'s).
+            let split = |p: &Proc| {
+                let hz = crate::procfs::ticks_per_second() as f64;
+                crate::procfs::user_system_ticks(p.0.id()).map_or_else(String::new, |(u, s)| {
+                    format!(" (user {:.2}, system {:.2})", u as f64 / hz, s as f64 / hz)
+                })
+            };
             let (frss, fcpu) = stafd.figures();
             let (crss, ccpu) = stacd.figures();
             figures = format!(
-                "stafd VmRSS {frss:.1} MiB, CPU {fcpu:.2} s; stacd VmRSS {crss:.1} MiB, CPU {ccpu:.2} s"
+                "stafd VmRSS {frss:.1} MiB, CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB, CPU {ccpu:.2} s{}",
+                split(&stafd),
+                split(&stacd)
             );
         }
         ctx.nvmet.unlink(2, &nqn(n)).map_err(|e| e.to_string())?;
