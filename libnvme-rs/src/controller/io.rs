@@ -28,9 +28,15 @@ impl IoController {
         tid: &TransportId,
         params: &ConnectParams,
     ) -> Result<Self, ControllerError> {
+        // Each arm boxed: callers hold this future while a connect waits (the kernel admits
+        // a few at a time), and the native arm's state would size it for both.
         let inner = match backend {
-            Backend::Native(b) => Inner::Native(Box::new(b.connect_ioc(tid, params).await?)),
-            Backend::Kernel(b) => Inner::Kernel(Box::new(b.connect_ioc(tid, params).await?)),
+            Backend::Native(b) => {
+                Inner::Native(Box::new(Box::pin(b.connect_ioc(tid, params)).await?))
+            }
+            Backend::Kernel(b) => {
+                Inner::Kernel(Box::new(Box::pin(b.connect_ioc(tid, params)).await?))
+            }
         };
         Ok(Self {
             tid: tid.clone(),

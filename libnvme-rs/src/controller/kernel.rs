@@ -74,9 +74,22 @@ impl Default for KernelOptions {
     }
 }
 
-/// The kernel initiator, its capabilities and the process's uevent router.
+/// The kernel initiator, its capabilities and the process's uevent router. Shared: every
+/// controller handle holds one, and a thousand copies of the paths, host identity and
+/// capabilities added up.
 #[derive(Debug, Clone)]
-pub struct KernelBackend {
+pub struct KernelBackend(std::sync::Arc<Shared>);
+
+impl std::ops::Deref for KernelBackend {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+#[doc(hidden)]
+pub struct Shared {
     fabrics: Fabrics,
     sysfs: SysfsRoot,
     caps: KernelCapabilities,
@@ -129,7 +142,7 @@ impl KernelBackend {
             .await
             .map_err(at)?;
         let events = UeventRouter::start(opts.uevent_buffer).map_err(|e| at(Cause::Uevents(e)))?;
-        Ok(Self {
+        Ok(Self(std::sync::Arc::new(Shared {
             fabrics,
             sysfs: SysfsRoot::default(),
             caps,
@@ -142,7 +155,7 @@ impl KernelBackend {
                 .map(|o| std::sync::Arc::new((Registry::new(&opts.registry_dir), o))),
             nbft_listed: std::sync::Arc::new(opts.nbft_listed.clone()),
             connects: std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT)),
-        })
+        })))
     }
 
     /// Whether this host coordinates through libnvme 3's ownership registry (then nvme-stas
@@ -283,7 +296,7 @@ impl KernelBackend {
     }
 
     pub(super) fn set_host(&mut self, host: &HostIdentity) {
-        self.host = host.clone();
+        std::sync::Arc::make_mut(&mut self.0).host = host.clone();
     }
 
     /// What the kernel's fabrics module accepts.
@@ -367,6 +380,24 @@ impl KernelBackend {
         params: &ConnectParams,
         kind: ControllerKind,
     ) -> Result<(String, bool), Cause> {
+        // Admitted first, the rest boxed: at start-up a thousand connects wait here, each
+        // holding only this small future instead of the whole connect's state.
+        let admitted = self
+            .connects
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Cause::InvalidArgument("the connect queue is closed".into()))?;
+        Box::pin(self.attach_admitted(tid, params, kind, admitted)).await
+    }
+
+    async fn attach_admitted(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+        kind: ControllerKind,
+        admitted: tokio::sync::OwnedSemaphorePermit,
+    ) -> Result<(String, bool), Cause> {
         let mut opts = self.options(tid, params, kind);
         let tls = &params.tls;
         // libnvme's checks before any keyring work.
@@ -390,12 +421,6 @@ impl KernelBackend {
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
         let me = self.clone();
         let tls_asked = opts.tls || opts.concat;
-        let admitted = self
-            .connects
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Cause::InvalidArgument("the connect queue is closed".into()))?;
         let attached = blocking(CONNECT_LIMIT, move || {
             // Held until the kernel answers, even past the time limit: the write is still
             // in the kernel then.

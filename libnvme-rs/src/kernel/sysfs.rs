@@ -393,11 +393,35 @@ impl SysfsRoot {
     /// Every controller's name and [`ControllerKey`], sorted by instance; entries whose
     /// `class/nvme` link is unchanged since the last call are not read again.
     pub fn controller_keys(&self) -> Result<Vec<(String, ControllerKey)>, SysfsError> {
+        let mut keys = Vec::new();
+        self.each_controller_key(|name, key| keys.push((name.to_owned(), key.clone())))?;
+        Ok(keys)
+    }
+
+    /// The names of the controllers whose [`ControllerKey`] passes `keep`, sorted by
+    /// instance (an adoption search: nothing is copied for the thousand that do not match).
+    pub fn controller_names_where(
+        &self,
+        keep: impl Fn(&ControllerKey) -> bool,
+    ) -> Result<Vec<String>, SysfsError> {
+        let mut names = Vec::new();
+        self.each_controller_key(|name, key| {
+            if keep(key) {
+                names.push(name.to_owned());
+            }
+        })?;
+        Ok(names)
+    }
+
+    fn each_controller_key(
+        &self,
+        mut visit: impl FnMut(&str, &ControllerKey),
+    ) -> Result<(), SysfsError> {
         use std::os::unix::fs::DirEntryExt;
         let dir = self.root.join("class/nvme");
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(source) => return Err(SysfsError::Io { path: dir, source }),
         };
         let mut seen: Vec<(u32, String, u64)> = Vec::new();
@@ -413,25 +437,26 @@ impl SysfsRoot {
         }
         seen.sort();
         let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        keys.retain(|name, _| seen.iter().any(|(_, n, _)| n == name));
-        Ok(seen
-            .into_iter()
-            .map(|(_, name, ino)| {
-                let key = match keys.get(&name) {
-                    Some((cached, key)) if *cached == ino => key.clone(),
-                    _ => {
-                        let key = self.read_key(&name);
-                        // A controller still connecting has no `subsysnqn` yet: read it
-                        // again next time rather than rule it out for good.
-                        if key.complete() {
-                            keys.insert(name.clone(), (ino, key.clone()));
-                        }
-                        key
+        // A set, not a scan of `seen` per entry: a thousand controllers are read before
+        // each of a thousand connects.
+        let present: std::collections::HashSet<&str> =
+            seen.iter().map(|(_, n, _)| n.as_str()).collect();
+        keys.retain(|name, _| present.contains(name.as_str()));
+        for (_, name, ino) in &seen {
+            match keys.get(name) {
+                Some((cached, key)) if cached == ino => visit(name, key),
+                _ => {
+                    let key = self.read_key(name);
+                    visit(name, &key);
+                    // A controller still connecting has no `subsysnqn` yet: read it again
+                    // next time rather than rule it out for good.
+                    if key.complete() {
+                        keys.insert(name.clone(), (*ino, key));
                     }
-                };
-                (name, key)
-            })
-            .collect())
+                }
+            }
+        }
+        Ok(())
     }
 
     fn read_key(&self, name: &str) -> ControllerKey {

@@ -111,8 +111,8 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
         guest_cmd.push_str(" --bench");
     }
     // The guest starts with a fresh environment: pass on the benchmark's profiling switch.
-    if std::env::var_os("STAS_BENCH_PERF").is_some() {
-        guest_cmd = format!("STAS_BENCH_PERF=1 {guest_cmd}");
+    if let Ok(p) = std::env::var("STAS_BENCH_PROFILE") {
+        guest_cmd = format!("STAS_BENCH_PROFILE={} {guest_cmd}", shell_quote(&p));
     }
     println!(
         "vm tier: booting {} under TCG (virtme-ng)",

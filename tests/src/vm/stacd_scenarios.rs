@@ -806,19 +806,69 @@ fn bench_bin(name: &str) -> Result<(PathBuf, &'static str), String> {
 
 struct Proc(std::process::Child);
 
+/// `STAS_BENCH_PROFILE=perf` samples each daemon's CPU (where start-up time goes);
+/// `=heaptrack` records its heap (what the resident memory is). One run, then the
+/// scenario fails: profiled figures are not the benchmark's.
+#[derive(Debug, Clone, Copy)]
+enum Profiler {
+    Perf,
+    Heaptrack,
+}
+
+impl Profiler {
+    const VAR: &str = "STAS_BENCH_PROFILE";
+
+    fn from_env() -> Option<Self> {
+        match std::env::var(Self::VAR).ok()?.as_str() {
+            "perf" => Some(Self::Perf),
+            "heaptrack" => Some(Self::Heaptrack),
+            _ => None,
+        }
+    }
+
+    fn wrap(self, bin: &Path, name: &str) -> Command {
+        let mut c = match self {
+            Self::Perf => {
+                let mut c = Command::new("perf");
+                c.args(["record", "-q", "-e", "cpu-clock", "-F", "2000", "-o"]);
+                c
+            }
+            Self::Heaptrack => {
+                let mut c = Command::new("heaptrack");
+                c.arg("-o");
+                c
+            }
+        };
+        c.arg(format!("{WORK}/{name}.{}", self.ext())).arg(bin);
+        c
+    }
+
+    fn ext(self) -> &'static str {
+        match self {
+            Self::Perf => "perf",
+            Self::Heaptrack => "heaptrack",
+        }
+    }
+
+    /// A shell command printing the profile's summary.
+    fn report(self, name: &str) -> String {
+        match self {
+            Self::Perf => format!(
+                "perf report -q -i {WORK}/{name}.perf --stdio --sort dso,sym 2>/dev/null | head -n 40"
+            ),
+            Self::Heaptrack => format!(
+                "heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 1 -a 0 -T 0 -n 12 -s 2 2>&1 | grep -v '^$' | head -n 150; heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 0 -a 0 -T 0 2>&1 | tail -n 12"
+            ),
+        }
+    }
+}
+
 impl Proc {
     fn start(bin: &Path, name: &str, bus: &PrivateBus) -> Result<Self, String> {
         let log = std::fs::File::create(format!("{WORK}/{name}.log")).map_err(|e| e.to_string())?;
-        // `STAS_BENCH_PERF=1`: sample each daemon's CPU (where start-up time goes); the
-        // figures are then not the benchmark's.
-        let mut cmd = if std::env::var_os("STAS_BENCH_PERF").is_some() {
-            let mut c = Command::new("perf");
-            c.args(["record", "-q", "-e", "cpu-clock", "-F", "2000", "-o"])
-                .arg(format!("{WORK}/{name}.perf"))
-                .arg(bin);
-            c
-        } else {
-            Command::new(bin)
+        let mut cmd = match Profiler::from_env() {
+            Some(p) => p.wrap(bin, name),
+            None => Command::new(bin),
         };
         cmd.args(["-f", &format!("{WORK}/{name}.conf")])
             .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
@@ -901,18 +951,16 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                 log_tails(ctx, &["stafd", "stacd"]);
                 format!("N={n}: {k} of {n} IOCs live")
             })?;
-        if std::env::var_os("STAS_BENCH_PERF").is_some() && rep == 0 {
+        if let Some(profiler) = Profiler::from_env() {
             std::thread::sleep(Duration::from_secs(1));
+            // Stopped first: heaptrack writes its data at exit.
             drop((stacd, stafd));
             for name in ["stafd", "stacd"] {
-                let report = ctx.sh(&format!(
-                    "perf report -q -i {WORK}/{name}.perf --stdio --sort dso,sym 2>/dev/null | head -n 40"
-                ))?;
-                for l in report.lines() {
-                    ctx.log(format!("  perf {name}: {l}"));
+                for l in ctx.sh(&profiler.report(name))?.lines() {
+                    ctx.log(format!("  {profiler:?} {name}: {l}"));
                 }
             }
-            return Err("STAS_BENCH_PERF: profiled one run, no figures".into());
+            return Err(format!("{}: profiled one run, no figures", Profiler::VAR));
         }
         ours.push(took.as_secs_f64());
         ctx.log(format!(

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use super::interfaces::InterfaceAddrs;
+use crate::kernel::sysfs::ControllerKey;
 use crate::spec::WELL_KNOWN_DISC_NQN;
 use crate::trid::{IpLiteral, Transport, TransportId, ip_addr_eq, traddr_eq};
 
@@ -35,18 +36,37 @@ pub struct KernelConnection {
 /// Step-1 pre-filter of §4.12: transport, traddr and trsvcid equal **as exact strings**
 /// (upstream looks devices up by udev property value). Run before [`matches_existing`].
 pub fn is_candidate_device(candidate: &TransportId, kernel: &KernelConnection) -> bool {
-    candidate.transport().as_str() == kernel.transport
-        && candidate.traddr() == kernel.traddr
-        && candidate.trsvcid() == kernel.trsvcid
+    same_port(
+        candidate,
+        &kernel.transport,
+        &kernel.traddr,
+        &kernel.trsvcid,
+    )
+}
+
+fn same_port(candidate: &TransportId, transport: &str, traddr: &str, trsvcid: &str) -> bool {
+    candidate.transport().as_str() == transport
+        && candidate.traddr() == traddr
+        && candidate.trsvcid() == trsvcid
+}
+
+/// [`is_candidate_device`] and [`same_host_and_subsystem`] on the attributes cached per
+/// controller; a key without `subsysnqn` (not yet identified) is not ruled out.
+pub fn key_may_match(candidate: &TransportId, key: &ControllerKey) -> bool {
+    same_port(candidate, &key.transport, &key.traddr, &key.trsvcid)
+        && (key.subsysnqn.is_empty() || same_host_and_nqn(candidate, &key.host_nqn, &key.subsysnqn))
 }
 
 /// The host NQN rule and the subsystem NQN rule of [`matches_existing`]: equal host NQNs,
 /// and the candidate's subsysnqn the well-known discovery NQN (TP8013 DCs may answer with a
 /// unique NQN) or equal to the kernel's.
 pub fn same_host_and_subsystem(candidate: &TransportId, kernel: &KernelConnection) -> bool {
-    candidate.host_nqn() == kernel.host_nqn
-        && (candidate.subsysnqn() == WELL_KNOWN_DISC_NQN
-            || candidate.subsysnqn() == kernel.subsysnqn)
+    same_host_and_nqn(candidate, &kernel.host_nqn, &kernel.subsysnqn)
+}
+
+fn same_host_and_nqn(candidate: &TransportId, host_nqn: &str, subsysnqn: &str) -> bool {
+    candidate.host_nqn() == host_nqn
+        && (candidate.subsysnqn() == WELL_KNOWN_DISC_NQN || candidate.subsysnqn() == subsysnqn)
 }
 
 /// Whether the existing kernel connection can be adopted for `candidate` (§4.12 step 4).
@@ -414,5 +434,40 @@ mod tests {
         // …but the step-1 pre-filter compares exact strings.
         assert!(is_candidate_device(&dc, &k));
         assert!(!is_candidate_device(&mapped, &k));
+    }
+
+    #[test]
+    fn cached_keys_rule_out_as_the_full_rules_do() {
+        let key = ControllerKey {
+            transport: "tcp".into(),
+            traddr: "10.0.0.9".into(),
+            trsvcid: "4420".into(),
+            subsysnqn: "nqn.io.1".into(),
+            host_nqn: "nqn.host".into(),
+        };
+        let io = |nqn: &str| {
+            TransportId::new(Transport::Tcp, "10.0.0.9", "4420", nqn).with_host_nqn("nqn.host")
+        };
+        assert!(key_may_match(&io("nqn.io.1"), &key));
+        assert!(!key_may_match(&io("nqn.io.2"), &key));
+        assert!(!key_may_match(
+            &io("nqn.io.1").with_host_nqn("nqn.other"),
+            &key
+        ));
+        assert!(!key_may_match(
+            &TransportId::new(Transport::Tcp, "10.0.0.8", "4420", "nqn.io.1")
+                .with_host_nqn("nqn.host"),
+            &key
+        ));
+        // Not identified yet: only the full read can tell.
+        let connecting = ControllerKey {
+            subsysnqn: String::new(),
+            ..key.clone()
+        };
+        assert!(key_may_match(&io("nqn.io.2"), &connecting));
+        // A DC asked for by the well-known NQN may hold a unique one.
+        let dc = TransportId::new_discovery(Transport::Tcp, "10.0.0.9", "4420", "")
+            .with_host_nqn("nqn.host");
+        assert!(key_may_match(&dc, &key));
     }
 }

@@ -15,7 +15,7 @@ mod matching;
 
 pub use interfaces::{InterfaceAddrs, system_interfaces};
 pub use matching::{
-    KernelConnection, is_candidate_device, matches_existing, same_host_and_subsystem,
+    KernelConnection, is_candidate_device, key_may_match, matches_existing, same_host_and_subsystem,
 };
 
 use super::fabrics::{Connected, Fabrics, FabricsError};
@@ -84,21 +84,7 @@ pub fn find_existing_except(
     // attributes per search is quadratic work, so rule out by transport, address, host and
     // subsystem first (cached per controller by `SysfsRoot`, re-read only when a controller
     // changed). A thousand subsystems behind one port differ only in the subsystem.
-    for (name, key) in sysfs.controller_keys()? {
-        let quick = KernelConnection {
-            transport: key.transport,
-            traddr: key.traddr,
-            trsvcid: key.trsvcid,
-            subsysnqn: key.subsysnqn,
-            host_nqn: key.host_nqn,
-            ..KernelConnection::default()
-        };
-        // Not yet identified (empty subsysnqn): the full read below decides.
-        if !is_candidate_device(tid, &quick)
-            || (!quick.subsysnqn.is_empty() && !same_host_and_subsystem(tid, &quick))
-        {
-            continue;
-        }
+    for name in sysfs.controller_names_where(|key| key_may_match(tid, key))? {
         let Some(c) = sysfs.controller(&name)? else {
             continue;
         };
