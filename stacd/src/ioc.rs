@@ -242,25 +242,15 @@ async fn connect(
 mod size_probe {
     #[test]
     fn ioc_task_future_stays_small() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let _g = rt.enter();
-        let host = libnvme_rs::host::HostIdentity {
-            hostnqn: "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
-            hostid: "5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
-            hostkey: None,
-        };
+        let probe = staslib::testing::TaskProbe::new();
+        let _g = probe.rt.enter();
         let ctx = super::IocContext {
             audit_period: std::time::Duration::from_secs(60),
-            backend: libnvme_rs::controller::Backend::native(&host).unwrap(),
+            backend: probe.backend(),
             params: Default::default(),
             shared: Default::default(),
             attempts_on_ncc: 0,
-            exclusions: staslib::exclusions::HostExclusions::with_list(
-                libnvme_rs::kernel::exclusion::ExclusionList::new("/nonexistent"),
-                &host,
-            ),
+            exclusions: probe.exclusions(),
         };
         let (_s, r) = tokio::sync::oneshot::channel();
         let tid = libnvme_rs::trid::TransportId::new(

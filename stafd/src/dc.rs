@@ -515,27 +515,17 @@ async fn shutdown(ctx: &DcContext, mut dc: DiscoveryController, mode: StopMode, 
 mod size_probe {
     #[test]
     fn dc_task_future_stays_small() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let _g = rt.enter();
-        let host = libnvme_rs::host::HostIdentity {
-            hostnqn: "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
-            hostid: "5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
-            hostkey: None,
-        };
+        let probe = staslib::testing::TaskProbe::new();
+        let _g = probe.rt.enter();
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
         let ctx = super::DcContext {
-            backend: libnvme_rs::controller::Backend::native(&host).unwrap(),
+            backend: probe.backend(),
             params: Default::default(),
             dim: None,
             pleo: true,
             shared: Default::default(),
             notices: tx,
-            exclusions: staslib::exclusions::HostExclusions::with_list(
-                libnvme_rs::kernel::exclusion::ExclusionList::new("/nonexistent"),
-                &host,
-            ),
+            exclusions: probe.exclusions(),
             persistence: crate::core::Persistence::Auto,
             epcsd_poll: crate::core::DEFAULT_EPCSD_POLL,
             referral_eflags: None,

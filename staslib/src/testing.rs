@@ -3,6 +3,46 @@
 
 use std::process::{Command, Output};
 
+/// What a test needs to build a daemon's per-controller task and measure its future: a
+/// runtime (enter it first; the native backend needs one), a host identity, the native
+/// backend and an empty exclusion list.
+pub struct TaskProbe {
+    pub rt: tokio::runtime::Runtime,
+    pub host: libnvme_rs::host::HostIdentity,
+}
+
+impl TaskProbe {
+    pub fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let host = libnvme_rs::host::HostIdentity {
+            hostnqn: "nqn.2014-08.org.nvmexpress:uuid:5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
+            hostid: "5a1c3e0e-8c1d-4a57-9b8e-2f6a9d7c4b21".into(),
+            hostkey: None,
+        };
+        Self { rt, host }
+    }
+
+    /// The native backend (call inside `rt.enter()`).
+    pub fn backend(&self) -> libnvme_rs::controller::Backend {
+        libnvme_rs::controller::Backend::native(&self.host).expect("native backend")
+    }
+
+    pub fn exclusions(&self) -> crate::exclusions::HostExclusions {
+        crate::exclusions::HostExclusions::with_list(
+            libnvme_rs::kernel::exclusion::ExclusionList::new("/nonexistent"),
+            &self.host,
+        )
+    }
+}
+
+impl Default for TaskProbe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Runs `bin` with `args` and no `COLUMNS` (argparse-style wrapping depends on it).
 pub fn run(bin: &str, args: &[&str]) -> Output {
     Command::new(bin)
