@@ -807,12 +807,14 @@ fn bench_bin(name: &str) -> Result<(PathBuf, &'static str), String> {
 struct Proc(std::process::Child);
 
 /// `STAS_BENCH_PROFILE=perf` samples each daemon's CPU (where start-up time goes);
-/// `=heaptrack` records its heap (what the resident memory is). One run, then the
-/// scenario fails: profiled figures are not the benchmark's.
+/// `=heaptrack` records its heap (what the resident memory is); `=strace` logs each
+/// daemon's first system calls with timestamps (what start-up waits for). One run, then
+/// the scenario fails: profiled figures are not the benchmark's.
 #[derive(Debug, Clone, Copy)]
 enum Profiler {
     Perf,
     Heaptrack,
+    Strace,
 }
 
 impl Profiler {
@@ -822,6 +824,7 @@ impl Profiler {
         match std::env::var(Self::VAR).ok()?.as_str() {
             "perf" => Some(Self::Perf),
             "heaptrack" => Some(Self::Heaptrack),
+            "strace" => Some(Self::Strace),
             _ => None,
         }
     }
@@ -838,6 +841,11 @@ impl Profiler {
                 c.arg("-o");
                 c
             }
+            Self::Strace => {
+                let mut c = Command::new("strace");
+                c.args(["-f", "-tt", "-e", "trace=!futex,mmap,munmap,mprotect,brk,madvise,rt_sigprocmask,sigaltstack,getrandom,statx,close", "-o"]);
+                c
+            }
         };
         c.arg(format!("{WORK}/{name}.{}", self.ext())).arg(bin);
         c
@@ -847,6 +855,7 @@ impl Profiler {
         match self {
             Self::Perf => "perf",
             Self::Heaptrack => "heaptrack",
+            Self::Strace => "strace",
         }
     }
 
@@ -856,6 +865,7 @@ impl Profiler {
             Self::Perf => format!(
                 "perf report -q -i {WORK}/{name}.perf --stdio --sort dso,sym 2>/dev/null | head -n 40"
             ),
+            Self::Strace => format!("cut -c1-200 {WORK}/{name}.strace | head -n 400"),
             Self::Heaptrack => format!(
                 "heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 1 -a 0 -T 0 -n 12 -s 2 2>&1 | grep -v '^$' | head -n 150; heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 0 -a 0 -T 0 2>&1 | tail -n 12"
             ),

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 /// Local interfaces and their addresses, in the kernel's order (the first address of each
 /// family is the interface's "primary" one, used as default source address).
 ///
-/// The daemon fills it from one netlink `RTM_GETADDR` dump per search (§4.12 step 6); tests
-/// build it by hand.
+/// The daemon fills it from one netlink `RTM_GETADDR` dump per search that reaches a
+/// candidate controller (§4.12 step 6, [`LazyInterfaces`]); tests build it by hand.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InterfaceAddrs {
     entries: Vec<(String, Vec<IpAddr>)>,
@@ -72,6 +72,49 @@ fn fold_mapped(a: IpAddr) -> IpAddr {
     match a {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
         v4 => v4,
+    }
+}
+
+/// The interfaces a search consults, read on first use: a search whose cached keys rule
+/// every controller out (the usual case: a new controller) makes no netlink dump.
+pub struct LazyInterfaces {
+    cell: std::cell::OnceCell<InterfaceAddrs>,
+    read: fn() -> std::io::Result<InterfaceAddrs>,
+}
+
+impl LazyInterfaces {
+    /// The host's, by [`system_interfaces`] when first needed.
+    pub fn system() -> Self {
+        Self {
+            cell: std::cell::OnceCell::new(),
+            read: system_interfaces,
+        }
+    }
+
+    /// A fixed table (tests).
+    pub fn given(table: InterfaceAddrs) -> Self {
+        Self {
+            cell: std::cell::OnceCell::from(table),
+            read: || Ok(InterfaceAddrs::new()),
+        }
+    }
+
+    /// One whose reading fails (tests: shows when it is read).
+    #[cfg(test)]
+    pub(crate) fn unreadable() -> Self {
+        Self {
+            cell: std::cell::OnceCell::new(),
+            read: || Err(std::io::Error::other("interfaces read")),
+        }
+    }
+
+    /// The table, read now if it was not yet.
+    pub fn get(&self) -> std::io::Result<&InterfaceAddrs> {
+        if let Some(t) = self.cell.get() {
+            return Ok(t);
+        }
+        let table = (self.read)()?;
+        Ok(self.cell.get_or_init(|| table))
     }
 }
 

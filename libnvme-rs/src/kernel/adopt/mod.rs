@@ -13,7 +13,7 @@
 mod interfaces;
 mod matching;
 
-pub use interfaces::{InterfaceAddrs, system_interfaces};
+pub use interfaces::{InterfaceAddrs, LazyInterfaces, system_interfaces};
 pub use matching::{
     KernelConnection, is_candidate_device, key_may_match, matches_existing, same_host_and_subsystem,
 };
@@ -45,9 +45,10 @@ pub fn find_existing(
     tid: &TransportId,
     kind: ControllerKind,
     ifaces: &InterfaceAddrs,
-) -> Result<Option<ControllerInfo>, SysfsError> {
+) -> Result<Option<ControllerInfo>, AttachError> {
+    let ifaces = LazyInterfaces::given(ifaces.clone());
     Ok(
-        match find_existing_except(sysfs, tid, kind, ifaces, &|_| None)? {
+        match find_existing_except(sysfs, tid, kind, &ifaces, &|_| None)? {
             Found::Adoptable(c) => Some(*c),
             Found::Refused { .. } | Found::Nothing => None,
         },
@@ -76,9 +77,9 @@ pub fn find_existing_except(
     sysfs: &SysfsRoot,
     tid: &TransportId,
     kind: ControllerKind,
-    ifaces: &InterfaceAddrs,
+    ifaces: &LazyInterfaces,
     refuse: &dyn Fn(&ControllerInfo) -> Option<String>,
-) -> Result<Found, SysfsError> {
+) -> Result<Found, AttachError> {
     let mut refused = None;
     // Every connect searches: with a thousand controllers, reading all of each one's
     // attributes per search is quadratic work, so rule out by transport, address, host and
@@ -96,7 +97,7 @@ pub fn find_existing_except(
         if !is_going_away(&c)
             && kind_ok
             && is_candidate_device(tid, &kernel)
-            && matches_existing(tid, &kernel, ifaces)
+            && matches_existing(tid, &kernel, ifaces.get().map_err(AttachError::Interfaces)?)
         {
             match refuse(&c) {
                 None => return Ok(Found::Adoptable(Box::new(c))),
@@ -169,7 +170,7 @@ pub fn connect_or_adopt_except(
     args: &ConnectArgs,
     refuse: &dyn Fn(&ControllerInfo) -> Option<String>,
 ) -> Result<Attached, AttachError> {
-    let ifaces = system_interfaces().map_err(AttachError::Interfaces)?;
+    let ifaces = LazyInterfaces::system();
     let adopt = |c: ControllerInfo| Attached {
         controller: Connected {
             instance: c.instance,
@@ -281,7 +282,7 @@ mod tests {
             &sysfs,
             &tid,
             ControllerKind::Discovery,
-            &InterfaceAddrs::new(),
+            &LazyInterfaces::given(InterfaceAddrs::new()),
             &refuse_all,
         )
         .unwrap();
@@ -299,7 +300,7 @@ mod tests {
             &sysfs,
             &tid,
             ControllerKind::Discovery,
-            &InterfaceAddrs::new(),
+            &LazyInterfaces::given(InterfaceAddrs::new()),
             &refuse_2,
         )
         .unwrap();
@@ -307,5 +308,27 @@ mod tests {
             matches!(&r, Found::Adoptable(c) if c.name == "nvme3"),
             "{r:?}"
         );
+
+        // The interfaces are read only for a controller the cached keys did not rule out:
+        // a search for a new subsystem makes no netlink dump.
+        let other =
+            TransportId::new_discovery(Transport::Tcp, "10.9.9.9", "8009", "").with_host_nqn(HOST);
+        let r = find_existing_except(
+            &sysfs,
+            &other,
+            ControllerKind::Discovery,
+            &LazyInterfaces::unreadable(),
+            &|_| None,
+        )
+        .unwrap();
+        assert!(matches!(r, Found::Nothing), "{r:?}");
+        let r = find_existing_except(
+            &sysfs,
+            &tid,
+            ControllerKind::Discovery,
+            &LazyInterfaces::unreadable(),
+            &|_| None,
+        );
+        assert!(matches!(r, Err(AttachError::Interfaces(_))), "{r:?}");
     }
 }
