@@ -861,13 +861,15 @@ impl Profiler {
 
     /// A shell command printing the profile's summary.
     fn report(self, name: &str) -> String {
+        let file = format!("{WORK}/{name}.{}", self.ext());
         match self {
-            Self::Perf => format!(
-                "perf report -q -i {WORK}/{name}.perf --stdio --sort dso,sym 2>/dev/null | head -n 40"
-            ),
-            Self::Strace => format!("cut -c1-200 {WORK}/{name}.strace | head -n 400"),
+            Self::Perf => {
+                format!("perf report -q -i {file} --stdio --sort dso,sym 2>/dev/null | head -n 40")
+            }
+            Self::Strace => format!("cut -c1-200 {file} | head -n 400"),
+            // heaptrack appends the compression suffix to `-o`.
             Self::Heaptrack => format!(
-                "heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 1 -a 0 -T 0 -n 12 -s 2 2>&1 | grep -v '^$' | head -n 150; heaptrack_print -f {WORK}/{name}.heaptrack.zst -p 0 -a 0 -T 0 2>&1 | tail -n 12"
+                "heaptrack_print -f {file}.zst -p 1 -a 0 -T 0 -n 12 -s 2 2>&1 | grep -v '^$' | head -n 150; heaptrack_print -f {file}.zst -p 0 -a 0 -T 0 2>&1 | tail -n 12"
             ),
         }
     }

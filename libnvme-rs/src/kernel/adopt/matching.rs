@@ -60,7 +60,7 @@ pub fn key_may_match(candidate: &TransportId, key: &ControllerKey) -> bool {
 /// The host NQN rule and the subsystem NQN rule of [`matches_existing`]: equal host NQNs,
 /// and the candidate's subsysnqn the well-known discovery NQN (TP8013 DCs may answer with a
 /// unique NQN) or equal to the kernel's.
-pub fn same_host_and_subsystem(candidate: &TransportId, kernel: &KernelConnection) -> bool {
+fn same_host_and_subsystem(candidate: &TransportId, kernel: &KernelConnection) -> bool {
     same_host_and_nqn(candidate, &kernel.host_nqn, &kernel.subsysnqn)
 }
 

@@ -14,9 +14,7 @@ mod interfaces;
 mod matching;
 
 pub use interfaces::{InterfaceAddrs, LazyInterfaces, system_interfaces};
-pub use matching::{
-    KernelConnection, is_candidate_device, key_may_match, matches_existing, same_host_and_subsystem,
-};
+pub use matching::{KernelConnection, is_candidate_device, key_may_match, matches_existing};
 
 use super::fabrics::{Connected, Fabrics, FabricsError};
 use super::options::ConnectArgs;
