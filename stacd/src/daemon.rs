@@ -449,7 +449,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
 
     let (tron_tx, mut tron_rx) = mpsc::unbounded_channel();
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
-    let conn = zbus::connection::Builder::system()
+    let conn = staslib::dbus::service_connection(staslib::dbus::STACD_NAME)
         .serve_at(
             staslib::dbus::STACD_PATH,
             Stac {
@@ -470,7 +470,6 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 commands: typed_tx,
             },
         )
-        .name(staslib::dbus::STACD_NAME)
         .build()
         .await
         .map_err(|e| {
@@ -536,9 +535,14 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     let mut watchdog = watchdog_interval().map(tokio::time::interval);
     let mut soak = event_loop::Soak::new(SOAK);
     soak.by(Instant::now());
+    let mut trim = event_loop::IdleTrim::default();
     loop {
         let mut trigger = false;
         tokio::select! {
+            () = event_loop::sleep_until(trim.due()) => {
+                trim.run();
+                continue;
+            }
             () = event_loop::sleep_until(soak.due()) => {
                 soak.done(Instant::now());
                 d.shared.lock().process.soak = None;
@@ -584,6 +588,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             let at = soak.trigger(Instant::now());
             d.shared.lock().process.soak = Some(at);
         }
+        trim.activity(Instant::now());
     }
     notifier.notify("STOPPING=1");
     tracing::info!("stacd: stopping");

@@ -184,6 +184,26 @@ async fn scenario(bus: &PrivateBus, d: &Path) {
     })
     .await;
     assert_eq!(io_controllers(&sim), [NQN1, NQN2]);
+    // A second stacd does not take the name from the running one: it fails to start.
+    let mut second = Daemon::start(
+        Path::new(env!("CARGO_BIN_EXE_stacd")),
+        &d.join("stacd.conf"),
+        bus,
+        d,
+        "stacd-second",
+    );
+    let status = second.0.as_mut().unwrap().wait().unwrap();
+    let log = std::fs::read_to_string(d.join("stacd-second.log")).unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("D-Bus: cannot take org.nvmexpress.stac"),
+        "{log}"
+    );
+    assert_eq!(
+        iocs(&conn, true).await.len(),
+        2,
+        "the first stacd still answers"
+    );
     let ids = iocs(&conn, false).await;
     for key in [
         "traddr",

@@ -549,7 +549,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     opts.log.set_tron(shared.lock().tron);
 
     let (debug_tx, mut debug_rx) = mpsc::unbounded_channel();
-    let conn = zbus::connection::Builder::system()
+    let conn = staslib::dbus::service_connection(staslib::dbus::STAFD_NAME)
         .serve_at(
             staslib::dbus::STAFD_PATH,
             Staf {
@@ -570,7 +570,6 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 commands: debug_tx,
             },
         )
-        .name(staslib::dbus::STAFD_NAME)
         .build()
         .await
         .map_err(|e| {
@@ -642,9 +641,14 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     for tid in &restored {
         d.start_dc(tid);
     }
+    let mut trim = event_loop::IdleTrim::default();
     loop {
         let mut trigger = false;
         tokio::select! {
+            () = event_loop::sleep_until(trim.due()) => {
+                trim.run();
+                continue;
+            }
             () = event_loop::sleep_until(soak.due()) => {
                 soak.done(Instant::now());
                 d.shared.lock().process.soak = None;
@@ -717,6 +721,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             let at = soak.trigger(Instant::now());
             d.shared.lock().process.soak = Some(at);
         }
+        trim.activity(Instant::now());
     }
     notifier.notify("STOPPING=1");
     tracing::info!("stafd: stopping");

@@ -1441,6 +1441,33 @@ async fn stafd_dim_and_unique_nqn() {
             .any(|r| r.eid == HOSTNQN && r.task == DimTask::Register)
     })
     .await;
+    // A second stafd does not take the bus name from the running one: it fails to start,
+    // touching neither the first one's registration nor its last-known state.
+    let dir2 = tempfile::tempdir().unwrap();
+    for f in ["stafd.conf", "sys.conf"] {
+        std::fs::copy(d.join(f), dir2.path().join(f)).unwrap();
+    }
+    let mut second = Stafd::start(&bus, dir2.path());
+    let status = second.child.as_mut().unwrap().wait().unwrap();
+    let log = std::fs::read_to_string(dir2.path().join("stafd.log")).unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("D-Bus: cannot take org.nvmexpress.staf"),
+        "{log}"
+    );
+    assert!(
+        !dir2.path().join("run/last-known-config.json").exists(),
+        "{log}"
+    );
+    assert!(
+        !sim1
+            .dim_history()
+            .iter()
+            .any(|r| r.task == DimTask::Deregister),
+        "{:?}",
+        sim1.dim_history()
+    );
+    assert!(name_has_owner(&conn, "org.nvmexpress.staf").await);
     std::fs::write(d.join("stafd.conf"), conf(false)).unwrap();
     // SAFETY: kill(2) on our own child's PID.
     unsafe { libc::kill(stafd.child.as_ref().unwrap().id() as i32, libc::SIGHUP) };

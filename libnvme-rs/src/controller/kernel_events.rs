@@ -13,8 +13,9 @@ use crate::kernel::uevent::{NetlinkUevents, Uevent, UeventError, UeventSource};
 /// What the router delivers to one device's owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum DeviceEvent {
-    /// A uevent for the device.
-    Uevent(Uevent),
+    /// A uevent for the device. Boxed: each subscriber's channel holds a first block of 32
+    /// slots from the start, and a thousand controllers each have one.
+    Uevent(Box<Uevent>),
     /// Events were lost: re-read whatever state matters.
     Resync,
 }
@@ -90,7 +91,8 @@ fn read_loop(mut source: impl UeventSource, routes: Routes, unrouted: Unrouted) 
                 let mut map = lock(&routes);
                 if let Some(subscribers) = map.get_mut(&name) {
                     // Owners that went away without unsubscribing are dropped here.
-                    subscribers.retain(|tx| tx.send(DeviceEvent::Uevent(ev.clone())).is_ok());
+                    subscribers
+                        .retain(|tx| tx.send(DeviceEvent::Uevent(Box::new(ev.clone()))).is_ok());
                     if !subscribers.is_empty() {
                         continue;
                     }
@@ -159,12 +161,30 @@ mod tests {
         read_loop(Scripted(script.into_iter()), routes, unrouted);
         assert_eq!(other.try_recv().unwrap(), ev("nvme9"));
         assert!(other.try_recv().is_err());
-        assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
+        assert_eq!(
+            rx1.try_recv().unwrap(),
+            DeviceEvent::Uevent(Box::new(ev("nvme1")))
+        );
         assert_eq!(rx1.try_recv().unwrap(), DeviceEvent::Resync);
         assert!(rx1.try_recv().is_err());
-        assert_eq!(rx1b.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme1")));
+        assert_eq!(
+            rx1b.try_recv().unwrap(),
+            DeviceEvent::Uevent(Box::new(ev("nvme1")))
+        );
         assert_eq!(rx1b.try_recv().unwrap(), DeviceEvent::Resync);
         assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Resync);
-        assert_eq!(rx2.try_recv().unwrap(), DeviceEvent::Uevent(ev("nvme2")));
+        assert_eq!(
+            rx2.try_recv().unwrap(),
+            DeviceEvent::Uevent(Box::new(ev("nvme2")))
+        );
+    }
+
+    /// Every routed controller's channel allocates 32 slots up front.
+    #[test]
+    fn a_device_event_is_one_pointer() {
+        assert_eq!(
+            std::mem::size_of::<DeviceEvent>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

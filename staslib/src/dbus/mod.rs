@@ -16,6 +16,16 @@ pub use params::{check_controller_pairs, controller_entry};
 pub use spelling::{Spelling, dlpe_value_as_v2, host_nqn_of, respell_dict, respell_dlpe};
 pub use timer::{TimerView, render_timer};
 
+/// The system-bus connection of a daemon that owns `name` once built. The name is taken
+/// only if nobody holds it: a second instance fails to start instead of taking the name from
+/// the running one (zbus's default flags would replace it), as upstream's daemons do.
+pub fn service_connection(name: &'static str) -> zbus::connection::Builder<'static> {
+    zbus::connection::Builder::system()
+        .name(name)
+        .allow_name_replacements(false)
+        .replace_existing_names(false)
+}
+
 /// stafd's well-known name, object path and main interface.
 pub const STAFD_NAME: &str = "org.nvmexpress.staf";
 /// stafd's object path (the only one it exports).

@@ -84,6 +84,41 @@ impl Soak {
     }
 }
 
+/// How long a main loop must have been idle before freed heap is handed back.
+pub const TRIM_IDLE: Duration = Duration::from_secs(1);
+
+/// Hands freed heap back to the kernel once the loop has been idle for [`TRIM_IDLE`]. A burst
+/// (a log page of a thousand entries parsed and served, a thousand connects) frees its
+/// buffers into glibc's per-thread arenas, whose pages stay resident until trimmed. Only when
+/// idle: a busy loop would fault the same pages straight back in.
+#[derive(Debug, Default)]
+pub struct IdleTrim {
+    at: Option<Instant>,
+}
+
+impl IdleTrim {
+    /// The loop handled something at `now`.
+    pub fn activity(&mut self, now: Instant) {
+        self.at = Some(now + TRIM_IDLE);
+    }
+
+    /// When the trim is due (none until there was activity).
+    pub fn due(&self) -> Option<Instant> {
+        self.at
+    }
+
+    /// Trims now; the next trim waits for new activity.
+    pub fn run(&mut self) {
+        self.at = None;
+        #[cfg(target_env = "gnu")]
+        // SAFETY: malloc_trim(3) only walks the allocator's own free lists, under its locks;
+        // it takes no pointer and has no precondition.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
 /// The next tick of `interval`; never completes when there is none.
 pub async fn tick(interval: Option<&mut Interval>) {
     match interval {
@@ -134,6 +169,22 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_waits_for_idle_and_runs_once_per_activity() {
+        let t0 = Instant::now();
+        let mut t = IdleTrim::default();
+        assert_eq!(t.due(), None, "nothing to trim before any activity");
+        t.activity(t0);
+        t.activity(t0 + Duration::from_millis(300));
+        assert_eq!(
+            t.due(),
+            Some(t0 + Duration::from_millis(300) + TRIM_IDLE),
+            "each activity pushes the trim back"
+        );
+        t.run();
+        assert_eq!(t.due(), None, "one trim per idle spell");
+    }
 
     #[test]
     fn soak_batches_bursts_and_acts_on_isolated_triggers() {

@@ -1020,6 +1020,9 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
             }
         }
         if rep == reps - 1 {
+            // Resident memory once both daemons are idle with N + 1 IOCs (what an
+            // administrator sees), and the peak (VmHWM) of the whole run beside it.
+            std::thread::sleep(Duration::from_secs(2));
             // System time includes the kernel's own connect work, done in the writer's
             // context (as it is in `nvme connect-all`'s).
             let split = |p: &Proc| {
@@ -1028,11 +1031,16 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                     format!(" (user {:.2}, system {:.2})", u as f64 / hz, s as f64 / hz)
                 })
             };
+            let peak = |p: &Proc| {
+                crate::procfs::status_kib(p.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0
+            };
             let (frss, fcpu) = stafd.figures();
             let (crss, ccpu) = stacd.figures();
             figures = format!(
-                "stafd VmRSS {frss:.1} MiB, CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB, CPU {ccpu:.2} s{}",
+                "stafd VmRSS {frss:.1} MiB (peak {:.1}), CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB (peak {:.1}), CPU {ccpu:.2} s{}",
+                peak(&stafd),
                 split(&stafd),
+                peak(&stacd),
                 split(&stacd)
             );
         }
