@@ -902,6 +902,13 @@ impl Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        if matches!(Profiler::from_env(), Some(Profiler::Heaptrack)) {
+            // heaptrack's wrapper script drops the recording when signalled itself: stop
+            // the daemon under it, so that it writes its data at exit.
+            let _ = Command::new("pkill")
+                .args(["-TERM", "-P", &self.0.id().to_string(), "-f", "/sta[fc]d "])
+                .status();
+        }
         let _ = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status();
@@ -933,6 +940,19 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
     let (stacd_bin, _) = bench_bin("stacd")?;
     let _ = std::fs::remove_dir_all(WORK);
     std::fs::create_dir_all(WORK).map_err(|e| e.to_string())?;
+    // The guest reads the host's files over 9p, page by page, each page fault a round trip
+    // through the emulator; a host runs its daemons from a local disk. So the three
+    // programs compared run from the guest's memory (tmpfs), each the same way.
+    let local = |bin: &Path| -> Result<PathBuf, String> {
+        let name = bin.file_name().ok_or("no file name")?;
+        let to = Path::new(WORK).join(name);
+        std::fs::copy(bin, &to).map_err(|e| format!("{}: {e}", bin.display()))?;
+        Ok(to)
+    };
+    let (stafd_bin, stacd_bin) = (local(&stafd_bin)?, local(&stacd_bin)?);
+    let nvme = local(Path::new(ctx.sh("command -v nvme")?.trim()))?;
+    let fs = ctx.sh(&format!("stat -f -c %T {WORK}"))?;
+    ctx.log(format!("  programs run from {WORK} ({})", fs.trim()));
     std::fs::write(
         format!("{WORK}/stafd.conf"),
         format!(
@@ -952,6 +972,12 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
     let mut probe_failed = None;
     for rep in 0..reps {
         reset(ctx)?;
+        // A cold start, as after boot: without the last run's last-known state, stafd would
+        // reconnect the referred DC and stacd its IOCs at once, skipping the discovery hops
+        // that `nvme connect-all` makes.
+        for name in ["stafd", "stacd"] {
+            let _ = std::fs::remove_dir_all(format!("{WORK}/run-{name}"));
+        }
         let mut live = LiveCounter::default();
         let wall = ctx.sh("date -u +%H:%M:%S.%N")?;
         let t0 = Instant::now();
@@ -1031,16 +1057,18 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                     format!(" (user {:.2}, system {:.2})", u as f64 / hz, s as f64 / hz)
                 })
             };
-            let peak = |p: &Proc| {
-                crate::procfs::status_kib(p.0.id(), "VmHWM:").unwrap_or(0) as f64 / 1024.0
+            let mib = |p: &Proc, key: &str| {
+                crate::procfs::status_kib(p.0.id(), key).unwrap_or(0) as f64 / 1024.0
             };
             let (frss, fcpu) = stafd.figures();
             let (crss, ccpu) = stacd.figures();
             figures = format!(
-                "stafd VmRSS {frss:.1} MiB (peak {:.1}), CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB (peak {:.1}), CPU {ccpu:.2} s{}",
-                peak(&stafd),
+                "stafd VmRSS {frss:.1} MiB (anonymous {:.1}, peak {:.1}), CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB (anonymous {:.1}, peak {:.1}), CPU {ccpu:.2} s{}",
+                mib(&stafd, "RssAnon:"),
+                mib(&stafd, "VmHWM:"),
                 split(&stafd),
-                peak(&stacd),
+                mib(&stacd, "RssAnon:"),
+                mib(&stacd, "VmHWM:"),
                 split(&stacd)
             );
         }
@@ -1052,7 +1080,8 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
         let mut live = LiveCounter::default();
         let t0 = Instant::now();
         ctx.sh(&format!(
-            "nvme connect-all -t tcp -a {TRADDR} -s {DC_PORT} >/dev/null 2>&1 || true"
+            "{} connect-all -t tcp -a {TRADDR} -s {DC_PORT} >/dev/null 2>&1 || true",
+            nvme.display()
         ))?;
         let took = live
             .wait(ctx, n, (t0, limit), &[])
