@@ -1442,7 +1442,7 @@ async fn stafd_dim_and_unique_nqn() {
     })
     .await;
     // A second stafd does not take the bus name from the running one: it fails to start,
-    // touching neither the first one's registration nor its last-known state.
+    // deregisters nothing and writes no last-known state.
     let dir2 = tempfile::tempdir().unwrap();
     for f in ["stafd.conf", "sys.conf"] {
         std::fs::copy(d.join(f), dir2.path().join(f)).unwrap();

@@ -893,10 +893,12 @@ impl Proc {
     }
 
     fn figures(&self) -> (f64, f64) {
-        let pid = self.0.id();
-        let rss = crate::procfs::status_kib(pid, "VmRSS:").unwrap_or(0) as f64 / 1024.0;
-        let cpu = crate::procfs::cpu_seconds(pid);
-        (rss, cpu)
+        (self.mib("VmRSS:"), crate::procfs::cpu_seconds(self.0.id()))
+    }
+
+    /// A size from `/proc/PID/status` (`VmRSS:`, `RssAnon:`, `VmHWM:`), in MiB.
+    fn mib(&self, key: &str) -> f64 {
+        crate::procfs::status_kib(self.0.id(), key).unwrap_or(0) as f64 / 1024.0
     }
 }
 
@@ -1057,18 +1059,15 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                     format!(" (user {:.2}, system {:.2})", u as f64 / hz, s as f64 / hz)
                 })
             };
-            let mib = |p: &Proc, key: &str| {
-                crate::procfs::status_kib(p.0.id(), key).unwrap_or(0) as f64 / 1024.0
-            };
             let (frss, fcpu) = stafd.figures();
             let (crss, ccpu) = stacd.figures();
             figures = format!(
                 "stafd VmRSS {frss:.1} MiB (anonymous {:.1}, peak {:.1}), CPU {fcpu:.2} s{}; stacd VmRSS {crss:.1} MiB (anonymous {:.1}, peak {:.1}), CPU {ccpu:.2} s{}",
-                mib(&stafd, "RssAnon:"),
-                mib(&stafd, "VmHWM:"),
+                stafd.mib("RssAnon:"),
+                stafd.mib("VmHWM:"),
                 split(&stafd),
-                mib(&stacd, "RssAnon:"),
-                mib(&stacd, "VmHWM:"),
+                stacd.mib("RssAnon:"),
+                stacd.mib("VmHWM:"),
                 split(&stacd)
             );
         }
