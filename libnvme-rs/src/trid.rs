@@ -11,6 +11,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::spec::WELL_KNOWN_DISC_NQN;
 
@@ -146,8 +147,15 @@ impl FromStr for Transport {
 /// Construction applies the defaulting of §1.4: a missing tcp port becomes `8009`, a missing
 /// rdma port `4420`, and fc/loop ports are forced empty. Equality, ordering and hashing use all
 /// seven fields verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TransportId {
+///
+/// The fields are shared: a daemon holds each identity in several places (its tables, the
+/// task driving the controller, the controller itself), and a clone is one reference count,
+/// not seven strings.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransportId(Arc<Fields>);
+
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Fields {
     transport: Transport,
     traddr: String,
     trsvcid: String,
@@ -155,6 +163,21 @@ pub struct TransportId {
     host_traddr: String,
     host_iface: String,
     host_nqn: String,
+}
+
+impl fmt::Debug for TransportId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &*self.0;
+        f.debug_struct("TransportId")
+            .field("transport", &t.transport)
+            .field("traddr", &t.traddr)
+            .field("trsvcid", &t.trsvcid)
+            .field("subsysnqn", &t.subsysnqn)
+            .field("host_traddr", &t.host_traddr)
+            .field("host_iface", &t.host_iface)
+            .field("host_nqn", &t.host_nqn)
+            .finish()
+    }
 }
 
 /// A discovery log entry as a controller identity, validated: an NVM subsystem entry gives
@@ -191,7 +214,7 @@ impl TransportId {
             // Upstream forces fc/loop ports empty "whatever was written".
             Transport::Fc | Transport::Loop => "",
         };
-        TransportId {
+        TransportId(Arc::new(Fields {
             transport,
             traddr: traddr.to_owned(),
             trsvcid: trsvcid.to_owned(),
@@ -199,7 +222,7 @@ impl TransportId {
             host_traddr: String::new(),
             host_iface: String::new(),
             host_nqn: String::new(),
-        }
+        }))
     }
 
     /// A discovery controller identity: an empty `subsysnqn` becomes the well-known discovery
@@ -221,14 +244,14 @@ impl TransportId {
     /// Sets the host source address (tcp/rdma IP, fc WWNN/WWPN).
     #[must_use]
     pub fn with_host_traddr(mut self, host_traddr: &str) -> Self {
-        self.host_traddr = host_traddr.to_owned();
+        Arc::make_mut(&mut self.0).host_traddr = host_traddr.to_owned();
         self
     }
 
     /// Sets the host interface. Callers honouring `ignore-iface=true` pass `""`.
     #[must_use]
     pub fn with_host_iface(mut self, host_iface: &str) -> Self {
-        self.host_iface = host_iface.to_owned();
+        Arc::make_mut(&mut self.0).host_iface = host_iface.to_owned();
         self
     }
 
@@ -264,42 +287,42 @@ impl TransportId {
     /// caller supplies; this library does not read it implicitly).
     #[must_use]
     pub fn with_host_nqn(mut self, host_nqn: &str) -> Self {
-        self.host_nqn = host_nqn.to_owned();
+        Arc::make_mut(&mut self.0).host_nqn = host_nqn.to_owned();
         self
     }
 
     /// The transport.
     pub fn transport(&self) -> Transport {
-        self.transport
+        self.0.transport
     }
     /// Target address.
     pub fn traddr(&self) -> &str {
-        &self.traddr
+        &self.0.traddr
     }
     /// Target port (after defaulting).
     pub fn trsvcid(&self) -> &str {
-        &self.trsvcid
+        &self.0.trsvcid
     }
     /// Subsystem NQN.
     pub fn subsysnqn(&self) -> &str {
-        &self.subsysnqn
+        &self.0.subsysnqn
     }
     /// Host source address.
     pub fn host_traddr(&self) -> &str {
-        &self.host_traddr
+        &self.0.host_traddr
     }
     /// Host interface.
     pub fn host_iface(&self) -> &str {
-        &self.host_iface
+        &self.0.host_iface
     }
     /// Host NQN of the identity.
     pub fn host_nqn(&self) -> &str {
-        &self.host_nqn
+        &self.0.host_nqn
     }
 
     /// Whether the subsystem NQN is the well-known discovery NQN.
     pub fn is_well_known_discovery(&self) -> bool {
-        self.subsysnqn == WELL_KNOWN_DISC_NQN
+        self.0.subsysnqn == WELL_KNOWN_DISC_NQN
     }
 
     /// A copy whose `traddr` and `host_traddr` are in canonical IP form (see [`canonical_ip`])
@@ -307,12 +330,12 @@ impl TransportId {
     #[must_use]
     pub fn canonicalized(&self) -> Self {
         let mut out = self.clone();
-        if self.transport.is_ip() {
-            if let Some(c) = canonical_ip(&self.traddr) {
-                out.traddr = c;
+        if self.0.transport.is_ip() {
+            if let Some(c) = canonical_ip(&self.0.traddr) {
+                Arc::make_mut(&mut out.0).traddr = c;
             }
-            if let Some(c) = canonical_ip(&self.host_traddr) {
-                out.host_traddr = c;
+            if let Some(c) = canonical_ip(&self.0.host_traddr) {
+                Arc::make_mut(&mut out.0).host_traddr = c;
             }
         }
         out
@@ -324,8 +347,12 @@ impl TransportId {
 /// shown. Used in log lines and as `process_info` keys, so it must stay byte-identical.
 impl fmt::Display for TransportId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "({}, {}, {}", self.transport, self.traddr, self.trsvcid)?;
-        for part in [&self.subsysnqn, &self.host_iface, &self.host_traddr] {
+        write!(
+            f,
+            "({}, {}, {}",
+            self.0.transport, self.0.traddr, self.0.trsvcid
+        )?;
+        for part in [&self.0.subsysnqn, &self.0.host_iface, &self.0.host_traddr] {
             if !part.is_empty() {
                 write!(f, ", {part}")?;
             }

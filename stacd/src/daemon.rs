@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -131,6 +132,8 @@ struct Stacd {
     lkc_path: PathBuf,
     log: LogHandle,
     audit_period: Duration,
+    /// The context the last IOC task was given (see `ioc_context`).
+    last_context: Option<Arc<IocContext>>,
 }
 
 impl Stacd {
@@ -149,19 +152,35 @@ impl Stacd {
     }
 
     fn start_ioc(&mut self, tid: &TransportId) {
-        let ctx = IocContext {
-            audit_period: self.audit_period,
-            backend: self.backend.clone(),
-            params: self.params_for(tid),
-            shared: self.shared.clone(),
-            attempts_on_ncc: self
-                .cfg
-                .stacd()
-                .map_or(0, |o| o.connect_attempts_on_ncc.value),
-            exclusions: staslib::exclusions::HostExclusions::new(&self.host),
-        };
+        let ctx = self.ioc_context(tid);
         self.handles
             .insert(tid.clone(), IocHandle::spawn(ctx, tid.clone()));
+    }
+
+    /// The context for a new IOC task: the last one made when the parameters are the same
+    /// (every IOC of a log page shares one), else a new one.
+    fn ioc_context(&mut self, tid: &TransportId) -> Arc<IocContext> {
+        let params = self.params_for(tid);
+        let attempts_on_ncc = self
+            .cfg
+            .stacd()
+            .map_or(0, |o| o.connect_attempts_on_ncc.value);
+        if let Some(c) = &self.last_context
+            && c.params == params
+            && c.attempts_on_ncc == attempts_on_ncc
+        {
+            return c.clone();
+        }
+        let c = Arc::new(IocContext {
+            audit_period: self.audit_period,
+            backend: self.backend.clone(),
+            params,
+            shared: self.shared.clone(),
+            attempts_on_ncc,
+            exclusions: staslib::exclusions::HostExclusions::new(&self.host),
+        });
+        self.last_context = Some(c.clone());
+        c
     }
 
     async fn reconcile(&mut self, conn: &Connection) {
@@ -518,6 +537,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         lkc_path,
         log: opts.log.clone(),
         audit_period: audit_period(),
+        last_context: None,
     };
     // Kernel controllers nobody in this process owns: an `add` may be a connection the
     // audit of §4.11 has to look at.

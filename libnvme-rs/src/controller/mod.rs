@@ -153,8 +153,9 @@ pub struct DiscoveryController {
 
 #[derive(Debug)]
 enum Inner {
-    Native(native::NativeDc),
-    Kernel(kernel::KernelDc),
+    // Boxed, as an IoController's: either state is large next to the handle.
+    Native(Box<native::NativeDc>),
+    Kernel(Box<kernel::KernelDc>),
 }
 
 impl DiscoveryController {
@@ -165,8 +166,8 @@ impl DiscoveryController {
         params: &ConnectParams,
     ) -> Result<Self, ControllerError> {
         let inner = match backend {
-            Backend::Native(b) => Inner::Native(b.connect_dc(tid, params).await?),
-            Backend::Kernel(b) => Inner::Kernel(b.connect_dc(tid, params).await?),
+            Backend::Native(b) => Inner::Native(Box::new(b.connect_dc(tid, params).await?)),
+            Backend::Kernel(b) => Inner::Kernel(Box::new(b.connect_dc(tid, params).await?)),
         };
         tracing::debug!(controller = %tid, backend = backend.name(), "discovery controller connected");
         Ok(Self {

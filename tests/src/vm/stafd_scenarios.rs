@@ -546,9 +546,12 @@ fn run(ctx: &mut Ctx, bus: &PrivateBus, monitor: &Path) -> Result<(), String> {
         dc_view(bus).filter(|(d, n)| d != "nvme?" && n.len() == 3)
     })
     .ok_or("stafd did not reconnect once the port listened again")?;
-    ensure(signals_seen(monitor) > before, || {
-        "no log_pages_changed after the reconnect".into()
-    })?;
+    // The device is bound (and shown with the cached page) before the fresh page is fetched
+    // and signalled, and the monitor writes the signal down a moment later still.
+    wait_for(Duration::from_secs(5), || {
+        (signals_seen(monitor) > before).then_some(())
+    })
+    .ok_or("no log_pages_changed within 5 s of the reconnect")?;
     ctx.log(format!(
         "cache served while the DC was unreachable; reconnected as {device} {} ms after the port came back",
         t.elapsed().as_millis()
