@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::error::{Cause, ControllerError, Operation};
-use super::kernel_events::{DeviceEvent, UeventRouter};
+use super::kernel_events::{DeviceEvent, DeviceEvents, UeventRouter};
 use super::params::{ConnectParams, DEFAULT_DISCOVERY_KATO};
 use super::{AEN_DISCOVERY_LOG_CHANGE, DcEvent};
 use crate::admin::dim::{DimHostEntry, DimOutcome, DimTask, dim};
@@ -511,7 +511,7 @@ pub(super) struct KernelDc {
     instance: Option<u64>,
     adopted: bool,
     identify: IdentifyController,
-    events: mpsc::UnboundedReceiver<DeviceEvent>,
+    events: DeviceEvents,
     lost: bool,
 }
 
@@ -663,7 +663,7 @@ pub(super) struct KernelIoc {
     /// [`KernelBackend::instance_of`] when connected.
     instance: Option<u64>,
     adopted: bool,
-    events: mpsc::UnboundedReceiver<DeviceEvent>,
+    events: DeviceEvents,
     lost: bool,
 }
 
