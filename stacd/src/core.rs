@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use libnvme_rs::kernel::adopt::{InterfaceAddrs, KernelConnection, matches_existing};
 use libnvme_rs::trid::{Transport, TransportId};
-use staslib::dlpe::{self, DlpeDict};
+use staslib::dlpe::{self, DlpeDict, Packed};
 
 /// The host side of the DC that reported a log page: IOCs inherit it (§4.10-2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,8 +133,8 @@ pub fn audit_victims(
 }
 
 /// `eflags` bit 2: Not Connected to CDC.
-pub fn ncc(dlpe: Option<&DlpeDict>) -> bool {
-    dlpe.and_then(|d| dlpe::get(d, "eflags"))
+pub fn ncc(dlpe: Option<&Packed>) -> bool {
+    dlpe.and_then(|d| d.get("eflags"))
         .and_then(|v| v.parse::<u16>().ok())
         .is_some_and(|f| f & 0x4 != 0)
 }
@@ -201,7 +201,7 @@ mod tests {
             .with_host_iface("eth1");
         assert_eq!(got.keys().cloned().collect::<Vec<_>>(), vec![want.clone()]);
         // The last duplicate wins (NCC set there).
-        assert!(ncc(got.get(&want)));
+        assert!(ncc(got.get(&want).map(Packed::new).as_ref()));
     }
 
     #[test]

@@ -258,8 +258,9 @@ impl Stacd {
             for (tid, dlpe) in &dlpes {
                 if let Some(ioc) = state.iocs.get_mut(tid) {
                     let was = core::ncc(ioc.dlpe.as_ref());
-                    let now = core::ncc(Some(dlpe));
-                    ioc.dlpe = Some(dlpe.clone());
+                    let dlpe = staslib::dlpe::Packed::new(dlpe);
+                    let now = core::ncc(Some(&dlpe));
+                    ioc.dlpe = Some(dlpe);
                     if core::ncc_cleared(was, now, ioc.connected) {
                         ioc.connect_attempts = 0;
                         if let Some(h) = self.handles.get(tid) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use libnvme_rs::trid::TransportId;
 use staslib::dbus::TimerView;
-use staslib::dlpe::DlpeDict;
+use staslib::dlpe::Packed;
 pub use staslib::service::process::ProcessView;
 
 use crate::core::Source;
@@ -22,7 +22,7 @@ pub struct IocState {
     /// Extra keys of its `controller=` line.
     pub extras: Vec<(String, String)>,
     /// The log page entry that produced it (NCC lives in its `eflags`).
-    pub dlpe: Option<DlpeDict>,
+    pub dlpe: Option<Packed>,
     /// Kernel device when bound.
     pub device: Option<String>,
     /// Connected (bound), as upstream's "connected".

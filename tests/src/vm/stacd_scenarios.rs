@@ -1070,6 +1070,19 @@ fn e2e(ctx: &mut Ctx, n: usize) -> Result<(), String> {
                 stacd.mib("VmHWM:"),
                 split(&stacd)
             );
+            // Where the resident memory is: the heap, other anonymous mappings (threads'
+            // stacks, malloc arenas), program text and libraries.
+            for (name, p) in [("stafd", &stafd), ("stacd", &stacd)] {
+                let parts: Vec<String> = crate::procfs::rss_by_mapping(p.0.id())
+                    .iter()
+                    .take(8)
+                    .map(|(m, kib)| format!("{m} {kib} KiB"))
+                    .collect();
+                ctx.log(format!(
+                    "  N={n} {name} resident by mapping: {}",
+                    parts.join(", ")
+                ));
+            }
         }
         ctx.nvmet.unlink(2, &nqn(n)).map_err(|e| e.to_string())?;
         drop(stacd);

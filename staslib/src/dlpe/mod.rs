@@ -3,6 +3,9 @@
 
 use libnvme_rs::spec::disclog::DiscoveryLogEntry;
 
+mod packed;
+pub use packed::Packed;
+
 /// A DLPE dictionary: upstream's keys in upstream's order, every value a string.
 pub type DlpeDict = Vec<(&'static str, String)>;
 
