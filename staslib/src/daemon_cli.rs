@@ -259,6 +259,7 @@ where
         return code;
     }
     raise_fd_limit();
+    crate::service::event_loop::one_malloc_arena();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -119,6 +119,19 @@ impl IdleTrim {
     }
 }
 
+/// Makes every thread allocate from one glibc arena. A daemon runs its work on one thread;
+/// its other threads (blocking connects and reads, the uevent reader) are short bursts. With
+/// an arena each, the memory they freed stays spread over arenas whose partly used pages
+/// no trim hands back: at 1,000 controllers that was 1.4 MiB (stacd) and 2.0 MiB (stafd)
+/// outside the main heap. Call before starting threads.
+pub fn one_malloc_arena() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt(3) only sets an allocator parameter; M_ARENA_MAX takes any count.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// The next tick of `interval`; never completes when there is none.
 pub async fn tick(interval: Option<&mut Interval>) {
     match interval {
