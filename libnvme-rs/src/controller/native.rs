@@ -19,10 +19,17 @@ use crate::tcp::host::{
 };
 use crate::trid::{IpLiteral, Transport, TransportId};
 
-/// Host identity in the form the native host sends at Connect.
+/// I/O associations being set up at once. A target's listen queue is finite (nvmet's takes
+/// 128 connections): a thousand connects at once overflowed even nvme-sim's 1,024, and each
+/// dropped SYN cost its connect a 1 s retransmission.
+const CONNECTS_IN_FLIGHT: usize = 32;
+
+/// Host identity in the form the native host sends at Connect, and the admission of
+/// I/O connects.
 #[derive(Debug, Clone)]
 pub struct NativeBackend {
     host: HostId,
+    connects: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl NativeBackend {
@@ -32,7 +39,10 @@ impl NativeBackend {
             op: Operation::Connect,
             source: Cause::InvalidArgument(format!("{e} (the native host sends it at Connect)")),
         })?;
-        Ok(Self { host })
+        Ok(Self {
+            host,
+            connects: std::sync::Arc::new(tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT)),
+        })
     }
 
     fn options(
@@ -219,6 +229,17 @@ impl NativeDc {
 
 impl NativeBackend {
     pub(super) async fn connect_ioc(
+        &self,
+        tid: &TransportId,
+        params: &ConnectParams,
+    ) -> Result<NativeIoc, ControllerError> {
+        // Admitted first, the rest boxed (as on the kernel backend): a connect waiting its
+        // turn holds only this small future. The semaphore is never closed.
+        let _admitted = self.connects.acquire().await;
+        Box::pin(self.connect_ioc_admitted(tid, params)).await
+    }
+
+    async fn connect_ioc_admitted(
         &self,
         tid: &TransportId,
         params: &ConnectParams,
