@@ -28,8 +28,8 @@ impl IoController {
         tid: &TransportId,
         params: &ConnectParams,
     ) -> Result<Self, ControllerError> {
-        // Each arm boxed: callers hold this future while a connect waits (the kernel admits
-        // a few at a time), and the native arm's state would size it for both.
+        // Each arm boxed: callers hold this future while a connect waits (both backends
+        // admit a few at a time), and the native arm's state would size it for both.
         let inner = match backend {
             Backend::Native(b) => {
                 Inner::Native(Box::new(Box::pin(b.connect_ioc(tid, params)).await?))

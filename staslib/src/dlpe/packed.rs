@@ -57,11 +57,6 @@ impl Packed {
             .enumerate()
             .filter_map(|(i, k)| self.value(i).map(|v| (*k, v)))
     }
-
-    /// Back to a dictionary.
-    pub fn to_dict(&self) -> DlpeDict {
-        self.iter().map(|(k, v)| (k, v.to_owned())).collect()
-    }
 }
 
 #[cfg(test)]
@@ -88,7 +83,8 @@ mod tests {
         ];
         for d in cases {
             let p = Packed::new(&d);
-            assert_eq!(p.to_dict(), d);
+            let back: DlpeDict = p.iter().map(|(k, v)| (k, v.to_owned())).collect();
+            assert_eq!(back, d);
             for k in KEYS {
                 assert_eq!(p.get(k), super::super::get(&d, k), "{k} of {d:?}");
             }
