@@ -5,37 +5,27 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use libnvme_rs::kernel::adopt::{InterfaceAddrs, KernelConnection, matches_existing};
 use libnvme_rs::trid::{Transport, TransportId};
-use staslib::dlpe::{self, DlpeDict, Packed};
-
-/// The host side of the DC that reported a log page: IOCs inherit it (§4.10-2).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReportingDc {
-    /// `host-traddr` of the DC.
-    pub host_traddr: String,
-    /// `host-iface` of the DC.
-    pub host_iface: String,
-    /// `host-nqn` of the DC.
-    pub host_nqn: String,
-}
+pub use staslib::dlpe::answer::ReportingDc;
+use staslib::dlpe::{self, Packed};
 
 /// The IOCs the DCs' log pages name (§4.10-2): every entry of subtype `nvme` with a
 /// transport we know, fields that cannot alter a fabrics option string, and the host side of
 /// its DC. Duplicates collapse; the last entry wins, as upstream.
-pub fn discovered(pages: &[(ReportingDc, Vec<DlpeDict>)]) -> BTreeMap<TransportId, DlpeDict> {
+pub fn discovered(pages: Vec<(ReportingDc, Vec<Packed>)>) -> BTreeMap<TransportId, Packed> {
     let mut out = BTreeMap::new();
     for (dc, entries) in pages {
         for e in entries {
-            if dlpe::get(e, "subtype") != Some("nvme") {
+            if e.get("subtype") != Some("nvme") {
                 continue;
             }
-            let Ok(tid) = dlpe::tid(e) else {
+            let Ok(tid) = dlpe::tid_of(|k| e.get(k)) else {
                 continue;
             };
             let tid = tid
                 .with_host_traddr(&dc.host_traddr)
                 .with_host_iface(&dc.host_iface)
                 .with_host_nqn(&dc.host_nqn);
-            out.insert(tid, e.clone());
+            out.insert(tid, e);
         }
     }
     out
@@ -165,8 +155,8 @@ mod tests {
         TransportId::new(Transport::Tcp, addr, "4420", nqn).with_host_nqn(H)
     }
 
-    fn entry(subtype: &str, trtype: &str, traddr: &str, subnqn: &str, eflags: &str) -> DlpeDict {
-        vec![
+    fn entry(subtype: &str, trtype: &str, traddr: &str, subnqn: &str, eflags: &str) -> Packed {
+        Packed::new(&vec![
             ("trtype", trtype.into()),
             ("adrfam", "ipv4".into()),
             ("traddr", traddr.into()),
@@ -174,7 +164,7 @@ mod tests {
             ("subnqn", subnqn.into()),
             ("subtype", subtype.into()),
             ("eflags", eflags.into()),
-        ]
+        ])
     }
 
     #[test]
@@ -195,13 +185,13 @@ mod tests {
                 entry("nvme", "tcp", "10.0.0.1", "nqn.a", "4"),
             ],
         )];
-        let got = discovered(&pages);
+        let got = discovered(pages);
         let want = ioc("10.0.0.1", "nqn.a")
             .with_host_traddr("10.0.0.100")
             .with_host_iface("eth1");
         assert_eq!(got.keys().cloned().collect::<Vec<_>>(), vec![want.clone()]);
         // The last duplicate wins (NCC set there).
-        assert!(ncc(got.get(&want).map(Packed::new).as_ref()));
+        assert!(ncc(got.get(&want)));
     }
 
     #[test]

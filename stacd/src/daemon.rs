@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use libnvme_rs::controller::{Backend, ConnectParams};
 use libnvme_rs::host::HostIdentity;
 use libnvme_rs::trid::TransportId;
-use serde_json::{Value, json};
+use serde_json::Value;
 use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
@@ -25,8 +25,8 @@ use zbus::{Connection, MatchRule, MessageStream};
 use crate::core::{self, LogPages, Source};
 use crate::dbus::{SetTron, Stac, StacDebug};
 use crate::ioc::{IocContext, IocHandle};
-use crate::stafd_client;
 use crate::state::{IocState, Shared};
+use staslib::dlpe::answer;
 
 /// Longest reconcile soak of a burst of triggers (upstream: 1.5 s after every trigger).
 const SOAK: Duration = Duration::from_millis(1500);
@@ -53,9 +53,7 @@ pub use staslib::daemon_cli::DaemonOptions as Options;
 pub struct StartError(pub String);
 
 /// What stafd reports, or `Unknown` when it is not on the bus or does not answer (fix 7).
-async fn log_pages(
-    conn: &Connection,
-) -> Result<Vec<(core::ReportingDc, Vec<staslib::dlpe::DlpeDict>)>, String> {
+async fn log_pages(conn: &Connection) -> Result<answer::LogPages, String> {
     let reply = conn
         .call_method(
             Some(staslib::dbus::STAFD_NAME),
@@ -66,23 +64,59 @@ async fn log_pages(
         )
         .await
         .map_err(|e| e.to_string())?;
-    let text: String = reply.body().deserialize().map_err(|e| e.to_string())?;
-    stafd_client::parse_all_log_pages(&text)
+    // Read in place: at a thousand entries the answer is ~0.6 MB.
+    let body = reply.body();
+    let text: &str = body.deserialize().map_err(|e| e.to_string())?;
+    answer::parse_all_log_pages(text)
+}
+
+/// One remembered IOC as written: borrowed, so saving the state at every reconcile builds no
+/// JSON tree (a thousand IOCs would be ~20,000 short-lived allocations each time). The
+/// fields are in the order a JSON object's keys sort, as the state file has always had them.
+#[derive(serde::Serialize)]
+struct LkcIoc<'a> {
+    #[serde(rename = "host-iface")]
+    host_iface: &'a str,
+    #[serde(rename = "host-nqn")]
+    host_nqn: &'a str,
+    #[serde(rename = "host-traddr")]
+    host_traddr: &'a str,
+    runtime: &'a Option<Vec<(String, String)>>,
+    subsysnqn: &'a str,
+    traddr: &'a str,
+    transport: &'a str,
+    trsvcid: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Lkc<'a> {
+    format: &'static str,
+    iocs: Vec<LkcIoc<'a>>,
 }
 
 fn lkc_to_json<'a>(iocs: impl IntoIterator<Item = &'a IocState>) -> String {
-    let list: Vec<Value> = iocs
+    let iocs = iocs
         .into_iter()
         .map(|i| {
             let t = &i.tid;
-            json!({
-                "transport": t.transport().as_str(), "traddr": t.traddr(), "trsvcid": t.trsvcid(),
-                "subsysnqn": t.subsysnqn(), "host-traddr": t.host_traddr(),
-                "host-iface": t.host_iface(), "host-nqn": t.host_nqn(), "runtime": i.runtime,
-            })
+            LkcIoc {
+                host_iface: t.host_iface(),
+                host_nqn: t.host_nqn(),
+                host_traddr: t.host_traddr(),
+                runtime: &i.runtime,
+                subsysnqn: t.subsysnqn(),
+                traddr: t.traddr(),
+                transport: t.transport().as_str(),
+                trsvcid: t.trsvcid(),
+            }
         })
         .collect();
-    json!({ "format": LKC_FORMAT, "iocs": list }).to_string()
+    let state = Lkc {
+        format: LKC_FORMAT,
+        iocs,
+    };
+    // Serializing borrowed strings and string pairs cannot fail.
+    serde_json::to_string(&state).unwrap_or_default()
 }
 
 /// A remembered IOC and, for one added over D-Bus, its `controller=` pairs.
@@ -195,7 +229,7 @@ impl Stacd {
         let configured = configured(&self.cfg, &self.host.hostnqn, entries).await;
         let (discovered, dlpes) = match log_pages(conn).await {
             Ok(pages) => {
-                let found = core::discovered(&pages);
+                let found = core::discovered(pages);
                 let keep: BTreeSet<TransportId> = resolve::remove_invalid_addresses(
                     remove_excluded_tids(found.keys().cloned().collect(), &self.cfg.exclusions),
                     family,
@@ -255,15 +289,18 @@ impl Stacd {
                     .insert(tid.clone(), IocState::new(tid.clone(), source, extras));
             }
             // §4.10-6, -9: refresh each discovered IOC's DLPE; an NCC 1→0 retries at once.
-            for (tid, dlpe) in &dlpes {
-                if let Some(ioc) = state.iocs.get_mut(tid) {
+            for (tid, dlpe) in dlpes {
+                if let Some(ioc) = state.iocs.get_mut(&tid) {
+                    // An unchanged entry keeps its allocation (no churn at every pass).
+                    if ioc.dlpe.as_ref() == Some(&dlpe) {
+                        continue;
+                    }
                     let was = core::ncc(ioc.dlpe.as_ref());
-                    let dlpe = staslib::dlpe::Packed::new(dlpe);
                     let now = core::ncc(Some(&dlpe));
                     ioc.dlpe = Some(dlpe);
                     if core::ncc_cleared(was, now, ioc.connected) {
                         ioc.connect_attempts = 0;
-                        if let Some(h) = self.handles.get(tid) {
+                        if let Some(h) = self.handles.get(&tid) {
                             h.kick();
                         }
                     }
@@ -469,7 +506,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
 
     let (tron_tx, mut tron_rx) = mpsc::unbounded_channel();
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
-    let conn = staslib::dbus::service_connection(staslib::dbus::STACD_NAME)
+    let service = staslib::dbus::service_connection()
         .serve_at(
             staslib::dbus::STACD_PATH,
             Stac {
@@ -489,15 +526,10 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 shared: shared.clone(),
                 commands: typed_tx,
             },
-        )
-        .build()
+        );
+    let conn = staslib::dbus::start_service(service, staslib::dbus::STACD_NAME)
         .await
-        .map_err(|e| {
-            StartError(format!(
-                "D-Bus: cannot take {}: {e}",
-                staslib::dbus::STACD_NAME
-            ))
-        })?;
+        .map_err(StartError)?;
 
     // stafd as a client: its signals and its name coming and going (§2.8).
     let size = NonZeroUsize::new(256);
@@ -628,7 +660,21 @@ mod tests {
             .with_host_iface("eth0")
             .with_host_nqn("nqn.h");
         let text = lkc_to_json([&IocState::new(tid.clone(), Source::Discovered, vec![])]);
-        assert_eq!(lkc_from_json(&text).unwrap(), vec![(tid, None)]);
+        assert_eq!(lkc_from_json(&text).unwrap(), vec![(tid.clone(), None)]);
+        // Byte for byte what the JSON tree of earlier versions wrote (sorted keys).
+        let mut added = IocState::new(tid.clone(), Source::Configured, vec![]);
+        added.runtime = Some(vec![("traddr".into(), "10.0.0.1".into())]);
+        let text = lkc_to_json([&added]);
+        let tree = serde_json::json!({ "format": LKC_FORMAT, "iocs": [{
+            "transport": "tcp", "traddr": "10.0.0.1", "trsvcid": "4420", "subsysnqn": "nqn.io",
+            "host-traddr": "", "host-iface": "eth0", "host-nqn": "nqn.h",
+            "runtime": [["traddr", "10.0.0.1"]],
+        }]});
+        assert_eq!(text, tree.to_string());
+        assert_eq!(
+            lkc_from_json(&text).unwrap(),
+            vec![(tid, Some(vec![("traddr".into(), "10.0.0.1".into())]))]
+        );
         for bad in [
             "",
             "{}",

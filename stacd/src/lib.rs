@@ -1,9 +1,9 @@
 //! `stacd`, the connection daemon: connects the I/O controllers configured in stacd.conf
-//! and those the discovery controllers' log pages name (read from stafd over D-Bus), keeps
+//! and those the discovery controllers' log pages name (read from stafd over D-Bus with
+//! [`staslib::dlpe::answer`]), keeps
 //! them connected, and serves the upstream D-Bus API.
 //!
 //! * [`core`] — the decisions, pure and table-tested;
-//! * [`stafd_client`] — reading stafd's answers;
 //! * [`ioc`] — the task driving one I/O controller;
 //! * [`state`] — what the D-Bus adapter reads;
 //! * [`dbus`] — the D-Bus adapter (upstream's interfaces);
@@ -15,7 +15,6 @@ pub mod daemon;
 pub mod dbus;
 pub mod dbus_typed;
 pub mod ioc;
-pub mod stafd_client;
 pub mod state;
 
 use std::process::ExitCode;

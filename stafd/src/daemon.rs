@@ -549,7 +549,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     opts.log.set_tron(shared.lock().tron);
 
     let (debug_tx, mut debug_rx) = mpsc::unbounded_channel();
-    let conn = staslib::dbus::service_connection(staslib::dbus::STAFD_NAME)
+    let service = staslib::dbus::service_connection()
         .serve_at(
             staslib::dbus::STAFD_PATH,
             Staf {
@@ -569,15 +569,10 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 shared: shared.clone(),
                 commands: debug_tx,
             },
-        )
-        .build()
+        );
+    let conn = staslib::dbus::start_service(service, staslib::dbus::STAFD_NAME)
         .await
-        .map_err(|e| {
-            StartError(format!(
-                "D-Bus: cannot take {}: {e}",
-                staslib::dbus::STAFD_NAME
-            ))
-        })?;
+        .map_err(StartError)?;
 
     let mut signals = Signals::install().map_err(|e| StartError(e.to_string()))?;
     // §4.16, once nothing can fail before the loop: on the kernel backend, shadow

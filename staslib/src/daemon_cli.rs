@@ -259,7 +259,7 @@ where
         return code;
     }
     raise_fd_limit();
-    crate::service::event_loop::one_malloc_arena();
+    crate::service::event_loop::tune_malloc();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -17,6 +17,10 @@ failed=0
 for bin in $bins; do
     corpus="target/fuzz/corpus/$bin"
     mkdir -p "$corpus"
+    # Seeds for inputs a fuzzer would take long to build up (a JSON answer with its keys).
+    if [ -d "fuzz/seeds/$bin" ]; then
+        cp fuzz/seeds/"$bin"/* "$corpus"/
+    fi
     printf 'fuzz %-20s ' "$bin"
     if out=$("target/fuzz/$target/release/$bin" -max_total_time="$secs" -rss_limit_mb=2048 \
             -artifact_prefix="target/fuzz/artifacts-$bin-" "$corpus" 2>&1); then

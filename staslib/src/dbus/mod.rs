@@ -13,17 +13,58 @@ pub use controller_dict::{
     ControllerDict, DictEntry, WireDict, for_caller, id_dict, json_dict, redact_secrets, wire_dict,
 };
 pub use params::{check_controller_pairs, controller_entry};
-pub use spelling::{Spelling, dlpe_value_as_v2, host_nqn_of, respell_dict, respell_dlpe};
+pub use spelling::{
+    Spelling, dlpe_value_as_v2, dlpe_value_in_v2, host_nqn_of, respell_dict, respell_dlpe,
+};
 pub use timer::{TimerView, render_timer};
 
-/// The system-bus connection of a daemon that owns `name` once built. The name is taken
-/// only if nobody holds it: a second instance fails to start instead of taking the name from
-/// the running one (zbus's default flags would replace it), as upstream's daemons do.
-pub fn service_connection(name: &'static str) -> zbus::connection::Builder<'static> {
+/// A daemon's system-bus connection, to serve its objects on before [`start_service`].
+pub fn service_connection() -> zbus::connection::Builder<'static> {
     zbus::connection::Builder::system()
-        .name(name)
-        .allow_name_replacements(false)
-        .replace_existing_names(false)
+}
+
+/// Connects with `builder` (its objects served) and takes `name` ([`take_name`]); the error
+/// is the daemon's start-up message.
+pub async fn start_service(
+    builder: zbus::connection::Builder<'static>,
+    name: &str,
+) -> Result<zbus::Connection, String> {
+    let taken = match builder.build().await {
+        Ok(conn) => take_name(&conn, name).await.map(|()| conn),
+        Err(e) => Err(e.to_string()),
+    };
+    taken.map_err(|e| format!("D-Bus: cannot take {name}: {e}"))
+}
+
+/// `RequestName`'s DBUS_NAME_FLAG_DO_NOT_QUEUE.
+const DO_NOT_QUEUE: u32 = 4;
+
+/// Takes the well-known `name` only if nobody holds it: a second instance fails to start
+/// instead of queueing for the name or taking it from the running one (zbus's default flags
+/// would replace it), as upstream's daemons do. One round trip on the start-up path: zbus's
+/// own name request first subscribes to `NameAcquired` and `NameLost` (two more), which
+/// only a daemon that queues for its name or yields it needs.
+pub async fn take_name(conn: &zbus::Connection, name: &str) -> Result<(), String> {
+    let reply = conn
+        .call_method(
+            Some("org.freedesktop.DBus"),
+            "/org/freedesktop/DBus",
+            Some("org.freedesktop.DBus"),
+            "RequestName",
+            &(name, DO_NOT_QUEUE),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    match reply
+        .body()
+        .deserialize::<u32>()
+        .map_err(|e| e.to_string())?
+    {
+        // Primary owner, or already the owner.
+        1 | 4 => Ok(()),
+        3 => Err("another process owns it".into()),
+        other => Err(format!("RequestName answered {other}")),
+    }
 }
 
 /// stafd's well-known name, object path and main interface.

@@ -100,11 +100,11 @@ fn v2_to_v3(value: &str, table: &[(u8, &'static str, &'static str)]) -> String {
     }
 }
 
-fn v3_to_v2(value: &str, table: &[(u8, &'static str, &'static str)]) -> String {
+fn v3_to_v2<'a>(value: &'a str, table: &[(u8, &'static str, &'static str)]) -> &'a str {
     table
         .iter()
         .find(|(_, _, v3)| *v3 == value)
-        .map_or_else(|| value.to_owned(), |(_, v2, _)| (*v2).to_owned())
+        .map_or(value, |(_, v2, _)| v2)
 }
 
 /// A DLPE dictionary (built with 2.x words) in `spelling`.
@@ -123,10 +123,15 @@ pub fn respell_dlpe(d: &DlpeDict, spelling: Spelling) -> DlpeDict {
 
 /// A DLPE value read from outside, in 2.x words whichever generation wrote it.
 pub fn dlpe_value_as_v2(key: &str, value: &str) -> String {
+    dlpe_value_in_v2(key, value).to_owned()
+}
+
+/// [`dlpe_value_as_v2`] without a copy.
+pub fn dlpe_value_in_v2<'a>(key: &str, value: &'a str) -> &'a str {
     match key {
         "subtype" => v3_to_v2(value, &SUBTYPES),
         "treq" => v3_to_v2(value, &TREQS),
-        _ => value.to_owned(),
+        _ => value,
     }
 }
 

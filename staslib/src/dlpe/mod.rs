@@ -3,6 +3,7 @@
 
 use libnvme_rs::spec::disclog::DiscoveryLogEntry;
 
+pub mod answer;
 mod packed;
 pub use packed::Packed;
 
@@ -301,11 +302,16 @@ pub fn check_field(key: &'static str, v: &str, max: usize) -> Result<(), String>
 /// validated as [`TransportId::from_entry`]; the host side is the caller's
 /// ([`TransportId::with_host_of`] the reporting DC).
 pub fn tid(d: &DlpeDict) -> Result<TransportId, String> {
-    let transport: Transport = get(d, "trtype")
+    tid_of(|k| get(d, k))
+}
+
+/// [`tid`] of an entry read through `get` (a [`Packed`] entry's, say).
+pub fn tid_of<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<TransportId, String> {
+    let transport: Transport = get("trtype")
         .unwrap_or("")
         .parse()
         .map_err(|e: libnvme_rs::trid::UnknownTransport| e.to_string())?;
-    let discovery = match get(d, "subtype") {
+    let discovery = match get("subtype") {
         Some("nvme") => false,
         Some("referral" | "discovery") => true,
         other => return Err(format!("subtype {other:?} names no controller")),
@@ -313,9 +319,9 @@ pub fn tid(d: &DlpeDict) -> Result<TransportId, String> {
     TransportId::from_entry(
         transport,
         discovery,
-        get(d, "traddr").unwrap_or(""),
-        get(d, "trsvcid").unwrap_or(""),
-        get(d, "subnqn").unwrap_or(""),
+        get("traddr").unwrap_or(""),
+        get("trsvcid").unwrap_or(""),
+        get("subnqn").unwrap_or(""),
     )
     .map_err(|e| e.to_string())
 }

@@ -119,16 +119,29 @@ impl IdleTrim {
     }
 }
 
-/// Makes every thread allocate from one glibc arena. A daemon runs its work on one thread;
-/// its other threads (blocking connects and reads, the uevent reader) are short bursts. With
-/// an arena each, the memory they freed stays spread over arenas whose partly used pages
-/// no trim hands back: at 1,000 controllers that was 1.4 MiB (stacd) and 2.0 MiB (stafd)
-/// outside the main heap. Call before starting threads.
-pub fn one_malloc_arena() {
+/// Block size from which glibc maps an allocation on its own (its initial default, kept).
+#[cfg(target_env = "gnu")]
+const MMAP_THRESHOLD: i32 = 128 << 10;
+
+/// Sets glibc's allocator up for a daemon that stays resident. Call before starting threads.
+///
+/// - One arena for every thread. A daemon runs its work on one thread; its other threads
+///   (blocking connects and reads, the uevent reader) are short bursts. With an arena each,
+///   the memory they freed stays spread over arenas whose partly used pages no trim hands
+///   back: at 1,000 controllers that was 1.4 MiB (stacd) and 2.0 MiB (stafd) outside the
+///   main heap.
+/// - Large blocks (a D-Bus answer with a thousand log page entries, the state file's text)
+///   are always mapped on their own and unmapped when freed. By default glibc raises the
+///   threshold to the size of each mapped block freed, and from then on such buffers come
+///   from the heap, where the small long-lived allocations made next to them keep it from
+///   shrinking.
+pub fn tune_malloc() {
     #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt(3) only sets an allocator parameter; M_ARENA_MAX takes any count.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+    {
+        // SAFETY: mallopt(3) only sets an allocator parameter; M_ARENA_MAX takes any count.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
+        // SAFETY: as above; M_MMAP_THRESHOLD takes any size up to 32 MiB.
+        unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
     }
 }
 
