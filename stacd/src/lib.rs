@@ -1,7 +1,6 @@
 //! `stacd`, the connection daemon: connects the I/O controllers configured in stacd.conf
 //! and those the discovery controllers' log pages name (read from stafd over D-Bus with
-//! [`staslib::dlpe::answer`]), keeps
-//! them connected, and serves the upstream D-Bus API.
+//! [`staslib::dlpe::answer`]), keeps them connected, and serves the upstream D-Bus API.
 //!
 //! * [`core`] — the decisions, pure and table-tested;
 //! * [`ioc`] — the task driving one I/O controller;

@@ -197,7 +197,7 @@ impl<'de> Visitor<'de> for DcSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut dc = ReportingDc::default();
-        // Either spelling of the host NQN; 2.x's wins when both are there.
+        // Either spelling of the host NQN, kept for `host_nqn_of` to choose from.
         let (mut nqn2, mut nqn3) = (None, None);
         while let Some(Text(key)) = map.next_key()? {
             let MaybeText(value) = map.next_value()?;
@@ -210,7 +210,13 @@ impl<'de> Visitor<'de> for DcSeed {
                 _ => {}
             }
         }
-        dc.host_nqn = nqn2.or(nqn3).unwrap_or_default();
+        dc.host_nqn = crate::dbus::host_nqn_of(|k| match k {
+            "host-nqn" => nqn2.as_deref(),
+            "hostnqn" => nqn3.as_deref(),
+            _ => None,
+        })
+        .unwrap_or("")
+        .to_owned();
         Ok(dc)
     }
 }
@@ -271,8 +277,7 @@ impl<'de> Visitor<'de> for EntrySeed {
                 }
             }
         }
-        Ok(Packed::from_fn(|key| {
-            let i = KEYS.iter().position(|k| *k == key)?;
+        Ok(Packed::from_fn(|i, key| {
             let v = values[i].as_deref()?;
             Some(crate::dbus::dlpe_value_in_v2(key, v))
         }))

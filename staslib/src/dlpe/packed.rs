@@ -18,16 +18,16 @@ impl Packed {
     /// Packs `d`. Keys outside [`KEYS`] cannot occur (every constructor of a [`DlpeDict`]
     /// takes its keys from there) and would be dropped; the first value of a key is kept.
     pub fn new(d: &DlpeDict) -> Self {
-        Self::from_fn(|key| super::get(d, key))
+        Self::from_fn(|_, key| super::get(d, key))
     }
 
-    /// Packs the value `value(key)` gives each of [`KEYS`] (`None`: absent).
-    pub fn from_fn<'a>(value: impl Fn(&str) -> Option<&'a str>) -> Self {
+    /// Packs the value `value(i, KEYS[i])` gives each of [`KEYS`] (`None`: absent).
+    pub fn from_fn<'a>(value: impl Fn(usize, &'static str) -> Option<&'a str>) -> Self {
         let mut text = String::new();
         let mut ends = [0u32; KEYS.len()];
         let mut present = 0u16;
         for (i, key) in KEYS.iter().enumerate() {
-            if let Some(v) = value(key) {
+            if let Some(v) = value(i, key) {
                 text.push_str(v);
                 present |= 1 << i;
             }
