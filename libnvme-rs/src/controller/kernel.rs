@@ -372,14 +372,13 @@ impl KernelBackend {
         }
     }
 
-    /// Connects or adopts; blocking parts off the event loop. Returns the device name and
-    /// whether an existing controller was adopted.
+    /// Connects or adopts; blocking parts off the event loop.
     async fn attach(
         &self,
         tid: &TransportId,
         params: &ConnectParams,
         kind: ControllerKind,
-    ) -> Result<(String, bool), Cause> {
+    ) -> Result<Attached, Cause> {
         // Admitted first, the rest boxed: at start-up a thousand connects wait here, each
         // holding only this small future instead of the whole connect's state.
         let admitted = self
@@ -397,7 +396,7 @@ impl KernelBackend {
         params: &ConnectParams,
         kind: ControllerKind,
         admitted: tokio::sync::OwnedSemaphorePermit,
-    ) -> Result<(String, bool), Cause> {
+    ) -> Result<Attached, Cause> {
         let mut opts = self.options(tid, params, kind);
         let tls = &params.tls;
         // libnvme's checks before any keyring work.
@@ -421,7 +420,7 @@ impl KernelBackend {
         let (fabrics, sysfs) = (self.fabrics.clone(), self.sysfs.clone());
         let me = self.clone();
         let tls_asked = opts.tls || opts.concat;
-        let attached = blocking(CONNECT_LIMIT, move || {
+        blocking(CONNECT_LIMIT, move || {
             // Held until the kernel answers, even past the time limit: the write is still
             // in the kernel then.
             let _admitted = admitted;
@@ -437,10 +436,15 @@ impl KernelBackend {
                     }
                 })?;
             me.note_ownership(&attached.controller.device, attached.adopted);
-            Ok(attached)
+            Ok(Attached {
+                // Read once the write has returned: the kernel's `connected` for this
+                // controller is numbered at or below it.
+                seen_events: sysfs.uevent_seqnum(),
+                device: attached.controller.device,
+                adopted: attached.adopted,
+            })
         })
-        .await?;
-        Ok((attached.controller.device, attached.adopted))
+        .await
     }
 
     pub(super) async fn connect_ioc(
@@ -448,12 +452,16 @@ impl KernelBackend {
         tid: &TransportId,
         params: &ConnectParams,
     ) -> Result<KernelIoc, ControllerError> {
-        let (device, adopted) = self
+        let Attached {
+            device,
+            adopted,
+            seen_events,
+        } = self
             .attach(tid, params, ControllerKind::Io)
             .await
             .map_err(|c| c.at(tid, Operation::Connect))?;
         tracing::debug!(controller = %tid, device, adopted, "kernel I/O controller");
-        let events = self.events.subscribe(&device);
+        let events = self.events.subscribe(&device, seen_events);
         let instance = self.instance_of(&device);
         Ok(KernelIoc {
             backend: self.clone(),
@@ -471,12 +479,16 @@ impl KernelBackend {
         params: &ConnectParams,
     ) -> Result<KernelDc, ControllerError> {
         let at = |c: Cause| c.at(tid, Operation::Connect);
-        let (device, adopted) = self
+        let Attached {
+            device,
+            adopted,
+            seen_events,
+        } = self
             .attach(tid, params, ControllerKind::Discovery)
             .await
             .map_err(at)?;
         tracing::debug!(controller = %tid, device, adopted, "kernel discovery controller");
-        let events = self.events.subscribe(&device);
+        let events = self.events.subscribe(&device, seen_events);
         let instance = self.instance_of(&device);
         let path = self.dev_dir.join(&device);
         let identify = blocking(ADMIN_LIMIT, move || {
@@ -653,6 +665,16 @@ impl KernelDc {
         let (fabrics, device) = (self.backend.fabrics.clone(), self.device.clone());
         blocking(CONNECT_LIMIT, move || Ok(fabrics.disconnect(&device)?)).await
     }
+}
+
+/// A controller connected or adopted.
+struct Attached {
+    /// `nvmeN`.
+    device: String,
+    /// It existed before: adopted, not connected.
+    adopted: bool,
+    /// The last uevent the kernel had sent by then: the subscription starts after it.
+    seen_events: Option<u64>,
 }
 
 /// One kernel I/O controller bound to `/dev/nvmeN`.

@@ -26,6 +26,10 @@ pub(super) enum DeviceEvent {
 struct Inbox {
     state: Mutex<InboxState>,
     ready: Notify,
+    /// Uevents numbered at or below this were sent before the subscriber took the device
+    /// (0: none are skipped). The kernel's own `connected` from our connect is one: the
+    /// reader thread may route it after the subscription, and it would read as a reconnect.
+    after: u64,
 }
 
 #[derive(Debug, Default)]
@@ -54,6 +58,14 @@ impl Inbox {
         // at the queue and its wait is not missed.
         self.ready.notify_one();
         true
+    }
+
+    /// Queues `ev` unless it predates the subscription; false when the receiver is gone.
+    fn offer(&self, ev: &Uevent) -> bool {
+        if ev.seqnum().is_some_and(|n| n <= self.after) {
+            return !self.is_dropped();
+        }
+        self.send(DeviceEvent::Uevent(Box::new(ev.clone())))
     }
 
     fn close(&self) {
@@ -142,9 +154,14 @@ impl UeventRouter {
         rx
     }
 
-    /// Events of `device` (`nvme3`) from now on, next to any other subscriber's.
-    pub(super) fn subscribe(&self, device: &str) -> DeviceEvents {
-        let inbox = Arc::new(Inbox::default());
+    /// Events of `device` (`nvme3`) from now on, next to any other subscriber's; with
+    /// `after`, only those the kernel numbered above it (`/sys/kernel/uevent_seqnum` read
+    /// once the device was ours), whenever the reader thread gets to them.
+    pub(super) fn subscribe(&self, device: &str, after: Option<u64>) -> DeviceEvents {
+        let inbox = Arc::new(Inbox {
+            after: after.unwrap_or(0),
+            ..Inbox::default()
+        });
         let mut routes = lock(&self.routes);
         if routes.ended {
             inbox.close();
@@ -191,7 +208,7 @@ fn route(mut source: impl UeventSource, routes: &Routes, unrouted: &Unrouted) {
                 let mut table = lock(routes);
                 if let Some(subscribers) = table.devices.get_mut(&name) {
                     // Owners that went away without unsubscribing are dropped here.
-                    subscribers.retain(|i| i.send(DeviceEvent::Uevent(Box::new(ev.clone()))));
+                    subscribers.retain(|i| i.offer(&ev));
                     if !subscribers.is_empty() {
                         continue;
                     }
@@ -247,11 +264,11 @@ mod tests {
             routes: routes.clone(),
             unrouted: unrouted.clone(),
         };
-        let mut rx1 = router.subscribe("nvme1");
-        let mut rx1b = router.subscribe("nvme1");
-        let mut rx2 = router.subscribe("nvme2");
+        let mut rx1 = router.subscribe("nvme1", None);
+        let mut rx1b = router.subscribe("nvme1", None);
+        let mut rx2 = router.subscribe("nvme2", None);
         // A subscriber that went away does not hide the device from the "unmanaged" channel.
-        drop(router.subscribe("nvme9"));
+        drop(router.subscribe("nvme9", None));
         let mut other = router.unrouted();
         let script = vec![
             Ok(Some(ev("nvme1"))),
@@ -280,6 +297,40 @@ mod tests {
         );
     }
 
+    /// A subscriber that took its device after uevent N (its own connect's `connected`)
+    /// does not get N or earlier, even when the reader routes them late; later ones it
+    /// gets. Another subscriber of the device gets them all, and an event without a number
+    /// is delivered.
+    #[test]
+    fn skips_events_numbered_before_the_subscription() {
+        let ev = |seq: Option<u64>| {
+            let seq = seq.map(|n| format!("SEQNUM={n}\0")).unwrap_or_default();
+            parse_uevent(format!("change@/devices/virtual/nvme-fabrics/ctl/nvme1\0SUBSYSTEM=nvme\0NVME_EVENT=connected\0{seq}").as_bytes()).unwrap()
+        };
+        let routes: Routes = Arc::default();
+        let router = UeventRouter {
+            routes: routes.clone(),
+            unrouted: Arc::default(),
+        };
+        let mut late = router.subscribe("nvme1", Some(10));
+        let mut all = router.subscribe("nvme1", None);
+        let script: Vec<_> = [Some(9), Some(10), Some(11), None]
+            .into_iter()
+            .map(|n| Ok(Some(ev(n))))
+            .collect();
+        read_loop(Scripted(script.into_iter()), routes, Arc::default());
+        let got = |rx: &mut DeviceEvents| {
+            std::iter::from_fn(|| rx.try_recv())
+                .map(|e| match e {
+                    DeviceEvent::Uevent(u) => u.seqnum(),
+                    DeviceEvent::Resync => panic!("no resync here"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(&mut late), [Some(11), None]);
+        assert_eq!(got(&mut all), [Some(9), Some(10), Some(11), None]);
+    }
+
     /// An event sent before the owner waits is kept (the wakeup too); once the source ends,
     /// what was queued is still delivered, then `None`, also to a later subscriber.
     #[test]
@@ -299,7 +350,7 @@ mod tests {
                 routes: routes.clone(),
                 unrouted: Arc::default(),
             };
-            let mut rx = router.subscribe("nvme1");
+            let mut rx = router.subscribe("nvme1", None);
             let inbox = lock(&routes).devices["nvme1"][0].clone();
             assert!(inbox.send(DeviceEvent::Resync));
             assert_eq!(next(&mut rx).await, Some(DeviceEvent::Resync));
@@ -319,7 +370,7 @@ mod tests {
             );
             assert_eq!(next(&mut rx).await, Some(DeviceEvent::Resync));
             assert_eq!(next(&mut rx).await, None);
-            let mut late = router.subscribe("nvme2");
+            let mut late = router.subscribe("nvme2", None);
             assert_eq!(next(&mut late).await, None);
             // A dropped receiver refuses events, so the router forgets it.
             drop(rx);

@@ -365,6 +365,16 @@ impl SysfsRoot {
         &self.root
     }
 
+    /// `<root>/kernel/uevent_seqnum`: the number of the last uevent the kernel sent. `None`
+    /// when it cannot be read (a test tree without it).
+    pub fn uevent_seqnum(&self) -> Option<u64> {
+        std::fs::read_to_string(self.root.join("kernel/uevent_seqnum"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// `<root>/class/nvme/<name>`.
     pub fn controller_dir(&self, name: &str) -> PathBuf {
         self.root.join("class/nvme").join(name)

@@ -65,6 +65,11 @@ impl Uevent {
         u32::from_str_radix(hex, 16).ok()
     }
 
+    /// `SEQNUM`: the kernel numbers its uevents in the order it sends them.
+    pub fn seqnum(&self) -> Option<u64> {
+        self.props.get("SEQNUM")?.parse().ok()
+    }
+
     /// `NVME_EVENT` (`connected`, `rediscover`).
     pub fn nvme_event(&self) -> Option<&str> {
         self.props.get("NVME_EVENT").map(String::as_str)
@@ -267,6 +272,7 @@ NVME_HOST_IFACE=none\0MAJOR=241\0MINOR=0\0DEVNAME=nvme0\0SEQNUM=4242\0";
         assert_eq!(ev.nvme_prop("NVME_TRADDR"), Some("127.0.0.1"));
         assert_eq!(ev.nvme_prop("NVME_HOST_TRADDR"), None, "'none' means unset");
         assert_eq!(ev.nvme_event(), None);
+        assert_eq!(ev.seqnum(), Some(4242));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use libnvme_rs::kernel::fabrics::{Fabrics, FabricsError};
 use libnvme_rs::kernel::options::ConnectOptions;
 use libnvme_rs::kernel::passthru::AdminDevice;
 use libnvme_rs::kernel::sysfs::SysfsRoot;
-use libnvme_rs::kernel::uevent::{AEN_DISCOVERY_LOG_CHANGE, NetlinkUevents, UeventSource};
+use libnvme_rs::kernel::uevent::{AEN_DISCOVERY_LOG_CHANGE, NetlinkUevents, Uevent, UeventSource};
 use libnvme_rs::spec::WELL_KNOWN_DISC_NQN;
 use libnvme_rs::spec::disclog::{DiscoveryLog, trtype_name};
 use libnvme_rs::spec::status::SC_INVALID_FIELD;
@@ -292,10 +292,34 @@ fn ioc_connect_sysfs_disconnect(ctx: &mut Ctx) -> Result<(), String> {
 }
 
 /// Acceptance 4: log > 4 KiB, persistent DC; three unlink/relink rounds; every change
-/// delivers NVME_AEN=0x70f002 and every re-read shows it.
+/// delivers NVME_AEN=0x70f002 and every re-read shows it. Also: the kernel numbers its
+/// `connected` uevent before the connect write returns.
 fn aen_on_each_unlink_relink(ctx: &mut Ctx) -> Result<(), String> {
     let mut events = NetlinkUevents::open().map_err(|e| chain(&e))?;
     let dc = connect(ctx, &dc_options(30))?;
+    // libnvme-rs's kernel backend takes a new controller's events from the number read here
+    // on: the kernel must have sent its own `connected` before the connect write returned,
+    // or a backend would miss a reconnect (or take this one for a reconnect).
+    let seen = SysfsRoot::new("/sys")
+        .uevent_seqnum()
+        .ok_or("/sys/kernel/uevent_seqnum unreadable")?;
+    let connected = wait_uevent(
+        &mut events,
+        &dc.device,
+        "NVME_EVENT=connected",
+        EVENT_TIMEOUT,
+        |ev| ev.nvme_event() == Some("connected"),
+    )?;
+    ensure(connected.seqnum().is_some_and(|n| n <= seen), || {
+        format!(
+            "`connected` is uevent {:?}, after {seen} read when the connect returned",
+            connected.seqnum()
+        )
+    })?;
+    ctx.log(format!(
+        "`connected` is uevent {:?}, at or before {seen}",
+        connected.seqnum()
+    ));
     let (log, _) = read_log(&dc.device)?;
     ensure(
         log.entries.len() >= 5 && (1 + log.entries.len()) * 1024 > 4096,
@@ -467,20 +491,28 @@ fn identify_supported_logs_dim(ctx: &mut Ctx) -> Result<(), String> {
 }
 
 fn wait_aen(events: &mut NetlinkUevents, device: &str, timeout: Duration) -> Result<(), String> {
+    wait_uevent(events, device, "NVME_AEN=0x70f002", timeout, |ev| {
+        ev.aen() == Some(AEN_DISCOVERY_LOG_CHANGE)
+    })
+    .map(drop)
+}
+
+/// The first uevent of `device` that `want` accepts (`what` names it in the error).
+fn wait_uevent(
+    events: &mut NetlinkUevents,
+    device: &str,
+    what: &str,
+    timeout: Duration,
+    want: impl Fn(&Uevent) -> bool,
+) -> Result<Uevent, String> {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!(
-                "no NVME_AEN=0x70f002 for {device} within {EVENT_TIMEOUT:?}"
-            ));
+            return Err(format!("no {what} for {device} within {timeout:?}"));
         }
         match events.next_event(Some(left)) {
-            Ok(Some(ev))
-                if ev.sysname() == device && ev.aen() == Some(AEN_DISCOVERY_LOG_CHANGE) =>
-            {
-                return Ok(());
-            }
+            Ok(Some(ev)) if ev.sysname() == device && want(&ev) => return Ok(ev),
             Ok(_) => {}
             Err(e) => return Err(chain(&e)),
         }
