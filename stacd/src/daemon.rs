@@ -453,57 +453,9 @@ async fn next_foreign(
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     staslib::service::setup::announce_layout(Daemon::Stacd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (host, symname) = load_host(&cfg).map_err(StartError)?;
-    let backend = backend(cfg.global.backend_choice(), &host)
-        .await
-        .map_err(StartError)?;
-    tracing::info!("stacd: {} backend", backend.name());
     let shared = Shared::default();
     let mut runtime = BTreeMap::new();
     let lkc_path = staslib::service::runtime_dir("stacd").join(LKC_FILE);
-    let restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
-        Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
-            tracing::warn!("{}: ignored ({e})", lkc_path.display());
-            Vec::new()
-        }),
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            tracing::warn!("{}: ignored ({e})", lkc_path.display());
-            Vec::new()
-        }
-    };
-    {
-        let mut s = shared.lock();
-        s.tron = opts.tron || cfg.global.tron.value;
-        s.spelling = opts.spelling(&cfg);
-        s.process.hostnqn = host.hostnqn.clone();
-        s.process.hostid = host.hostid.clone();
-        s.process.hostkey = host.hostkey.clone();
-        s.process.symname = symname;
-        s.process.lkc_file = lkc_path.display().to_string();
-        s.process.backend = backend.name();
-        s.process.soak_interval = SOAK;
-        s.process.tp8013 = backend.supports_unique_discovery_nqn();
-        s.process.host_iface = backend.supports_host_iface();
-        // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
-        // and adopted where the kernel still has them.
-        for (tid, params) in &restored {
-            let mut ioc = IocState::new(tid.clone(), Source::Discovered, Vec::new());
-            // IOCs added over D-Bus survive a restart.
-            if let Some(params) = params {
-                match staslib::dbus::controller_entry(Daemon::Stacd, params.clone()) {
-                    Ok(entry) => {
-                        runtime.insert(tid.clone(), entry);
-                        ioc.runtime = Some(params.clone());
-                    }
-                    Err(e) => tracing::warn!("{tid}: runtime entry dropped: {e}"),
-                }
-            }
-            s.iocs.insert(tid.clone(), ioc);
-        }
-    }
-    opts.log.set_tron(shared.lock().tron);
-
     let (tron_tx, mut tron_rx) = mpsc::unbounded_channel();
     let (typed_tx, mut typed_rx) = mpsc::unbounded_channel();
     let service = staslib::dbus::service_connection()
@@ -527,9 +479,60 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
                 commands: typed_tx,
             },
         );
-    let conn = staslib::dbus::start_service(service, staslib::dbus::STACD_NAME)
-        .await
-        .map_err(StartError)?;
+    // Read while the bus handshake runs; the state is set up before the name is taken.
+    let setup = async {
+        let (host, symname) = load_host(&cfg)?;
+        let backend = backend(cfg.global.backend_choice(), &host).await?;
+        tracing::info!("stacd: {} backend", backend.name());
+        Ok((host, symname, backend))
+    };
+    let mut restored = Vec::new();
+    let ready = |(host, symname, backend): &(HostIdentity, Option<String>, Backend)| {
+        restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
+            Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
+                tracing::warn!("{}: ignored ({e})", lkc_path.display());
+                Vec::new()
+            }),
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                tracing::warn!("{}: ignored ({e})", lkc_path.display());
+                Vec::new()
+            }
+        };
+        let mut s = shared.lock();
+        s.tron = opts.tron || cfg.global.tron.value;
+        s.spelling = opts.spelling(&cfg);
+        s.process.hostnqn = host.hostnqn.clone();
+        s.process.hostid = host.hostid.clone();
+        s.process.hostkey = host.hostkey.clone();
+        s.process.symname = symname.clone();
+        s.process.lkc_file = lkc_path.display().to_string();
+        s.process.backend = backend.name();
+        s.process.soak_interval = SOAK;
+        s.process.tp8013 = backend.supports_unique_discovery_nqn();
+        s.process.host_iface = backend.supports_host_iface();
+        // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
+        // and adopted where the kernel still has them.
+        for (tid, params) in &restored {
+            let mut ioc = IocState::new(tid.clone(), Source::Discovered, Vec::new());
+            // IOCs added over D-Bus survive a restart.
+            if let Some(params) = params {
+                match staslib::dbus::controller_entry(Daemon::Stacd, params.clone()) {
+                    Ok(entry) => {
+                        runtime.insert(tid.clone(), entry);
+                        ioc.runtime = Some(params.clone());
+                    }
+                    Err(e) => tracing::warn!("{tid}: runtime entry dropped: {e}"),
+                }
+            }
+            s.iocs.insert(tid.clone(), ioc);
+        }
+        opts.log.set_tron(s.tron);
+    };
+    let (conn, (host, _, backend)) =
+        staslib::dbus::start_service(service, staslib::dbus::STACD_NAME, setup, ready)
+            .await
+            .map_err(StartError)?;
 
     // stafd as a client: its signals and its name coming and going (§2.8).
     let size = NonZeroUsize::new(256);

@@ -502,16 +502,39 @@ impl Stafd {
 pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     staslib::service::setup::announce_layout(Daemon::Stafd, &opts.files);
     let notifier = Notifier::from_env().map_err(|e| StartError(format!("NOTIFY_SOCKET: {e}")))?;
-    let (host, symname) = load_host(&cfg).map_err(StartError)?;
-    let backend = backend(cfg.global.backend_choice(), &host)
-        .await
-        .map_err(StartError)?;
-    tracing::info!("stafd: {} backend", backend.name());
-
     let shared = Shared::default();
     let mut runtime = BTreeMap::new();
     let lkc_path = lkc::path_in(&staslib::service::runtime_dir("stafd"));
-    {
+    let (debug_tx, mut debug_rx) = mpsc::unbounded_channel();
+    let service = staslib::dbus::service_connection()
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            Staf {
+                shared: shared.clone(),
+            },
+        )
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            StafDebug {
+                shared: shared.clone(),
+                commands: debug_tx.clone(),
+            },
+        )
+        .serve_at(
+            staslib::dbus::STAFD_PATH,
+            crate::dbus_typed::Controllers {
+                shared: shared.clone(),
+                commands: debug_tx,
+            },
+        );
+    // Read while the bus handshake runs; the state is set up before the name is taken.
+    let setup = async {
+        let (host, symname) = load_host(&cfg)?;
+        let backend = backend(cfg.global.backend_choice(), &host).await?;
+        tracing::info!("stafd: {} backend", backend.name());
+        Ok((host, symname, backend))
+    };
+    let ready = |(host, symname, backend): &(HostIdentity, Option<String>, Backend)| {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
         s.spelling = opts.spelling(&cfg);
@@ -545,34 +568,12 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             }
             Err(e) => tracing::warn!("{}: ignored ({e})", lkc_path.display()),
         }
-    }
-    opts.log.set_tron(shared.lock().tron);
-
-    let (debug_tx, mut debug_rx) = mpsc::unbounded_channel();
-    let service = staslib::dbus::service_connection()
-        .serve_at(
-            staslib::dbus::STAFD_PATH,
-            Staf {
-                shared: shared.clone(),
-            },
-        )
-        .serve_at(
-            staslib::dbus::STAFD_PATH,
-            StafDebug {
-                shared: shared.clone(),
-                commands: debug_tx.clone(),
-            },
-        )
-        .serve_at(
-            staslib::dbus::STAFD_PATH,
-            crate::dbus_typed::Controllers {
-                shared: shared.clone(),
-                commands: debug_tx,
-            },
-        );
-    let conn = staslib::dbus::start_service(service, staslib::dbus::STAFD_NAME)
-        .await
-        .map_err(StartError)?;
+        opts.log.set_tron(s.tron);
+    };
+    let (conn, (host, symname, backend)) =
+        staslib::dbus::start_service(service, staslib::dbus::STAFD_NAME, setup, ready)
+            .await
+            .map_err(StartError)?;
 
     let mut signals = Signals::install().map_err(|e| StartError(e.to_string()))?;
     // §4.16, once nothing can fail before the loop: on the kernel backend, shadow

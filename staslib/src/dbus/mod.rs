@@ -23,17 +23,27 @@ pub fn service_connection() -> zbus::connection::Builder<'static> {
     zbus::connection::Builder::system()
 }
 
-/// Connects with `builder` (its objects served) and takes `name` ([`take_name`]); the error
-/// is the daemon's start-up message.
-pub async fn start_service(
+/// Connects with `builder` (its objects served) while `setup` runs, then takes `name`
+/// ([`take_name`]) once `setup` has succeeded and `ready` has seen its result. The
+/// handshake is round trips to dbus-daemon: a daemon reads its configuration and opens
+/// its backend meanwhile. Callers address the daemon by `name`, so nothing reaches its
+/// objects before `ready` has run. A failed `setup` is the error, whatever the bus did;
+/// a bus error is "D-Bus: cannot take NAME: ...".
+pub async fn start_service<T>(
     builder: zbus::connection::Builder<'static>,
     name: &str,
-) -> Result<zbus::Connection, String> {
-    let taken = match builder.build().await {
+    setup: impl std::future::Future<Output = Result<T, String>>,
+    ready: impl FnOnce(&T),
+) -> Result<(zbus::Connection, T), String> {
+    let (bus, setup) = tokio::join!(builder.build(), setup);
+    let setup = setup?;
+    ready(&setup);
+    let taken = match bus {
         Ok(conn) => take_name(&conn, name).await.map(|()| conn),
         Err(e) => Err(e.to_string()),
     };
-    taken.map_err(|e| format!("D-Bus: cannot take {name}: {e}"))
+    let conn = taken.map_err(|e| format!("D-Bus: cannot take {name}: {e}"))?;
+    Ok((conn, setup))
 }
 
 /// `RequestName`'s DBUS_NAME_FLAG_DO_NOT_QUEUE.

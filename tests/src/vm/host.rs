@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::ScenarioResult;
+use super::stacd_scenarios::NO_ASLR_VAR;
 
 /// Options of one vm tier run.
 #[derive(Debug, Clone)]
@@ -111,6 +112,9 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
         guest_cmd.push_str(" --bench");
     }
     // The guest starts with a fresh environment: pass on the benchmark's profiling switch.
+    if let Ok(v) = std::env::var(NO_ASLR_VAR) {
+        guest_cmd = format!("{NO_ASLR_VAR}={} {guest_cmd}", shell_quote(&v));
+    }
     if let Ok(p) = std::env::var("STAS_BENCH_PROFILE") {
         guest_cmd = format!("STAS_BENCH_PROFILE={} {guest_cmd}", shell_quote(&p));
     }
