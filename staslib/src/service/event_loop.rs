@@ -18,11 +18,11 @@ pub async fn sleep_until(at: Option<Instant>) {
 pub const SOAK_QUIET: Duration = Duration::from_millis(100);
 
 /// The reconcile soak: upstream restarts a 1.5 s timer at every trigger, so each change
-/// waits at least 1.5 s. Here a trigger after a quiet spell (nothing pending and no pass
-/// within [`SOAK_QUIET`]) is acted on at once; later triggers of a burst wait until triggers
-/// have been quiet for [`SOAK_QUIET`], and at the latest `max` after the burst's first. So
-/// an isolated change (an AEN, the first log page) costs no wait and a burst costs two
-/// passes.
+/// waits at least 1.5 s. Here a trigger with nothing pending is acted on at once, or
+/// [`SOAK_QUIET`] after the last pass if that was more recent; later triggers of a burst wait
+/// until triggers have been quiet for [`SOAK_QUIET`], and at the latest `max` after the
+/// burst's first. So an isolated change (an AEN, the first log page) costs no wait, passes
+/// are at least [`SOAK_QUIET`] apart, and a burst costs two passes.
 #[derive(Debug, Clone, Copy)]
 pub struct Soak {
     max: Duration,
@@ -49,15 +49,13 @@ impl Soak {
 
     /// A trigger at `now`; returns when the pass is due.
     pub fn trigger(&mut self, now: Instant) -> Instant {
-        let quiet = self.due().is_none()
-            && self
-                .last_pass
-                .is_none_or(|at| now.saturating_duration_since(at) >= SOAK_QUIET);
+        let pending = self.due().is_some();
         let first = *self.first.get_or_insert(now);
-        self.soaked = Some(if quiet {
-            now
-        } else {
+        self.soaked = Some(if pending {
             (now + SOAK_QUIET).min(first + self.max)
+        } else {
+            // The hold-off after a pass counts from the pass, not from this trigger.
+            self.last_pass.map_or(now, |at| (at + SOAK_QUIET).max(now))
         });
         self.due().unwrap_or(now)
     }
@@ -221,9 +219,9 @@ mod tests {
         // An isolated trigger: acted on at once.
         assert_eq!(s.trigger(t0), t0);
         s.done(t0);
-        // Right after a pass, a trigger waits for the quiet time.
-        assert_eq!(s.trigger(t0 + ms(20)), t0 + ms(20) + SOAK_QUIET);
-        s.done(t0 + ms(120));
+        // Right after a pass, a trigger waits until the quiet time after that pass.
+        assert_eq!(s.trigger(t0 + ms(20)), t0 + SOAK_QUIET);
+        s.done(t0 + SOAK_QUIET);
         // A burst every 50 ms: its first trigger (after a quiet spell) at once, the rest
         // keep postponing one pass, but never past 1.5 s after the burst's start.
         let t1 = t0 + ms(1000);
@@ -244,7 +242,7 @@ mod tests {
         // `by` only brings a pass forward.
         s.trigger(t2 + ms(60));
         s.by(t2 + ms(1000));
-        assert_eq!(s.due(), Some(t2 + ms(160)));
+        assert_eq!(s.due(), Some(t2 + ms(50) + SOAK_QUIET));
         s.by(t2 + ms(70));
         assert_eq!(s.due(), Some(t2 + ms(70)));
     }
