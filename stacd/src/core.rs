@@ -124,9 +124,7 @@ pub fn audit_victims(
 
 /// `eflags` bit 2: Not Connected to CDC.
 pub fn ncc(dlpe: Option<&Packed>) -> bool {
-    dlpe.and_then(|d| d.get("eflags"))
-        .and_then(|v| v.parse::<u16>().ok())
-        .is_some_and(|f| f & 0x4 != 0)
+    staslib::dlpe::eflags_ncc(dlpe.and_then(|d| d.get("eflags")))
 }
 
 /// §4.10-8: whether an IOC stops retrying. With NCC set and `connect-attempts-on-ncc` = N > 0

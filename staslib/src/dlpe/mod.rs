@@ -139,7 +139,12 @@ pub fn get<'a>(d: &'a DlpeDict, key: &str) -> Option<&'a str> {
 
 /// "Not connected to a CDC": bit 2 of the decimal `eflags` string (missing or unparsable: no).
 pub fn ncc(d: &DlpeDict) -> bool {
-    get(d, "eflags")
+    eflags_ncc(get(d, "eflags"))
+}
+
+/// [`ncc`] of an `eflags` value, as upstream's `int()` reads it (spaces around are allowed).
+pub fn eflags_ncc(eflags: Option<&str>) -> bool {
+    eflags
         .and_then(|v| v.trim().parse::<u16>().ok())
         .is_some_and(|f| f & 0x4 != 0)
 }
@@ -272,6 +277,9 @@ mod tests {
         assert!(!ncc(&with_eflags(Some("3"))));
         assert!(!ncc(&with_eflags(None)));
         assert!(!ncc(&with_eflags(Some("x"))));
+        // Read as upstream's int() reads it.
+        assert!(ncc(&with_eflags(Some(" 4\n"))));
+        assert!(!eflags_ncc(Some("")));
     }
 }
 
