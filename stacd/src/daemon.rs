@@ -17,7 +17,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{backend, configured, load_host};
+use staslib::service::setup::{configured, host_and_backend};
 use staslib::service::{LogHandle, Notifier, state_file, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::{Connection, MatchRule, MessageStream};
@@ -480,14 +480,9 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             },
         );
     // Read while the bus handshake runs; the state is set up before the name is taken.
-    let setup = async {
-        let (host, symname) = load_host(&cfg)?;
-        let backend = backend(cfg.global.backend_choice(), &host).await?;
-        tracing::info!("stacd: {} backend", backend.name());
-        Ok((host, symname, backend))
-    };
+    let setup = host_and_backend("stacd", &cfg);
     let mut restored = Vec::new();
-    let ready = |(host, symname, backend): &(HostIdentity, Option<String>, Backend)| {
+    let ready = |started: &(HostIdentity, Option<String>, Backend)| {
         restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
             Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
                 tracing::warn!("{}: ignored ({e})", lkc_path.display());
@@ -502,15 +497,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
         s.spelling = opts.spelling(&cfg);
-        s.process.hostnqn = host.hostnqn.clone();
-        s.process.hostid = host.hostid.clone();
-        s.process.hostkey = host.hostkey.clone();
-        s.process.symname = symname.clone();
-        s.process.lkc_file = lkc_path.display().to_string();
-        s.process.backend = backend.name();
-        s.process.soak_interval = SOAK;
-        s.process.tp8013 = backend.supports_unique_discovery_nqn();
-        s.process.host_iface = backend.supports_host_iface();
+        s.process = staslib::service::process::ProcessView::new(started, &lkc_path, SOAK);
         // Remembered IOCs come back as discovered: kept until stafd says otherwise (fix 7),
         // and adopted where the kernel still has them.
         for (tid, params) in &restored {

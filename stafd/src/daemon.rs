@@ -13,7 +13,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{backend, configured, load_host};
+use staslib::service::setup::{configured, host_and_backend, load_host};
 use staslib::service::{LogHandle, Notifier, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::Connection;
@@ -433,12 +433,7 @@ impl Stafd {
                     Ok(()) => {
                         tracing::info!("host identity changed: {}", host.hostnqn);
                         self.dim = dim_entry(&host, symname.clone());
-                        let mut s = self.shared.lock();
-                        s.process.hostnqn = host.hostnqn.clone();
-                        s.process.hostid = host.hostid.clone();
-                        s.process.hostkey = host.hostkey.clone();
-                        s.process.symname = symname.clone();
-                        drop(s);
+                        self.shared.lock().process.set_host(&host, symname.clone());
                         self.host = host;
                         self.symname = symname;
                     }
@@ -528,25 +523,13 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
             },
         );
     // Read while the bus handshake runs; the state is set up before the name is taken.
-    let setup = async {
-        let (host, symname) = load_host(&cfg)?;
-        let backend = backend(cfg.global.backend_choice(), &host).await?;
-        tracing::info!("stafd: {} backend", backend.name());
-        Ok((host, symname, backend))
-    };
-    let ready = |(host, symname, backend): &(HostIdentity, Option<String>, Backend)| {
+    let setup = host_and_backend("stafd", &cfg);
+    let ready = |started: &(HostIdentity, Option<String>, Backend)| {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
         s.spelling = opts.spelling(&cfg);
-        s.process.hostnqn = host.hostnqn.clone();
-        s.process.hostid = host.hostid.clone();
-        s.process.hostkey = host.hostkey.clone();
-        s.process.symname = symname.clone();
-        s.process.lkc_file = lkc_path.display().to_string();
-        s.process.backend = backend.name();
-        s.process.soak_interval = core::RECONCILE_SOAK;
-        s.process.tp8013 = backend.supports_unique_discovery_nqn();
-        s.process.host_iface = backend.supports_host_iface();
+        s.process =
+            staslib::service::process::ProcessView::new(started, &lkc_path, core::RECONCILE_SOAK);
         // §4.1-3: cached log pages are served at once, before any connection.
         match lkc::load(&lkc_path) {
             Ok(dcs) => {

@@ -9,10 +9,13 @@ use staslib::testing::PrivateBus;
 
 const NAME: &str = "org.nvmexpress.staf";
 
-fn bus_or_skip(dir: &Path) -> Option<PrivateBus> {
+/// A private bus in a directory of its own, or `None` (after `SKIPPED: why`) without
+/// dbus-daemon.
+fn bus_or_skip() -> Option<(tempfile::TempDir, PrivateBus)> {
+    let dir = tempfile::tempdir().unwrap();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    match PrivateBus::start_open(dir, repo) {
-        Ok(b) => Some(b),
+    match PrivateBus::start_open(dir.path(), repo) {
+        Ok(b) => Some((dir, b)),
         Err(e) => {
             if std::env::var("STAS_REQUIRE_SYSTEM_TESTS").as_deref() == Ok("1") {
                 panic!("{e} and STAS_REQUIRE_SYSTEM_TESTS=1");
@@ -38,8 +41,7 @@ async fn owner(bus: &PrivateBus) -> Option<String> {
 
 #[tokio::test]
 async fn name_taken_after_setup_and_ready() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(bus) = bus_or_skip(dir.path()) else {
+    let Some((_dir, bus)) = bus_or_skip() else {
         return;
     };
     let seen = Cell::new(None);
@@ -75,8 +77,7 @@ async fn name_taken_after_setup_and_ready() {
 
 #[tokio::test]
 async fn failed_setup_is_the_error_and_takes_no_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(bus) = bus_or_skip(dir.path()) else {
+    let Some((_dir, bus)) = bus_or_skip() else {
         return;
     };
     let ready = Cell::new(false);
@@ -95,8 +96,7 @@ async fn failed_setup_is_the_error_and_takes_no_name() {
 
 #[tokio::test]
 async fn a_name_held_by_another_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some(bus) = bus_or_skip(dir.path()) else {
+    let Some((_dir, bus)) = bus_or_skip() else {
         return;
     };
     let (first, ()) =

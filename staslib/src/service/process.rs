@@ -3,6 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use libnvme_rs::controller::Backend;
+use libnvme_rs::host::HostIdentity;
+
 use crate::dbus::{REDACTED, TimerView};
 use crate::py_json::PyJson;
 
@@ -36,6 +39,33 @@ fn py_bool(b: bool) -> PyJson {
 }
 
 impl ProcessView {
+    /// The view of a daemon running as `host` (with its symbolic name) on `backend`, writing
+    /// its last-known state to `lkc_file`, with a reconcile soak of `soak_interval`.
+    pub fn new(
+        (host, symname, backend): &(HostIdentity, Option<String>, Backend),
+        lkc_file: &std::path::Path,
+        soak_interval: Duration,
+    ) -> Self {
+        let mut view = Self {
+            lkc_file: lkc_file.display().to_string(),
+            backend: backend.name(),
+            soak_interval,
+            tp8013: backend.supports_unique_discovery_nqn(),
+            host_iface: backend.supports_host_iface(),
+            ..Self::default()
+        };
+        view.set_host(host, symname.clone());
+        view
+    }
+
+    /// Shows a new host identity.
+    pub fn set_host(&mut self, host: &HostIdentity, symname: Option<String>) {
+        self.hostnqn = host.hostnqn.clone();
+        self.hostid = host.hostid.clone();
+        self.hostkey = host.hostkey.clone();
+        self.symname = symname;
+    }
+
     /// The keys upstream's daemons share, in order: `tron`, `log-level`, the host identity,
     /// `last known config file`, `config soak timer`, `kernel support.*`.
     pub fn common_info(&self, tron: bool, caller_is_root: bool) -> Vec<(String, PyJson)> {

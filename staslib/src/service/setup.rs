@@ -189,6 +189,25 @@ pub fn nbft_listed(dir: &std::path::Path) -> Vec<libnvme_rs::kernel::protected::
         .collect()
 }
 
+/// What a daemon starts from: the host identity with its symbolic name ([`load_host`]) and
+/// the backend `cfg` chooses, logged as "PROG: NAME backend".
+pub async fn host_and_backend(
+    prog: &str,
+    cfg: &ServiceConfig,
+) -> Result<
+    (
+        HostIdentity,
+        Option<String>,
+        libnvme_rs::controller::Backend,
+    ),
+    String,
+> {
+    let (host, symname) = load_host(cfg)?;
+    let backend = backend(cfg.global.backend_choice(), &host).await?;
+    tracing::info!("{prog}: {} backend", backend.name());
+    Ok((host, symname, backend))
+}
+
 /// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
 pub async fn backend(
     choice: crate::conf::options::BackendChoice,
