@@ -17,7 +17,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{configured, host_and_backend};
+use staslib::service::setup::{Started, configured, host_and_backend};
 use staslib::service::{LogHandle, Notifier, state_file, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::{Connection, MatchRule, MessageStream};
@@ -482,7 +482,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
     // Read while the bus handshake runs; the state is set up before the name is taken.
     let setup = host_and_backend("stacd", &cfg);
     let mut restored = Vec::new();
-    let ready = |started: &(HostIdentity, Option<String>, Backend)| {
+    let ready = |started: &Started| {
         restored = match state_file::read_bounded(&lkc_path, 16 << 20) {
             Ok(Some(text)) => lkc_from_json(&text).unwrap_or_else(|e| {
                 tracing::warn!("{}: ignored ({e})", lkc_path.display());
@@ -516,7 +516,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         }
         opts.log.set_tron(s.tron);
     };
-    let (conn, (host, _, backend)) =
+    let (conn, Started { host, backend, .. }) =
         staslib::dbus::start_service(service, staslib::dbus::STACD_NAME, setup, ready)
             .await
             .map_err(StartError)?;

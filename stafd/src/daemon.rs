@@ -13,7 +13,7 @@ use staslib::conf::controller::resolve;
 use staslib::conf::controller::{ControllerEntry, remove_excluded_tids};
 use staslib::conf::options::{Daemon, ServiceConfig};
 use staslib::service::event_loop::{self, Request, Signals};
-use staslib::service::setup::{configured, host_and_backend, load_host};
+use staslib::service::setup::{Started, configured, host_and_backend, load_host};
 use staslib::service::{LogHandle, Notifier, watchdog_interval};
 use tokio::sync::mpsc;
 use zbus::Connection;
@@ -524,7 +524,7 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         );
     // Read while the bus handshake runs; the state is set up before the name is taken.
     let setup = host_and_backend("stafd", &cfg);
-    let ready = |started: &(HostIdentity, Option<String>, Backend)| {
+    let ready = |started: &Started| {
         let mut s = shared.lock();
         s.tron = opts.tron || cfg.global.tron.value;
         s.spelling = opts.spelling(&cfg);
@@ -553,10 +553,16 @@ pub async fn run(opts: Options, cfg: ServiceConfig) -> Result<(), StartError> {
         }
         opts.log.set_tron(s.tron);
     };
-    let (conn, (host, symname, backend)) =
-        staslib::dbus::start_service(service, staslib::dbus::STAFD_NAME, setup, ready)
-            .await
-            .map_err(StartError)?;
+    let (
+        conn,
+        Started {
+            host,
+            symname,
+            backend,
+        },
+    ) = staslib::dbus::start_service(service, staslib::dbus::STAFD_NAME, setup, ready)
+        .await
+        .map_err(StartError)?;
 
     let mut signals = Signals::install().map_err(|e| StartError(e.to_string()))?;
     // §4.16, once nothing can fail before the loop: on the kernel backend, shadow

@@ -60,9 +60,10 @@ impl Inbox {
         true
     }
 
-    /// Queues `ev` unless it predates the subscription; false when the receiver is gone.
-    fn offer(&self, ev: &Uevent) -> bool {
-        if ev.seqnum().is_some_and(|n| n <= self.after) {
+    /// Queues `ev` (numbered `seqnum`) unless it predates the subscription; false when the
+    /// receiver is gone.
+    fn offer(&self, ev: &Uevent, seqnum: Option<u64>) -> bool {
+        if seqnum.is_some_and(|n| n <= self.after) {
             return !self.is_dropped();
         }
         self.send(DeviceEvent::Uevent(Box::new(ev.clone())))
@@ -208,7 +209,8 @@ fn route(mut source: impl UeventSource, routes: &Routes, unrouted: &Unrouted) {
                 let mut table = lock(routes);
                 if let Some(subscribers) = table.devices.get_mut(&name) {
                     // Owners that went away without unsubscribing are dropped here.
-                    subscribers.retain(|i| i.offer(&ev));
+                    let seqnum = ev.seqnum();
+                    subscribers.retain(|i| i.offer(&ev, seqnum));
                     if !subscribers.is_empty() {
                         continue;
                     }

@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use libnvme_rs::controller::Backend;
 use libnvme_rs::host::HostIdentity;
 
 use crate::dbus::{REDACTED, TimerView};
 use crate::py_json::PyJson;
+use crate::service::setup::Started;
 
 /// What `process_info` shows about the process.
 #[derive(Debug, Clone, Default)]
@@ -39,13 +39,14 @@ fn py_bool(b: bool) -> PyJson {
 }
 
 impl ProcessView {
-    /// The view of a daemon running as `host` (with its symbolic name) on `backend`, writing
-    /// its last-known state to `lkc_file`, with a reconcile soak of `soak_interval`.
-    pub fn new(
-        (host, symname, backend): &(HostIdentity, Option<String>, Backend),
-        lkc_file: &std::path::Path,
-        soak_interval: Duration,
-    ) -> Self {
+    /// The view of a daemon `started` with its host identity and backend, writing its
+    /// last-known state to `lkc_file`, with a reconcile soak of `soak_interval`.
+    pub fn new(started: &Started, lkc_file: &std::path::Path, soak_interval: Duration) -> Self {
+        let Started {
+            host,
+            symname,
+            backend,
+        } = started;
         let mut view = Self {
             lkc_file: lkc_file.display().to_string(),
             backend: backend.name(),

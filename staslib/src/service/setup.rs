@@ -189,23 +189,27 @@ pub fn nbft_listed(dir: &std::path::Path) -> Vec<libnvme_rs::kernel::protected::
         .collect()
 }
 
-/// What a daemon starts from: the host identity with its symbolic name ([`load_host`]) and
-/// the backend `cfg` chooses, logged as "PROG: NAME backend".
-pub async fn host_and_backend(
-    prog: &str,
-    cfg: &ServiceConfig,
-) -> Result<
-    (
-        HostIdentity,
-        Option<String>,
-        libnvme_rs::controller::Backend,
-    ),
-    String,
-> {
+/// What a daemon starts from ([`host_and_backend`]).
+pub struct Started {
+    /// The host identity ([`load_host`]).
+    pub host: HostIdentity,
+    /// The host's symbolic name, if configured.
+    pub symname: Option<String>,
+    /// The backend the configuration chooses.
+    pub backend: libnvme_rs::controller::Backend,
+}
+
+/// The host identity with its symbolic name and the backend `cfg` chooses, logged as
+/// "PROG: NAME backend".
+pub async fn host_and_backend(prog: &str, cfg: &ServiceConfig) -> Result<Started, String> {
     let (host, symname) = load_host(cfg)?;
     let backend = backend(cfg.global.backend_choice(), &host).await?;
     tracing::info!("{prog}: {} backend", backend.name());
-    Ok((host, symname, backend))
+    Ok(Started {
+        host,
+        symname,
+        backend,
+    })
 }
 
 /// The backend `choice` names (after [`crate::conf::options::GlobalOptions::backend_choice`]).
