@@ -111,7 +111,8 @@ pub fn run(guest_exe: &Path, expected: &[&str], opts: &HostOptions) -> TierOutco
     if opts.bench {
         guest_cmd.push_str(" --bench");
     }
-    // The guest starts with a fresh environment: pass on the benchmark's profiling switch.
+    // The guest starts with a fresh environment: pass on the benchmark's switches (address
+    // space randomisation, profiling).
     if let Ok(v) = std::env::var(NO_ASLR_VAR) {
         guest_cmd = format!("{NO_ASLR_VAR}={} {guest_cmd}", shell_quote(&v));
     }
