@@ -673,6 +673,21 @@ mod tests {
     }
 
     #[test]
+    fn uevent_seqnum_reads_the_number_or_nothing() {
+        let t = Tree::new();
+        assert_eq!(t.root().uevent_seqnum(), None, "missing");
+        for (text, want) in [
+            ("1423\n", Some(1423)),
+            ("", None),
+            ("x\n", None),
+            ("-5\n", None),
+        ] {
+            t.write("kernel/uevent_seqnum", text);
+            assert_eq!(t.root().uevent_seqnum(), want, "{text:?}");
+        }
+    }
+
+    #[test]
     fn controller_keys_are_read_once_per_kernel_object() {
         let t = Tree::new();
         let addr = |a: &str| format!("traddr={a},trsvcid=4420,src_addr=10.0.0.9");

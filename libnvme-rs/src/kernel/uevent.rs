@@ -306,6 +306,17 @@ NVME_HOST_IFACE=none\0MAJOR=241\0MINOR=0\0DEVNAME=nvme0\0SEQNUM=4242\0";
     }
 
     #[test]
+    fn seqnum_is_a_decimal_number_or_none() {
+        let mut ev = parse_uevent(AEN_EVENT).unwrap();
+        for bad in ["", "-1", "0x10", "12 ", "18446744073709551616"] {
+            ev.props.insert("SEQNUM".into(), bad.into());
+            assert_eq!(ev.seqnum(), None, "{bad:?}");
+        }
+        ev.props.remove("SEQNUM");
+        assert_eq!(ev.seqnum(), None);
+    }
+
+    #[test]
     fn channel_source_times_out_and_closes() {
         let (tx, rx) = mpsc::channel();
         let mut src = ChannelUevents(rx);
